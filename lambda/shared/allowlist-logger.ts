@@ -1,0 +1,127 @@
+/**
+ * A logger that can only write allowlisted metadata fields (promise P4).
+ *
+ * There is no free-form message, no error object and no way to pass request or
+ * response text: every field must be declared in a schema with a kind, and a
+ * value that does not fit its kind is dropped and counted, never written.
+ * Strings are limited to short identifier-like values that match a pattern, so
+ * even a caller that hands the logger a prompt by mistake cannot get it out.
+ */
+
+export type FieldKind =
+  | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
+  | { readonly kind: 'number'; readonly min?: number; readonly max?: number }
+  | { readonly kind: 'bool' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'id'; readonly pattern: RegExp; readonly maxLength: number };
+
+export type LogSchema = Readonly<Record<string, FieldKind>>;
+
+/** A record whose keys come from the schema; values are checked at run time. */
+export type LogRecord<S extends LogSchema> = { readonly [K in keyof S]?: unknown };
+
+/** Common identifier shapes, shared by every schema. */
+export const ID_PATTERNS = {
+  /** Request ids, key ids, deletion ids: url-safe tokens. */
+  token: { kind: 'id', pattern: /^[A-Za-z0-9_-]+$/, maxLength: 128 },
+  /** Hex digests such as the keyed customer hash. */
+  hex: { kind: 'id', pattern: /^[0-9a-f]+$/, maxLength: 128 },
+  /** Model ids as the upstreams spell them (`amazon.nova-lite-v1:0`, `org/model`). */
+  model: { kind: 'id', pattern: /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, maxLength: 128 },
+  /** ISO-8601 UTC timestamps. */
+  timestamp: {
+    kind: 'id',
+    pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/,
+    maxLength: 24,
+  },
+} as const satisfies Record<string, FieldKind>;
+
+/** Returns the value if it fits the field's kind, otherwise `undefined`. */
+export function checkField(kind: FieldKind, value: unknown): string | number | boolean | undefined {
+  switch (kind.kind) {
+    case 'int':
+      return typeof value === 'number' &&
+        Number.isSafeInteger(value) &&
+        value >= (kind.min ?? Number.MIN_SAFE_INTEGER) &&
+        value <= (kind.max ?? Number.MAX_SAFE_INTEGER)
+        ? value
+        : undefined;
+    case 'number':
+      return typeof value === 'number' &&
+        Number.isFinite(value) &&
+        value >= (kind.min ?? -Number.MAX_VALUE) &&
+        value <= (kind.max ?? Number.MAX_VALUE)
+        ? value
+        : undefined;
+    case 'bool':
+      return typeof value === 'boolean' ? value : undefined;
+    case 'enum':
+      return typeof value === 'string' && kind.values.includes(value) ? value : undefined;
+    case 'id':
+      return typeof value === 'string' &&
+        value.length > 0 &&
+        value.length <= kind.maxLength &&
+        kind.pattern.test(value)
+        ? value
+        : undefined;
+  }
+}
+
+/**
+ * Keeps only the schema's fields whose values fit their kinds. Returns the
+ * clean record and the number of fields that were dropped.
+ */
+export function sanitize<S extends LogSchema>(
+  schema: S,
+  record: LogRecord<S>,
+): { clean: Record<string, string | number | boolean>; dropped: number } {
+  const clean: Record<string, string | number | boolean> = {};
+  let dropped = 0;
+  for (const key of Object.keys(record)) {
+    const value = (record as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const kind = Object.prototype.hasOwnProperty.call(schema, key) ? schema[key] : undefined;
+    const checked = kind ? checkField(kind, value) : undefined;
+    if (checked === undefined) dropped++;
+    else clean[key] = checked;
+  }
+  return { clean, dropped };
+}
+
+export type LineSink = (line: string) => void;
+
+const stdoutSink: LineSink = (line) => {
+  process.stdout.write(line + '\n');
+};
+
+export interface AllowlistLogger<S extends LogSchema> {
+  /** Writes one JSON line holding only the schema's fields (plus `event` and `dropped_fields`). */
+  write(record: LogRecord<S>): void;
+}
+
+/**
+ * Creates a logger for one event type. `event` names the line (for example
+ * `usage` or `sweep`) and is written as a field of its own.
+ */
+export function createAllowlistLogger<S extends LogSchema>(
+  event: string,
+  schema: S,
+  sink: LineSink = stdoutSink,
+): AllowlistLogger<S> {
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(event)) {
+    throw new Error(`Logger event name must be a short lower_snake_case word, got ${event.length} characters`);
+  }
+  for (const reserved of ['event', 'dropped_fields']) {
+    if (Object.prototype.hasOwnProperty.call(schema, reserved)) {
+      throw new Error(`Logger schema may not declare the reserved field '${reserved}'`);
+    }
+  }
+  return {
+    write(record) {
+      const { clean, dropped } = sanitize(schema, record);
+      const line: Record<string, string | number | boolean> = { event, ...clean };
+      if (dropped > 0) line.dropped_fields = dropped;
+      sink(JSON.stringify(line));
+    },
+  };
+}

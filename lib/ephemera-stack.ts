@@ -1,0 +1,158 @@
+import { CfnOutput, CfnParameter, Duration, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import { Construct } from 'constructs';
+import { EphemeraConfig, readConfig } from './config';
+import { DataKeys } from './data-keys';
+import { IncidentResponse } from './incident-response';
+import { IsolatedNetwork } from './isolated-network';
+import { MetadataStore } from './metadata-store';
+import { ShortTtlImageBucket } from './short-ttl-image-bucket';
+import { TlsLoadBalancer } from './tls-load-balancer';
+
+export interface EphemeraStackProps extends StackProps {
+  /**
+   * The configuration.
+   * @default - read from the app's context (`cdk.json`)
+   */
+  readonly config?: EphemeraConfig;
+}
+
+/**
+ * The whole Ephemera deployment: keys, network, stores, load balancer and
+ * incident response, configured from `cdk.json` context. Synthesizes with no
+ * AWS account and no network (no context lookups).
+ */
+export class EphemeraStack extends Stack {
+  public readonly config: EphemeraConfig;
+  public readonly keys: DataKeys;
+  public readonly network: IsolatedNetwork;
+  public readonly store: MetadataStore;
+  public readonly images: ShortTtlImageBucket;
+  public readonly frontDoor: TlsLoadBalancer;
+  public readonly incidents: IncidentResponse;
+
+  constructor(scope: Construct, id: string, props: EphemeraStackProps = {}) {
+    super(scope, id, props);
+    const config = (this.config = props.config ?? readConfig(this));
+    this.checkRegion(config);
+    if (config.frontDoor === 'both') {
+      throw new Error(
+        "frontDoor 'both' needs the PrivateFrontDoor (PrivateLink) construct, which this version does not include yet; use 'public' or 'private'.",
+      );
+    }
+    const internetFacing = config.frontDoor === 'public';
+
+    this.keys = new DataKeys(this, 'DataKeys', {
+      rotationPeriod: Duration.days(config.keyRotationDays),
+      removalPolicy: config.removalPolicy,
+    });
+    this.network = new IsolatedNetwork(this, 'Network', {
+      maxAzs: config.maxAzs,
+      cidr: config.vpcCidr,
+      logsKey: this.keys.logsKey,
+      flowLogRetention: config.logRetention,
+      publicIngress: internetFacing,
+      allowInternetEgress: config.allowInternetEgress,
+      removalPolicy: config.removalPolicy,
+    });
+    this.store = new MetadataStore(this, 'MetadataStore', {
+      encryptionKey: this.keys.metadataKey,
+      removalPolicy: config.removalPolicy,
+    });
+    this.images = new ShortTtlImageBucket(this, 'Images', {
+      encryptionKey: this.keys.imagesKey,
+      logsKey: this.keys.logsKey,
+      ttl: config.imageTtl,
+      sweepInterval: config.imageSweepInterval,
+      logRetention: config.logRetention,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.workloadSubnets,
+      removalPolicy: config.removalPolicy,
+    });
+    this.frontDoor = new TlsLoadBalancer(this, 'FrontDoor', {
+      vpc: this.network.vpc,
+      certificate: this.certificate(config),
+      internetFacing,
+      tlsVersions: config.tlsVersions,
+      fips: config.fips,
+      httpRedirect: config.httpRedirect,
+      allowedCidrs: config.allowedCidrs,
+      webAclArn: config.webAclArn,
+      accessLogRetention: Duration.days(config.accessLogRetentionDays),
+      removalPolicy: config.removalPolicy,
+    });
+    this.incidents = new IncidentResponse(this, 'Incidents', {
+      encryptionKey: this.keys.queuesKey,
+      watchedKeys: this.keys.allKeys,
+      alarmEmails: config.alarmEmails,
+    });
+
+    if (config.domainName && config.hostedZoneId) {
+      new route53.ARecord(this, 'ApiRecord', {
+        zone: this.hostedZone(config),
+        recordName: config.domainName,
+        target: route53.RecordTarget.fromAlias(
+          new route53Targets.LoadBalancerTarget(this.frontDoor.loadBalancer),
+        ),
+      });
+    }
+
+    new CfnOutput(this, 'ApiEndpoint', {
+      value: `https://${config.domainName ?? this.frontDoor.loadBalancer.loadBalancerDnsName}`,
+    });
+    new CfnOutput(this, 'KeyTableName', { value: this.store.keyTable.tableName });
+    new CfnOutput(this, 'HmacKeyId', { value: this.keys.hmacKey.keyId });
+    new CfnOutput(this, 'ImageBucketName', { value: this.images.bucket.bucketName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.incidents.topic.topicArn });
+  }
+
+  private checkRegion(config: EphemeraConfig): void {
+    if (config.allowedRegions.length === 0) return;
+    if (Token.isUnresolved(this.region)) {
+      throw new Error(
+        `allowedRegions is set (${config.allowedRegions.join(', ')}), so the stack needs an explicit region: set CDK_DEFAULT_REGION or pass -c region=<region>.`,
+      );
+    }
+    if (!config.allowedRegions.includes(this.region)) {
+      throw new Error(
+        `Region ${this.region} is not in allowedRegions (${config.allowedRegions.join(', ')}): data residency forbids deploying Ephemera there.`,
+      );
+    }
+  }
+
+  private zone?: route53.IHostedZone;
+  private hostedZone(config: EphemeraConfig): route53.IHostedZone {
+    this.zone ??= route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+      hostedZoneId: config.hostedZoneId!,
+      zoneName: config.hostedZoneName!,
+    });
+    return this.zone;
+  }
+
+  /**
+   * The listener certificate: an existing one by ARN; else a new DNS-validated
+   * certificate when a domain and hosted zone are configured; else a
+   * CloudFormation parameter the deployer must fill in, so that synth needs no
+   * account and no lookup.
+   */
+  private certificate(config: EphemeraConfig): acm.ICertificate {
+    if (config.certificateArn) {
+      return acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn);
+    }
+    if (config.domainName && config.hostedZoneId) {
+      return new acm.Certificate(this, 'Certificate', {
+        domainName: config.domainName,
+        validation: acm.CertificateValidation.fromDns(this.hostedZone(config)),
+      });
+    }
+    const param = new CfnParameter(this, 'CertificateArn', {
+      type: 'String',
+      description: 'ARN of the ACM certificate for the HTTPS listener (or set certificateArn in cdk.json)',
+      allowedPattern: '^arn:aws[a-z-]*:acm:[a-z0-9-]+:\\d{12}:certificate/[A-Za-z0-9-]+$',
+      constraintDescription: 'must be an ACM certificate ARN',
+    });
+    return acm.Certificate.fromCertificateArn(this, 'Certificate', param.valueAsString);
+  }
+}

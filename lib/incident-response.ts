@@ -1,0 +1,82 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { PropsValidator } from './validation';
+
+export interface IncidentResponseProps {
+  /** Key that encrypts the alarm topic (the project's queues key). */
+  readonly encryptionKey: kms.IKey;
+
+  /** Keys whose disabling or scheduled deletion raises an alert. */
+  readonly watchedKeys: kms.IKey[];
+
+  /**
+   * Email addresses subscribed to the alarm topic (each must confirm).
+   * @default - no subscriptions
+   */
+  readonly alarmEmails?: string[];
+}
+
+/** Key-management API calls that would make encrypted data unreadable. */
+export const KEY_STATE_EVENTS = ['DisableKey', 'ScheduleKeyDeletion'] as const;
+
+/**
+ * The incident-response path: an encrypted, TLS-only SNS alarm topic with
+ * email subscriptions, and an EventBridge rule that alerts when any watched
+ * KMS key is disabled or scheduled for deletion. The rule matches the
+ * CloudTrail management events of KMS, so the account needs a trail (AWS
+ * Control Tower and most landing zones have one). Other constructs add their
+ * alarms with `addAlarm`.
+ */
+export class IncidentResponse extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly keyStateRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: IncidentResponseProps) {
+    super(scope, id);
+    const emails = props.alarmEmails ?? [];
+    const badEmails = emails.filter((e) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e));
+    new PropsValidator('IncidentResponse')
+      .check(
+        badEmails.length === 0,
+        `alarmEmails must be email addresses (${badEmails.length} of ${emails.length} are not)`,
+      )
+      .check(props.watchedKeys.length > 0, 'watchedKeys must name at least one key')
+      .throwIfInvalid();
+
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Ephemera alarms',
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    for (const email of emails) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    this.keyStateRule = new events.Rule(this, 'KeyStateRule', {
+      description: 'Ephemera: a data key was disabled or scheduled for deletion',
+      eventPattern: {
+        source: ['aws.kms'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: [...KEY_STATE_EVENTS],
+          resources: { ARN: props.watchedKeys.map((k) => k.keyArn) },
+        },
+      },
+      targets: [new targets.SnsTopic(this.topic)],
+    });
+  }
+
+  /** Sends an alarm's state changes to the alarm topic. */
+  public addAlarm(alarm: cloudwatch.Alarm): void {
+    const action = new cwActions.SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+  }
+}

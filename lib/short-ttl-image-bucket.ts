@@ -1,0 +1,177 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledgeMinimisedBucket, enableEventBridgeNotifications } from './acknowledgements';
+import { RetentionFunction } from './retention-functions';
+import { PropsValidator } from './validation';
+
+/** Prefix of every image key: `images/<expiry epoch seconds>/<id>.<ext>`. */
+export const IMAGE_KEY_PREFIX = 'images/';
+
+export interface ShortTtlImageBucketProps {
+  /** Key that encrypts the images (the project's images key). */
+  readonly encryptionKey: kms.IKey;
+
+  /** Key that encrypts the sweeper's log group (the project's logs key). */
+  readonly logsKey: kms.IKey;
+
+  /**
+   * How long a generated image is kept (5 minutes to 24 hours).
+   * @default Duration.hours(1)
+   */
+  readonly ttl?: Duration;
+
+  /**
+   * How often the sweeper deletes images whose TTL has passed (1 to 60 minutes).
+   * @default Duration.minutes(5)
+   */
+  readonly sweepInterval?: Duration;
+
+  /**
+   * How long the sweeper's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /** VPC the sweeper runs in (it reaches S3 through a gateway endpoint). @default - not in a VPC */
+  readonly vpc?: ec2.IVpc;
+
+  /** Subnets for the sweeper. @default - the VPC's isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * What happens to the bucket when the stack is deleted. The lifecycle rule
+   * empties it within a day either way.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The one place request-derived content is stored (P2): generated images
+ * asked for by URL. SSE-KMS with the images key and a bucket key, all public
+ * access blocked, TLS 1.2+ only, owner-enforced objects, no versioning and no
+ * replication (so a deleted image is gone), a lifecycle rule that expires
+ * objects and aborts uploads after 1 day (the backstop), and a sweeper on a
+ * schedule that deletes each image once its TTL has passed. Image keys begin
+ * with their expiry time, so the sweeper lists only what is due.
+ */
+export class ShortTtlImageBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly sweeper: RetentionFunction;
+  public readonly schedule: events.Rule;
+  /** The key the images are encrypted with. */
+  public readonly encryptionKey: kms.IKey;
+  /** The image TTL, for the gateway's configuration. */
+  public readonly ttl: Duration;
+
+  constructor(scope: Construct, id: string, props: ShortTtlImageBucketProps) {
+    super(scope, id);
+    this.ttl = props.ttl ?? Duration.hours(1);
+    this.encryptionKey = props.encryptionKey;
+    const sweepInterval = props.sweepInterval ?? Duration.minutes(5);
+    new PropsValidator('ShortTtlImageBucket')
+      .duration('ttl', this.ttl, Duration.minutes(5), Duration.hours(24))
+      .duration('sweepInterval', sweepInterval, Duration.minutes(1), Duration.minutes(60))
+      .throwIfInvalid();
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.encryptionKey,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [
+        {
+          id: 'ttl-backstop',
+          enabled: true,
+          expiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    enableEventBridgeNotifications(this.bucket);
+
+    this.sweeper = new RetentionFunction(this, 'Sweeper', {
+      handlerName: 'image-sweeper',
+      description: 'Ephemera: deletes generated images whose TTL has passed',
+      logsKey: props.logsKey,
+      logRetention: props.logRetention,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      timeout: Duration.minutes(2),
+      memorySize: 256,
+      reservedConcurrentExecutions: 1,
+      environment: { IMAGE_BUCKET_NAME: this.bucket.bucketName },
+      removalPolicy: props.removalPolicy,
+    });
+    const fn = this.sweeper.function;
+    // Least privilege: list only the image prefix, delete only image objects.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${IMAGE_KEY_PREFIX}*`] } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObject'],
+        resources: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
+      }),
+    );
+
+    this.schedule = new events.Rule(this, 'SweepSchedule', {
+      description: 'Ephemera: run the image sweeper',
+      schedule: events.Schedule.rate(sweepInterval),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+    });
+
+    this.acknowledgeFindings();
+  }
+
+  /**
+   * Grants exactly what a writer of images needs: put an image object and
+   * read it back (the presigned URL is signed with the grantee's credentials),
+   * plus the images key for those two operations through S3 only. No list,
+   * no delete, nothing outside the image prefix.
+   */
+  public grantPutAndPresign(grantee: iam.IGrantable): void {
+    const objects = this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objects] }),
+    );
+    this.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+  }
+
+  private acknowledgeFindings(): void {
+    acknowledgeMinimisedBucket(this.bucket, {
+      noAccessLogs:
+        'Generated images must leave no trace past their TTL (P2): server access logs would copy image keys and requester IPs into a second, longer-lived store. Object access is audited with CloudTrail S3 data events instead.',
+      noVersions:
+        'Generated images must disappear after their TTL (P2): versions or replicas would keep deleted images beyond the sweeper and the erasure path.',
+    });
+    const noDlq =
+      'The sweeper runs on a schedule and is idempotent: a failed run leaves due images for the next run (every sweepInterval), its event carries no data, and the 1-day lifecycle rule is the backstop.';
+    Validations.of(this.sweeper.function).acknowledge(
+      { id: 'HIPAA.Security-LambdaDLQ', reason: noDlq },
+      { id: 'NIST.800.53.R5-LambdaDLQ', reason: noDlq },
+    );
+    Validations.of(this.sweeper.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/images/*]`,
+      reason:
+        'Image keys are random per image; the wildcard covers only the images/ prefix of this one bucket, for s3:DeleteObject.',
+    });
+  }
+}

@@ -1,0 +1,259 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { acknowledgeMinimisedBucket, enableEventBridgeNotifications } from './acknowledgements';
+import { PropsValidator } from './validation';
+
+/** Which TLS versions the HTTPS listener accepts. */
+export enum TlsVersions {
+  /** TLS 1.3 preferred, TLS 1.2 accepted (P5). */
+  TLS_1_2_AND_1_3 = 'tls1.2+1.3',
+  /** TLS 1.3 only: clients without TLS 1.3 cannot connect. */
+  TLS_1_3_ONLY = 'tls1.3',
+}
+
+/** The ELB security policy for a TLS choice, with or without FIPS 140 modules. */
+export function sslPolicyFor(versions: TlsVersions, fips: boolean): elbv2.SslPolicy {
+  if (versions === TlsVersions.TLS_1_3_ONLY) {
+    return fips ? elbv2.SslPolicy.FIPS_TLS13_13 : elbv2.SslPolicy.TLS13_13;
+  }
+  return fips ? elbv2.SslPolicy.FIPS_TLS13_12 : elbv2.SslPolicy.RECOMMENDED_TLS;
+}
+
+/** Body of the listener's default answer until a target is added. */
+export const NOT_FOUND_BODY = JSON.stringify({
+  error: { type: 'not_found', message: 'No route for this path' },
+});
+
+export interface TlsLoadBalancerProps {
+  readonly vpc: ec2.IVpc;
+
+  /** Certificate of the HTTPS listener. */
+  readonly certificate: acm.ICertificate;
+
+  /**
+   * Subnets of the load balancer.
+   * @default - public subnets when internet-facing, otherwise isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Reachable from the internet (needs public subnets) or only inside the VPC.
+   * @default false
+   */
+  readonly internetFacing?: boolean;
+
+  /**
+   * TLS versions accepted by the HTTPS listener.
+   * @default TlsVersions.TLS_1_2_AND_1_3
+   */
+  readonly tlsVersions?: TlsVersions;
+
+  /**
+   * Use the FIPS variant of the security policy.
+   * @default false
+   */
+  readonly fips?: boolean;
+
+  /**
+   * Open port 80 and answer every request there with a permanent redirect to HTTPS.
+   * @default false - port 80 is not opened at all
+   */
+  readonly httpRedirect?: boolean;
+
+  /**
+   * CIDR ranges allowed to connect.
+   * @default - anywhere (0.0.0.0/0) when internet-facing, otherwise the VPC's CIDR
+   */
+  readonly allowedCidrs?: string[];
+
+  /**
+   * Idle timeout of connections; must exceed the longest completion.
+   * @default Duration.seconds(60)
+   */
+  readonly idleTimeout?: Duration;
+
+  /**
+   * How long access logs are kept (1 to 400 days).
+   * @default Duration.days(30)
+   */
+  readonly accessLogRetention?: Duration;
+
+  /**
+   * ARN of an AWS WAFv2 web ACL (REGIONAL) to associate with the load balancer.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+
+  /**
+   * Deletion protection of the load balancer.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * What happens to the access-log bucket when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * An Application Load Balancer that speaks TLS 1.2+ only (P5): an HTTPS
+ * listener with a TLS 1.3 policy, port 80 absent or a permanent redirect,
+ * invalid header fields dropped, desync mitigation `strictest`, deletion
+ * protection, and access logs to a dedicated bucket with bounded retention.
+ *
+ * The access-log bucket uses SSE-S3: ALB access logs can only be delivered
+ * to buckets encrypted with S3-managed keys. It is the one store not under a
+ * project CMK, and it holds request metadata only (no bodies).
+ */
+export class TlsLoadBalancer extends Construct {
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  public readonly httpsListener: elbv2.ApplicationListener;
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly accessLogBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: TlsLoadBalancerProps) {
+    super(scope, id);
+    const idleTimeout = props.idleTimeout ?? Duration.seconds(60);
+    const accessLogRetention = props.accessLogRetention ?? Duration.days(30);
+    const internetFacing = props.internetFacing ?? false;
+    new PropsValidator('TlsLoadBalancer')
+      .duration('idleTimeout', idleTimeout, Duration.seconds(1), Duration.seconds(4000))
+      .duration('accessLogRetention', accessLogRetention, Duration.days(1), Duration.days(400))
+      .check(
+        (props.allowedCidrs ?? ['0.0.0.0/0']).every((c) => /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c)),
+        'allowedCidrs must be IPv4 CIDR ranges such as 10.0.0.0/8',
+      )
+      .check(
+        props.allowedCidrs === undefined || props.allowedCidrs.length > 0,
+        'allowedCidrs must not be empty (omit it for the default)',
+      )
+      .check(
+        props.webAclArn === undefined ||
+          /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/.test(props.webAclArn),
+        'webAclArn must be the ARN of a REGIONAL WAFv2 web ACL',
+      )
+      .throwIfInvalid();
+
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [
+        {
+          id: 'access-log-retention',
+          enabled: true,
+          expiration: accessLogRetention,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    enableEventBridgeNotifications(this.accessLogBucket);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Ephemera load balancer: HTTPS in',
+      allowAllOutbound: false,
+    });
+    const cidrs = props.allowedCidrs ?? [internetFacing ? '0.0.0.0/0' : props.vpc.vpcCidrBlock];
+    for (const cidr of cidrs) {
+      this.securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS');
+      if (props.httpRedirect) {
+        this.securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(80), 'HTTP redirect');
+      }
+    }
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      vpcSubnets:
+        props.vpcSubnets ??
+        {
+          subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_ISOLATED,
+        },
+      internetFacing,
+      securityGroup: this.securityGroup,
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: elbv2.DesyncMitigationMode.STRICTEST,
+      deletionProtection: props.deletionProtection ?? true,
+      idleTimeout,
+      http2Enabled: true,
+    });
+    this.loadBalancer.logAccessLogs(this.accessLogBucket);
+
+    this.httpsListener = this.loadBalancer.addListener('Https', {
+      port: 443,
+      protocol: elbv2.ApplicationProtocol.HTTPS,
+      sslPolicy: sslPolicyFor(props.tlsVersions ?? TlsVersions.TLS_1_2_AND_1_3, props.fips ?? false),
+      certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
+      open: false,
+      defaultAction: elbv2.ListenerAction.fixedResponse(404, {
+        contentType: 'application/json',
+        messageBody: NOT_FOUND_BODY,
+      }),
+    });
+
+    if (props.httpRedirect) {
+      this.loadBalancer.addListener('HttpRedirect', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: false,
+        defaultAction: elbv2.ListenerAction.redirect({
+          protocol: 'HTTPS',
+          port: '443',
+          permanent: true,
+        }),
+      });
+    }
+
+    if (props.webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAcl', {
+        resourceArn: this.loadBalancer.loadBalancerArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+    this.acknowledgeFindings(internetFacing, props);
+  }
+
+  private acknowledgeFindings(internetFacing: boolean, props: TlsLoadBalancerProps): void {
+    acknowledgeMinimisedBucket(this.accessLogBucket, {
+      noAccessLogs:
+        'This bucket receives the load balancer access logs; logging access to it would recurse, and its lifecycle rule bounds retention.',
+      noVersions:
+        'Access logs expire by lifecycle rule (bounded retention); versions or replicas would keep them past that period.',
+    });
+    const sseS3 =
+      'ALB access logs can only be delivered to buckets encrypted with SSE-S3 (AES-256); SSE-KMS is not supported for this destination. The logs hold request metadata, never bodies.';
+    Validations.of(this.accessLogBucket).acknowledge(
+      { id: 'HIPAA.Security-S3DefaultEncryptionKMS', reason: sseS3 },
+      { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: sseS3 },
+      { id: 'PCI.DSS.321-S3DefaultEncryptionKMS', reason: sseS3 },
+      { id: 'EphemeraRT-S3BucketCMK', reason: sseS3 },
+      { id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check', reason: sseS3 },
+    );
+    if (internetFacing && props.allowedCidrs === undefined) {
+      Validations.of(this.securityGroup).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason: 'The public front door (frontDoor=public) serves an API to the internet on 443 only; every request is authenticated by API key at the gateway.',
+      });
+    }
+    if (!props.webAclArn) {
+      const noWaf =
+        'No web ACL was configured (prop webAclArn): requests are authenticated by API key and bounded by reserved concurrency; platform teams attach their own WAF through webAclArn.';
+      Validations.of(this.loadBalancer).acknowledge(
+        { id: 'NIST.800.53.R5-ALBWAFEnabled', reason: noWaf },
+        { id: 'PCI.DSS.321-ALBWAFEnabled', reason: noWaf },
+      );
+    }
+  }
+}
