@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, IPolicyValidationPluginBeta1, Validations } from 'aws-cdk-lib';
+import { App, IPolicyValidationPlugin, Validations } from 'aws-cdk-lib';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
@@ -10,7 +10,7 @@ import { RetentionTransportChecks } from './rules/retention-transport-checks';
 export const CT_RULE_REPLACED_BY_EPHEMERA = 'ct-elasticloadbalancing-pr-2';
 
 /** The rule packs every Ephemera synth runs. */
-export function compliancePlugins(scope: IConstruct): IPolicyValidationPluginBeta1[] {
+export function compliancePlugins(scope: IConstruct): IPolicyValidationPlugin[] {
   return [
     new AwsSolutionsChecks(scope),
     new HIPAASecurityChecks(scope),
@@ -28,9 +28,11 @@ export function compliancePlugins(scope: IConstruct): IPolicyValidationPluginBet
   ];
 }
 
-/** Registers every rule pack on the app. */
-export function addCompliancePlugins(app: App): void {
-  Validations.of(app).addPlugins(...compliancePlugins(app));
+/** Registers every rule pack on the app; returns their names. */
+export function addCompliancePlugins(app: App): string[] {
+  const plugins = compliancePlugins(app);
+  Validations.of(app).addPlugins(...plugins);
+  return plugins.map((p) => p.name);
 }
 
 /** One finding left unacknowledged in the validation report. */
@@ -61,9 +63,14 @@ export interface ComplianceSummary {
  * the report is a finding, whatever its severity (the cfn-guard plugin's
  * violations carry none, so once any acknowledgement exists CDK marks its
  * report successful and would let synth pass), and so is a plugin that
- * failed to run at all.
+ * failed to run at all. `registeredPlugins` names the packs that ran, so the
+ * summary can list those CDK left out of the report for having nothing to say.
  */
-export function readComplianceReport(outdir: string, root?: IConstruct): ComplianceSummary {
+export function readComplianceReport(
+  outdir: string,
+  root?: IConstruct,
+  registeredPlugins: string[] = [],
+): ComplianceSummary {
   const file = path.join(outdir, 'validation-report.json');
   if (!fs.existsSync(file)) {
     throw new Error(`No validation report at ${file}: were the rule packs registered?`);
@@ -86,6 +93,11 @@ export function readComplianceReport(outdir: string, root?: IConstruct): Complia
         ),
       });
     }
+  }
+  // CDK leaves a plugin with nothing to report (no violation, nothing
+  // acknowledged) out of the report: it ran and passed.
+  for (const name of registeredPlugins) {
+    if (!plugins.some((p) => p.name === name)) plugins.push({ name, success: true, violations: 0 });
   }
   return { plugins, findings, acknowledgements: root ? collectAcknowledgements(root) : [] };
 }

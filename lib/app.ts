@@ -1,0 +1,43 @@
+import { App, AppProps } from 'aws-cdk-lib';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { addCompliancePlugins, ComplianceSummary, readComplianceReport } from './compliance';
+import { EphemeraStack } from './ephemera-stack';
+
+/** Region used when neither `-c region` nor CDK_DEFAULT_REGION is set. */
+export const DEFAULT_REGION = 'us-east-1';
+
+/**
+ * Builds the Ephemera app: the stack from context, with every rule pack
+ * registered. The region decides the load balancer's log-delivery principal,
+ * so the stack always has one: `-c region=...`, else the CLI's profile region,
+ * else DEFAULT_REGION. The account stays unresolved unless given.
+ */
+export function buildApp(props: AppProps = {}): {
+  app: App;
+  stack: EphemeraStack;
+  plugins: string[];
+} {
+  const app = new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out', ...props });
+  const region: string =
+    app.node.tryGetContext('region') || process.env.CDK_DEFAULT_REGION || DEFAULT_REGION;
+  const account: string | undefined =
+    app.node.tryGetContext('account') || process.env.CDK_DEFAULT_ACCOUNT || undefined;
+  const stack = new EphemeraStack(app, app.node.tryGetContext('stackName') || 'Ephemera', {
+    env: { region, account },
+    description: 'Ephemera: zero-retention, OpenAI-compatible inference API',
+  });
+  const plugins = addCompliancePlugins(app);
+  return { app, stack, plugins };
+}
+
+/**
+ * Synthesizes an app whose rule packs are registered and reads the verdict.
+ * `summary.findings` lists every unacknowledged finding.
+ */
+export function synthWithCompliance(
+  app: App,
+  plugins: string[] = [],
+): { assembly: CloudAssembly; summary: ComplianceSummary } {
+  const assembly = app.synth();
+  return { assembly, summary: readComplianceReport(assembly.directory, app, plugins) };
+}
