@@ -18,6 +18,7 @@ import {
 } from './retention-rules';
 import {
   ALBDropInvalidHeaders,
+  ALBListenerACMCertificate,
   ALBListenerHTTPRedirect,
   ELBListenerTLSPolicy,
   S3BucketTLSOnly,
@@ -138,6 +139,13 @@ export const RETENTION_TRANSPORT_RULES: readonly RetentionTransportRule[] = [
     info: 'The HTTP listener (or one of its listener rules) has an action that is not a redirect to HTTPS.',
     explanation:
       'A plain-HTTP listener may only redirect to HTTPS; forwarding or answering over HTTP exposes content in transit. Use redirectHTTP on the pattern, or addRedirect on the load balancer, and serve content from an HTTPS listener only.',
+  },
+  {
+    suffix: 'ALBListenerACMCertificate',
+    rule: ALBListenerACMCertificate,
+    info: 'The HTTPS/TLS listener uses a certificate that is not from AWS Certificate Manager.',
+    explanation:
+      'ACM certificates are renewed automatically and their private keys never leave AWS (Control Tower CT.ELASTICLOADBALANCING.PR.2). Use an ACM certificate ARN, an acm.Certificate in the stack, or a parameter whose AllowedPattern admits only ACM ARNs.',
   },
   {
     suffix: 'ALBDropInvalidHeaders',

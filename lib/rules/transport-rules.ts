@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
 import { NagRuleCompliance } from 'cdk-nag';
 import {
   CfnObject,
@@ -293,4 +293,57 @@ function applyToWholeBucket(statement: CfnObject, bucketArns: RegExp, objectArns
     everyAction(statement.Action) &&
     wholeBucket(statement.Resource, bucketArns, objectArns)
   );
+}
+
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z0-9-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]{1,64}$/;
+
+/**
+ * An HTTPS or TLS listener's certificates (and those of its
+ * `ListenerCertificate` resources) come from ACM: a literal ACM ARN, a `Ref`
+ * to an `AWS::CertificateManager::Certificate` in the stack, or a `Ref` to a
+ * template parameter whose `AllowedPattern` only admits ACM certificate ARNs.
+ * This is Control Tower's CT.ELASTICLOADBALANCING.PR.2, which the cfn-guard
+ * plugin cannot evaluate when the certificate is a parameter.
+ */
+export function ALBListenerACMCertificate(node: CfnResource): NagRuleCompliance {
+  const type = node.cfnResourceType;
+  const props = templateProperties(node);
+  if (type === 'AWS::ElasticLoadBalancingV2::Listener') {
+    const secure = anyOf([
+      equalsIgnoreCase(props.Protocol, 'HTTPS'),
+      equalsIgnoreCase(props.Protocol, 'TLS'),
+    ]);
+    if (secure !== 'yes') return NagRuleCompliance.NOT_APPLICABLE;
+  } else if (type !== 'AWS::ElasticLoadBalancingV2::ListenerCertificate') {
+    return NagRuleCompliance.NOT_APPLICABLE;
+  }
+  const certificates = listValue(props.Certificates);
+  if (!certificates || certificates.length === 0) return NagRuleCompliance.NON_COMPLIANT;
+  return verdict(
+    allOf(
+      ...certificates.map((c) => (isObject(c) ? acmCertificate(node, c.CertificateArn) : 'no')),
+    ),
+  );
+}
+
+function acmCertificate(node: CfnResource, arn: unknown): Decision {
+  if (typeof arn === 'string') return ACM_CERTIFICATE_ARN.test(arn) ? 'yes' : 'no';
+  const id = referencedLogicalId(arn);
+  if (!id) return isIntrinsic(arn) ? 'unknown' : 'no';
+  const parameter = Stack.of(node).resolve(
+    (
+      Stack.of(node)
+        .node.findAll()
+        .find((c) => c instanceof CfnParameter && Stack.of(node).getLogicalId(c) === id) as
+        CfnParameter | undefined
+    )?.allowedPattern,
+  );
+  if (typeof parameter === 'string') {
+    // The parameter admits only ACM ARNs when its pattern is anchored and names acm.
+    return /^\^arn:aws[^:]*:acm:/.test(parameter) && parameter.endsWith('$') ? 'yes' : 'no';
+  }
+  const resource = resourcesOfType(node, 'AWS::CertificateManager::Certificate').find(
+    (r) => logicalIdOf(r) === id,
+  );
+  return resource ? 'yes' : 'no';
 }

@@ -1,0 +1,87 @@
+/**
+ * Request headers that tag a request (promises P4, P7).
+ *
+ * `X-Ephemera-Metadata` carries `;`-separated `name=value` parameters. The rules,
+ * close to RFC 9110 parameters:
+ *
+ * - Spaces and tabs around a pair are ignored (`a=1; customer_id=x` is fine);
+ *   empty pairs are skipped, so an empty header or a trailing `;` is fine.
+ * - Every other pair must be `name=value`: a pair without `=`, with an empty
+ *   name, or with whitespace or control characters in its name is malformed
+ *   (400). There is no whitespace around `=`: `customer_id = x` is malformed
+ *   rather than silently ignored.
+ * - Parameter names are case-insensitive. The first `customer_id` wins; later
+ *   ones are ignored. Other parameters are ignored.
+ * - The `customer_id` value is everything after its first `=`. It must be
+ *   1-128 characters (Unicode code points) with no `;`, `=`, whitespace or
+ *   control characters (nor unpaired surrogates), else 400.
+ *
+ * Error messages are fixed strings: they never echo the header.
+ *
+ * `X-Ephemera-Learning-Opt-Out` is `true` or `false` (case-insensitive, spaces
+ * and tabs around it ignored); absent or empty means `false`. Any other value
+ * is a 400, so a client that sends `yes` or `1` learns that it was not honoured.
+ */
+
+export const METADATA_HEADER = 'x-ephemera-metadata';
+export const OPT_OUT_HEADER = 'x-ephemera-learning-opt-out';
+
+export const CUSTOMER_ID_MAX_LENGTH = 128;
+
+export const METADATA_MALFORMED_MESSAGE =
+  "X-Ephemera-Metadata must be ';'-separated name=value pairs without whitespace in names";
+export const CUSTOMER_ID_INVALID_MESSAGE =
+  "X-Ephemera-Metadata: customer_id must be 1-128 characters without ';', '=', whitespace or control characters";
+export const OPT_OUT_INVALID_MESSAGE = "X-Ephemera-Learning-Opt-Out must be 'true' or 'false'";
+
+export type MetadataHeaderResult =
+  | { readonly ok: true; readonly customerId?: string }
+  | { readonly ok: false; readonly message: string };
+
+export type OptOutHeaderResult =
+  | { readonly ok: true; readonly optOut: boolean }
+  | { readonly ok: false; readonly message: string };
+
+/** Whitespace (any Unicode), control characters (C0, DEL, C1) and unpaired surrogates. */
+const FORBIDDEN_IN_NAME = /[\s\p{Cc}\p{Cs}]/u;
+const FORBIDDEN_IN_CUSTOMER_ID = /[;=\s\p{Cc}\p{Cs}]/u;
+const OWS = /^[ \t]+|[ \t]+$/g;
+
+/** Whether `id` is an acceptable customer id (the same rule the header applies). */
+export function isValidCustomerId(id: unknown): id is string {
+  if (typeof id !== 'string' || id.length === 0) return false;
+  if (FORBIDDEN_IN_CUSTOMER_ID.test(id)) return false;
+  // Count code points, not UTF-16 units; a 257+ unit string is over the limit anyway.
+  return id.length <= 2 * CUSTOMER_ID_MAX_LENGTH && Array.from(id).length <= CUSTOMER_ID_MAX_LENGTH;
+}
+
+/** Parses `X-Ephemera-Metadata`. Never throws. */
+export function parseMetadataHeader(value: string | undefined): MetadataHeaderResult {
+  if (typeof value !== 'string') return { ok: true };
+  let customerId: string | undefined;
+  let found = false;
+  for (const raw of value.split(';')) {
+    const pair = raw.replace(OWS, '');
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return { ok: false, message: METADATA_MALFORMED_MESSAGE };
+    const name = pair.slice(0, eq);
+    if (FORBIDDEN_IN_NAME.test(name)) return { ok: false, message: METADATA_MALFORMED_MESSAGE };
+    if (!found && name.toLowerCase() === 'customer_id') {
+      found = true;
+      const v = pair.slice(eq + 1);
+      if (!isValidCustomerId(v)) return { ok: false, message: CUSTOMER_ID_INVALID_MESSAGE };
+      customerId = v;
+    }
+  }
+  return customerId === undefined ? { ok: true } : { ok: true, customerId };
+}
+
+/** Parses `X-Ephemera-Learning-Opt-Out`. Never throws. */
+export function parseOptOutHeader(value: string | undefined): OptOutHeaderResult {
+  if (typeof value !== 'string') return { ok: true, optOut: false };
+  const v = value.replace(OWS, '').toLowerCase();
+  if (v === 'true') return { ok: true, optOut: true };
+  if (v === 'false' || v === '') return { ok: true, optOut: false };
+  return { ok: false, message: OPT_OUT_INVALID_MESSAGE };
+}

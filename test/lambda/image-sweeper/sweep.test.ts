@@ -1,0 +1,409 @@
+import {
+  DeleteObjectsCommand,
+  type DeleteObjectsCommandInput,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import { createAllowlistLogger } from '../../../lambda/shared/allowlist-logger';
+import { imageKey } from '../../../lambda/shared/image-key';
+import {
+  DELETE_FAILED_MESSAGE,
+  LIST_FAILED_MESSAGE,
+  SWEEP_LOG_SCHEMA,
+  type SweeperDeps,
+  type TimeBudget,
+  classifyKey,
+  createHandler,
+} from '../../../lambda/image-sweeper/sweep';
+
+const BUCKET = 'image-bucket';
+const NOW_MS = 1_700_000_000_500;
+const NOW_S = Math.floor(NOW_MS / 1000);
+/** Appears in every S3 error the mocks return; must never reach a log line or error. */
+const CANARY = 'CANARY-s3-error-text-7f3a';
+
+const s3Mock = mockClient(S3Client);
+const s3 = new S3Client({ region: 'us-east-1' });
+
+/** Key of an image that expires `offsetSeconds` from NOW (negative: already due). */
+function key(offsetSeconds: number, id: string): string {
+  return imageKey(new Date((NOW_S + offsetSeconds) * 1000), id, 'png');
+}
+
+function dueKeys(count: number, prefix = 'due'): string[] {
+  // Spread over distinct expiries; zero-padded index keeps ids in order within one second.
+  return Array.from({ length: count }, (_, i) =>
+    key(-100_000 + Math.floor(i / 10), `${prefix}${String(i).padStart(6, '0')}`),
+  );
+}
+
+/**
+ * An in-memory bucket behind the mock: ListObjectsV2 pages through the sorted
+ * keys like S3 (continuation token = last key returned), DeleteObjects removes
+ * them unless `failKeys` names them.
+ */
+function fakeBucket(initial: string[], failKeys: ReadonlySet<string> = new Set()): Set<string> {
+  const objects = new Set(initial);
+  s3Mock.on(ListObjectsV2Command).callsFake((input: ListObjectsV2CommandInput) => {
+    const prefix = input.Prefix ?? '';
+    const after = input.ContinuationToken ?? '';
+    const all = [...objects]
+      .filter((k) => k.startsWith(prefix) && k > after)
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const maxKeys = input.MaxKeys ?? 1000;
+    const page = all.slice(0, maxKeys);
+    const isTruncated = all.length > maxKeys;
+    return {
+      Contents: page.length > 0 ? page.map((Key) => ({ Key })) : undefined,
+      KeyCount: page.length,
+      IsTruncated: isTruncated,
+      NextContinuationToken: isTruncated ? page[page.length - 1] : undefined,
+    };
+  });
+  s3Mock.on(DeleteObjectsCommand).callsFake((input: DeleteObjectsCommandInput) => {
+    const errors: { Key: string; Code: string; Message: string }[] = [];
+    for (const { Key } of input.Delete?.Objects ?? []) {
+      if (Key === undefined) continue;
+      if (failKeys.has(Key)) {
+        errors.push({ Key, Code: 'AccessDenied', Message: `${CANARY} ${Key}` });
+      } else {
+        objects.delete(Key);
+      }
+    }
+    return errors.length > 0 ? { Errors: errors } : {};
+  });
+  return objects;
+}
+
+interface Harness {
+  lines: string[];
+  run: (context?: TimeBudget) => ReturnType<ReturnType<typeof createHandler>>;
+}
+
+function harness(overrides: Partial<SweeperDeps> = {}): Harness {
+  const lines: string[] = [];
+  const handler = createHandler({
+    s3,
+    bucketName: BUCKET,
+    now: () => new Date(NOW_MS),
+    logger: createAllowlistLogger('sweep', SWEEP_LOG_SCHEMA, (line) => lines.push(line)),
+    ...overrides,
+  });
+  return { lines, run: (context) => handler({ source: 'aws.events' }, context) };
+}
+
+const plenty: TimeBudget = { getRemainingTimeInMillis: () => 300_000 };
+
+function deleteBatches(): string[][] {
+  return s3Mock
+    .commandCalls(DeleteObjectsCommand)
+    .map((call) => (call.args[0].input.Delete?.Objects ?? []).map((o) => o.Key as string));
+}
+
+function onlyLine(lines: string[]): Record<string, unknown> {
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]) as Record<string, unknown>;
+}
+
+beforeEach(() => {
+  s3Mock.reset();
+});
+
+describe('classifyKey', () => {
+  test('a key is due once its expiry second has started, future before', () => {
+    expect(classifyKey(key(0, 'a'), NOW_MS)).toBe('due');
+    expect(classifyKey(key(-1, 'a'), NOW_MS)).toBe('due');
+    expect(classifyKey(key(1, 'a'), NOW_MS)).toBe('future');
+    expect(classifyKey('images/not-a-key', NOW_MS)).toBe('malformed');
+  });
+});
+
+describe('image sweeper', () => {
+  test('empty bucket: one list call, nothing deleted, one line of zeros', async () => {
+    s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0, IsTruncated: false });
+    const { lines, run } = harness();
+
+    await expect(run(plenty)).resolves.toEqual({
+      listed: 0,
+      deleted: 0,
+      failed: 0,
+      malformed: 0,
+      durationMs: 0,
+      truncated: false,
+    });
+
+    const calls = s3Mock.commandCalls(ListObjectsV2Command);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].args[0].input).toEqual({
+      Bucket: BUCKET,
+      Prefix: 'images/',
+      ContinuationToken: undefined,
+      MaxKeys: 1000,
+    });
+    expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+    expect(onlyLine(lines)).toEqual({
+      event: 'sweep',
+      listed: 0,
+      deleted: 0,
+      failed: 0,
+      malformed: 0,
+      duration_ms: 0,
+      truncated: false,
+    });
+  });
+
+  test('follows continuation tokens across pages and deletes every due key', async () => {
+    const due = dueKeys(2500);
+    const future = [key(1, 'future1'), key(3600, 'future2')];
+    const bucket = fakeBucket([...due, ...future]);
+    const { lines, run } = harness();
+
+    const summary = await run(plenty);
+
+    expect([...bucket].sort()).toEqual([...future].sort());
+    const listCalls = s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
+    expect(listCalls.map((i) => i.ContinuationToken)).toEqual([undefined, due[999], due[1999]]);
+    expect(listCalls.every((i) => i.Prefix === 'images/' && i.Bucket === BUCKET)).toBe(true);
+    expect(summary).toMatchObject({ listed: 2501, deleted: 2500, failed: 0, truncated: false });
+    expect(onlyLine(lines)).toMatchObject({ listed: 2501, deleted: 2500, truncated: false });
+  });
+
+  test('deletes in Quiet batches of at most 1000 keys, in key order', async () => {
+    const due = dueKeys(2001);
+    fakeBucket(due);
+    const { run } = harness({ listPageSize: 700 });
+
+    await run(plenty);
+
+    const batches = deleteBatches();
+    expect(batches.map((b) => b.length)).toEqual([1000, 1000, 1]);
+    expect(batches.flat()).toEqual(due);
+    for (const call of s3Mock.commandCalls(DeleteObjectsCommand)) {
+      expect(call.args[0].input.Bucket).toBe(BUCKET);
+      expect(call.args[0].input.Delete?.Quiet).toBe(true);
+    }
+  });
+
+  test('stops listing at the first key whose expiry is in the future', async () => {
+    const due = dueKeys(3);
+    const firstFuture = key(1, 'later');
+    s3Mock
+      .on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: [...due, firstFuture, key(2, 'later2')].map((Key) => ({ Key })),
+        IsTruncated: true,
+        NextContinuationToken: 'token-2',
+      })
+      .rejects(new Error('the next page must not be requested'));
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    const { lines, run } = harness();
+
+    const summary = await run(plenty);
+
+    expect(s3Mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+    expect(deleteBatches()).toEqual([due]);
+    expect(summary).toMatchObject({ listed: 4, deleted: 3, failed: 0, truncated: false });
+    expect(onlyLine(lines)).toMatchObject({ listed: 4, deleted: 3 });
+  });
+
+  test('a key expiring in the current second is due, the next second is not', async () => {
+    const bucket = fakeBucket([key(0, 'now'), key(1, 'next')]);
+    const { run } = harness();
+
+    await run(plenty);
+
+    expect([...bucket]).toEqual([key(1, 'next')]);
+  });
+
+  test('skips and counts malformed keys under the prefix without deleting them', async () => {
+    const malformed = [
+      'images/!oops',
+      'images/0000000001/bad id.png',
+      'images/0000000002/x.gif',
+      'images/000000003/short.png',
+    ];
+    const due = dueKeys(2);
+    const bucket = fakeBucket([...malformed, ...due, key(60, 'future')]);
+    const { lines, run } = harness();
+
+    const summary = await run(plenty);
+
+    expect(deleteBatches().flat()).toEqual(due);
+    expect([...bucket].sort()).toEqual([...malformed, key(60, 'future')].sort());
+    expect(summary).toMatchObject({ listed: 7, deleted: 2, malformed: 4, failed: 0 });
+    expect(onlyLine(lines)).toMatchObject({ malformed: 4, deleted: 2 });
+  });
+
+  test('counts per-key failures, logs counts only, then throws a fixed message', async () => {
+    const due = dueKeys(1500);
+    const failing = new Set([due[3], due[1200]]);
+    const bucket = fakeBucket(due, failing);
+    const { lines, run } = harness();
+
+    const error = await run(plenty).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(DELETE_FAILED_MESSAGE);
+    expect((error as Error).message).not.toContain(CANARY);
+    expect([...bucket].sort()).toEqual([...failing].sort());
+    const line = onlyLine(lines);
+    expect(line).toEqual({
+      event: 'sweep',
+      listed: 1500,
+      deleted: 1498,
+      failed: 2,
+      malformed: 0,
+      duration_ms: 0,
+      truncated: false,
+    });
+    expect(lines[0]).not.toContain(CANARY);
+    expect(lines[0]).not.toContain('AccessDenied');
+  });
+
+  test('a failed DeleteObjects request counts its whole batch, stops the run and throws', async () => {
+    fakeBucket(dueKeys(2500));
+    s3Mock.on(DeleteObjectsCommand).rejects(new Error(`${CANARY} service unavailable`));
+    const { lines, run } = harness();
+
+    await expect(run(plenty)).rejects.toThrow(new Error(DELETE_FAILED_MESSAGE));
+
+    expect(s3Mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+    expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(1);
+    expect(onlyLine(lines)).toMatchObject({ deleted: 0, failed: 1000, truncated: true });
+    expect(lines[0]).not.toContain(CANARY);
+  });
+
+  test('a failed list request is logged and turned into a fixed error', async () => {
+    s3Mock.on(ListObjectsV2Command).rejects(new Error(`${CANARY} access denied`));
+    const { lines, run } = harness();
+
+    const error = await run(plenty).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect((error as Error).message).toBe(LIST_FAILED_MESSAGE);
+    expect(String((error as Error).stack)).not.toContain(CANARY);
+    expect((error as Error & { cause?: unknown }).cause).toBeUndefined();
+    expect(onlyLine(lines)).toMatchObject({ listed: 0, deleted: 0, truncated: true });
+    expect(lines[0]).not.toContain(CANARY);
+  });
+
+  test('keys already batched are still deleted when a later page cannot be listed', async () => {
+    const due = dueKeys(5);
+    s3Mock
+      .on(ListObjectsV2Command)
+      .resolvesOnce({
+        Contents: due.map((Key) => ({ Key })),
+        IsTruncated: true,
+        NextContinuationToken: 't',
+      })
+      .rejects(new Error(CANARY));
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    const { lines, run } = harness();
+
+    await expect(run(plenty)).rejects.toThrow(LIST_FAILED_MESSAGE);
+
+    expect(deleteBatches()).toEqual([due]);
+    expect(onlyLine(lines)).toMatchObject({ listed: 5, deleted: 5, truncated: true });
+  });
+
+  test('stops when the remaining time runs low and leaves the rest for the next run', async () => {
+    const due = dueKeys(3000);
+    const bucket = fakeBucket(due);
+    const remaining = [60_000, 9_999];
+    let checks = 0;
+    const context: TimeBudget = {
+      getRemainingTimeInMillis: () => remaining[Math.min(checks++, remaining.length - 1)],
+    };
+    const { lines, run } = harness();
+
+    const summary = await run(context);
+
+    expect(s3Mock.commandCalls(ListObjectsV2Command)).toHaveLength(1);
+    expect(deleteBatches().map((b) => b.length)).toEqual([1000]);
+    expect(bucket.size).toBe(2000);
+    expect(summary).toMatchObject({ deleted: 1000, failed: 0, truncated: true });
+    expect(onlyLine(lines)).toMatchObject({ deleted: 1000, truncated: true });
+  });
+
+  test('does nothing but log when the time is already low at the start', async () => {
+    fakeBucket(dueKeys(10));
+    const { lines, run } = harness();
+
+    await run({ getRemainingTimeInMillis: () => 5_000 });
+
+    expect(s3Mock.commandCalls(ListObjectsV2Command)).toHaveLength(0);
+    expect(onlyLine(lines)).toMatchObject({ listed: 0, deleted: 0, truncated: true });
+  });
+
+  test('runs without a Lambda context (local mode) until nothing is due', async () => {
+    const bucket = fakeBucket([...dueKeys(1200), key(5, 'f')]);
+    const { run } = harness();
+
+    await expect(run()).resolves.toMatchObject({ deleted: 1200, truncated: false });
+    expect(bucket.size).toBe(1);
+  });
+
+  test('stops after maxDeletesPerRun deletions', async () => {
+    const due = dueKeys(2500);
+    const bucket = fakeBucket(due);
+    const { lines, run } = harness({ maxDeletesPerRun: 1500 });
+
+    const summary = await run(plenty);
+
+    expect(deleteBatches().map((b) => b.length)).toEqual([1000, 500]);
+    expect(bucket.size).toBe(1000);
+    expect(summary).toMatchObject({ deleted: 1500, truncated: true });
+    expect(onlyLine(lines)).toMatchObject({ deleted: 1500, truncated: true });
+  });
+
+  test('is not truncated when the cap equals exactly what is due', async () => {
+    fakeBucket([...dueKeys(1500), key(10, 'f')]);
+    const { run } = harness({ maxDeletesPerRun: 1500 });
+
+    await expect(run(plenty)).resolves.toMatchObject({ deleted: 1500, truncated: false });
+  });
+
+  test('the log line holds only schema fields and never a key or id', async () => {
+    const due = dueKeys(20, 'secretid');
+    fakeBucket(
+      [...due, 'images/-malformed-secretid' /* sorts before digits */, key(9, 'secretidfuture')],
+      new Set([due[0]]),
+    );
+    let t = NOW_MS;
+    const { lines, run } = harness({ now: () => new Date((t += 250)) });
+
+    await expect(run(plenty)).rejects.toThrow(DELETE_FAILED_MESSAGE);
+
+    const line = onlyLine(lines);
+    expect(Object.keys(line).sort()).toEqual(['event', ...Object.keys(SWEEP_LOG_SCHEMA)].sort());
+    expect(line).toEqual({
+      event: 'sweep',
+      listed: 22,
+      deleted: 19,
+      failed: 1,
+      malformed: 1,
+      duration_ms: 250,
+      truncated: false,
+    });
+    expect(lines[0]).not.toMatch(/images|secretid|png/);
+  });
+
+  test('rejects invalid dependencies at creation', () => {
+    expect(() =>
+      createHandler({ s3, bucketName: '', maxDeletesPerRun: 0, listPageSize: 1001 }),
+    ).toThrow(
+      'Invalid image sweeper dependencies: bucketName is required; maxDeletesPerRun must be a positive whole number; listPageSize must be a whole number from 1 to 1000',
+    );
+    expect(() => createHandler({ s3, bucketName: BUCKET, minRemainingMillis: -1 })).toThrow(
+      'Invalid image sweeper dependencies: minRemainingMillis must be a non-negative number',
+    );
+  });
+});
