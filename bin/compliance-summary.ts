@@ -1,6 +1,7 @@
 import { ComplianceSummary } from '../lib/compliance';
 
-const PACK_PREFIX = /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|EphemeraRT|cdk-validator-cfnguard::|CloudFormation-Validate::)-?/;
+const PACK_PREFIX =
+  /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|EphemeraRT|cdk-validator-cfnguard::|CloudFormation-Validate::)-?/;
 
 /**
  * A one-screen summary of the rule packs' verdict: which packs ran, every
@@ -24,7 +25,9 @@ export function formatComplianceSummary(s: ComplianceSummary, outdir: string): s
     `  acknowledged: ${s.acknowledgements.length} rule acknowledgements for ${byReason.size} reasons, each on the construct it concerns:`,
   );
   for (const [reason, { rules, constructs }] of byReason) {
-    lines.push(`    - ${[...rules].join(', ')} (${constructs.size} constructs): ${truncate(reason, 150)}`);
+    lines.push(
+      `    - ${[...rules].join(', ')} (${constructs.size} constructs): ${truncate(reason, 150)}`,
+    );
   }
   if (s.findings.length === 0) {
     lines.push('  unacknowledged findings: 0');

@@ -8,7 +8,8 @@ import { IConstruct } from 'constructs';
  */
 
 /** Rule id of the Control Tower rule that wants log retention of 365 days or more. */
-export const CT_LOG_RETENTION = 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check';
+export const CT_LOG_RETENTION =
+  'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check';
 
 /** Ephemera keeps metadata-only logs for a bounded, configurable period (P4). */
 export function acknowledgeShortLogRetention(logGroup: IConstruct): void {

@@ -2,7 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, IPolicyValidationPlugin, Validations } from 'aws-cdk-lib';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import {
+  AwsSolutionsChecks,
+  HIPAASecurityChecks,
+  NIST80053R5Checks,
+  PCIDSS321Checks,
+} from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { RetentionTransportChecks } from './rules/retention-transport-checks';
 
@@ -82,7 +87,12 @@ export function readComplianceReport(
     const name = plugin.pluginName ?? 'unknown';
     const violations = plugin.violations ?? [];
     const error = plugin.metadata?.error;
-    plugins.push({ name, success: violations.length === 0 && !error, violations: violations.length, error });
+    plugins.push({
+      name,
+      success: violations.length === 0 && !error,
+      violations: violations.length,
+      error,
+    });
     if (error) findings.push({ plugin: name, rule: 'plugin-failed', paths: [firstLine(error)] });
     for (const v of violations) {
       findings.push({
@@ -117,7 +127,12 @@ export function collectAcknowledgements(root: IConstruct): Acknowledgement[] {
 }
 
 function firstLine(s: string): string {
-  return s.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 3).join(' ');
+  return s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 3)
+    .join(' ');
 }
 
 interface RawReport {

@@ -140,15 +140,26 @@ export function readConfig(scope: Construct): EphemeraConfig {
       /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
       'an ACM certificate ARN',
     ),
-    domainName: str('domainName', /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, 'a lower-case DNS name'),
+    domainName: str(
+      'domainName',
+      /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/,
+      'a lower-case DNS name',
+    ),
     hostedZoneId: str('hostedZoneId', /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id'),
-    hostedZoneName: str('hostedZoneName', /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, 'a lower-case DNS name'),
+    hostedZoneName: str(
+      'hostedZoneName',
+      /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/,
+      'a lower-case DNS name',
+    ),
     tlsVersions: oneOf('tlsVersions', [TlsVersions.TLS_1_2_AND_1_3, TlsVersions.TLS_1_3_ONLY]),
     fips: bool('fips'),
     maxAzs: int('maxAzs', 2, 6),
-    vpcCidr: str('vpcCidr', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR') ?? CONFIG_DEFAULTS.vpcCidr,
+    vpcCidr:
+      str('vpcCidr', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR') ?? CONFIG_DEFAULTS.vpcCidr,
     frontDoor: oneOf('frontDoor', ['public', 'private', 'both'] as const),
-    allowedCidrs: optionalList(list('allowedCidrs', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'IPv4 CIDRs')),
+    allowedCidrs: optionalList(
+      list('allowedCidrs', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'IPv4 CIDRs'),
+    ),
     httpRedirect: bool('httpRedirect'),
     webAclArn: str('webAclArn', /^arn:aws[a-z-]*:wafv2:.+$/, 'a WAFv2 web ACL ARN'),
     alarmEmails: list('alarmEmails', /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'email addresses'),
@@ -163,11 +174,18 @@ export function readConfig(scope: Construct): EphemeraConfig {
   if (config.hostedZoneId && !(config.domainName && config.hostedZoneName)) {
     problems.push('hostedZoneId needs domainName and hostedZoneName');
   }
-  if (config.domainName && config.hostedZoneName && !`.${config.domainName}`.endsWith(`.${config.hostedZoneName}`)) {
+  if (
+    config.domainName &&
+    config.hostedZoneName &&
+    !`.${config.domainName}`.endsWith(`.${config.hostedZoneName}`)
+  ) {
     problems.push(`domainName must be inside hostedZoneName (${config.hostedZoneName})`);
   }
   if (problems.length > 0) {
-    throw new Error('Invalid Ephemera configuration (cdk.json context):\n' + problems.map((p) => `  - ${p}`).join('\n'));
+    throw new Error(
+      'Invalid Ephemera configuration (cdk.json context):\n' +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
   }
   return config;
 }

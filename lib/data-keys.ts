@@ -86,7 +86,10 @@ export class DataKeys extends Construct {
         removalPolicy,
       });
 
-    this.metadataKey = symmetric('metadata', 'Ephemera: usage, key and deletion-job tables, config');
+    this.metadataKey = symmetric(
+      'metadata',
+      'Ephemera: usage, key and deletion-job tables, config',
+    );
     this.imagesKey = symmetric('images', 'Ephemera: generated images kept for their short TTL');
     this.logsKey = symmetric('logs', 'Ephemera: metadata-only CloudWatch log groups');
     this.queuesKey = symmetric('queues', 'Ephemera: SQS queues and SNS alarm topic');

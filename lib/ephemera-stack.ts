@@ -149,7 +149,8 @@ export class EphemeraStack extends Stack {
     }
     const param = new CfnParameter(this, 'CertificateArn', {
       type: 'String',
-      description: 'ARN of the ACM certificate for the HTTPS listener (or set certificateArn in cdk.json)',
+      description:
+        'ARN of the ACM certificate for the HTTPS listener (or set certificateArn in cdk.json)',
       allowedPattern: '^arn:aws[a-z-]*:acm:[a-z0-9-]+:\\d{12}:certificate/[A-Za-z0-9-]+$',
       constraintDescription: 'must be an ACM certificate ARN',
     });

@@ -127,7 +127,9 @@ export class TlsLoadBalancer extends Construct {
       .duration('idleTimeout', idleTimeout, Duration.seconds(1), Duration.seconds(4000))
       .duration('accessLogRetention', accessLogRetention, Duration.days(1), Duration.days(400))
       .check(
-        (props.allowedCidrs ?? ['0.0.0.0/0']).every((c) => /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c)),
+        (props.allowedCidrs ?? ['0.0.0.0/0']).every((c) =>
+          /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c),
+        ),
         'allowedCidrs must be IPv4 CIDR ranges such as 10.0.0.0/8',
       )
       .check(
@@ -176,11 +178,9 @@ export class TlsLoadBalancer extends Construct {
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
-      vpcSubnets:
-        props.vpcSubnets ??
-        {
-          subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_ISOLATED,
-        },
+      vpcSubnets: props.vpcSubnets ?? {
+        subnetType: internetFacing ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_ISOLATED,
+      },
       internetFacing,
       securityGroup: this.securityGroup,
       dropInvalidHeaderFields: true,
@@ -194,7 +194,10 @@ export class TlsLoadBalancer extends Construct {
     this.httpsListener = this.loadBalancer.addListener('Https', {
       port: 443,
       protocol: elbv2.ApplicationProtocol.HTTPS,
-      sslPolicy: sslPolicyFor(props.tlsVersions ?? TlsVersions.TLS_1_2_AND_1_3, props.fips ?? false),
+      sslPolicy: sslPolicyFor(
+        props.tlsVersions ?? TlsVersions.TLS_1_2_AND_1_3,
+        props.fips ?? false,
+      ),
       certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
       open: false,
       defaultAction: elbv2.ListenerAction.fixedResponse(404, {
@@ -244,7 +247,8 @@ export class TlsLoadBalancer extends Construct {
     if (internetFacing && props.allowedCidrs === undefined) {
       Validations.of(this.securityGroup).acknowledge({
         id: 'AwsSolutions-EC23',
-        reason: 'The public front door (frontDoor=public) serves an API to the internet on 443 only; every request is authenticated by API key at the gateway.',
+        reason:
+          'The public front door (frontDoor=public) serves an API to the internet on 443 only; every request is authenticated by API key at the gateway.',
       });
     }
     if (!props.webAclArn) {
