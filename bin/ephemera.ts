@@ -6,15 +6,12 @@
  * cfn-guard findings, which CDK alone lets through once any acknowledgement
  * exists). `npm run synth`, `cdk synth` and `cdk deploy` all run this file.
  */
-import { buildApp, synthWithCompliance } from '../lib/app';
-import { formatComplianceSummary } from './compliance-summary';
+import { buildApp, synthAndReport } from '../lib/app';
 
 try {
   const { app, plugins } = buildApp();
-  const { assembly, summary } = synthWithCompliance(app, plugins);
   // stderr: the CDK CLI shows it, and stdout stays free for tools.
-  process.stderr.write(formatComplianceSummary(summary, assembly.directory) + '\n');
-  if (summary.findings.length > 0) process.exitCode = 1;
+  process.exitCode = synthAndReport(app, plugins, (text) => process.stderr.write(text));
 } catch (e) {
   // Synth-time errors (bad configuration, failed validation) hold no request data.
   process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);

@@ -145,3 +145,4 @@ interface RawReport {
     }>;
   }>;
 }
+export { formatComplianceSummary } from './compliance-summary';

@@ -161,7 +161,8 @@ export class RetentionFunction extends Construct {
         externalModules: [],
         forceDockerBundling: false,
       },
-      awsSdkConnectionReuse: true,
+      // SDK v3 reuses connections by default; the v2-era variable would be unused.
+      awsSdkConnectionReuse: false,
     });
   }
 }
