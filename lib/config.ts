@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_MODELS, GatewayModel } from './inference-gateway';
 import { TlsVersions } from './tls-load-balancer';
 
 /** How the API is offered (DESIGN.md, Configuration). */
@@ -30,7 +31,17 @@ export interface EphemeraConfig {
   readonly allowInternetEgress: boolean;
   readonly keyRotationDays: number;
   readonly removalPolicy: RemovalPolicy;
+  readonly upstream: GatewayUpstreamConfig;
+  readonly models: GatewayModel[];
+  readonly gatewayTimeout: Duration;
+  readonly gatewayMaxConcurrency: number;
+  readonly maxImagesPerRequest: number;
 }
+
+/** The model upstream as configured (the secret is referenced by ARN). */
+export type GatewayUpstreamConfig =
+  | { readonly kind: 'bedrock' }
+  | { readonly kind: 'openai-compatible'; readonly baseUrl: string; readonly secretArn?: string };
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
@@ -61,6 +72,13 @@ export const CONFIG_DEFAULTS = {
   allowInternetEgress: false,
   keyRotationDays: 365,
   removalPolicy: 'retain',
+  upstream: 'bedrock',
+  upstreamBaseUrl: '',
+  upstreamSecretArn: '',
+  models: DEFAULT_MODELS,
+  gatewayTimeoutSeconds: 300,
+  gatewayMaxConcurrency: 50,
+  maxImagesPerRequest: 4,
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -123,6 +141,43 @@ export function readConfig(scope: Construct): EphemeraConfig {
     return v as T;
   };
 
+  function readUpstream(): GatewayUpstreamConfig {
+    const kind = oneOf('upstream', ['bedrock', 'openai-compatible'] as const);
+    if (kind === 'bedrock') return { kind };
+    const baseUrl = str('upstreamBaseUrl', /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'an https:// URL (TLS only)');
+    const secretArn = str(
+      'upstreamSecretArn',
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+      'a Secrets Manager secret ARN',
+    );
+    return { kind, baseUrl: baseUrl ?? '', secretArn };
+  }
+  function readModels(): GatewayModel[] {
+    let v = raw('models');
+    if (typeof v === 'string') v = safeJson(v);
+    const what =
+      'a JSON list of {"id","upstreamId","kind":"chat"|"image"} with optional inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+    const ok =
+      Array.isArray(v) &&
+      v.length > 0 &&
+      v.every(
+        (m) =>
+          typeof m === 'object' &&
+          m !== null &&
+          typeof m.id === 'string' &&
+          typeof m.upstreamId === 'string' &&
+          (m.kind === 'chat' || m.kind === 'image') &&
+          ['inputMicroUsdPer1kTokens', 'outputMicroUsdPer1kTokens', 'microUsdPerImage'].every(
+            (k) => m[k] === undefined || (typeof m[k] === 'number' && m[k] >= 0),
+          ),
+      );
+    if (!ok) {
+      problems.push(`models must be ${what}`);
+      return [...DEFAULT_MODELS];
+    }
+    return v as GatewayModel[];
+  }
+
   const logRetentionDays = int('logRetentionDays', 1, 3653);
   if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
     problems.push(
@@ -170,7 +225,15 @@ export function readConfig(scope: Construct): EphemeraConfig {
       oneOf('removalPolicy', ['retain', 'destroy'] as const) === 'destroy'
         ? RemovalPolicy.DESTROY
         : RemovalPolicy.RETAIN,
+    upstream: readUpstream(),
+    models: readModels(),
+    gatewayTimeout: Duration.seconds(int('gatewayTimeoutSeconds', 30, 900)),
+    gatewayMaxConcurrency: int('gatewayMaxConcurrency', 1, 1000),
+    maxImagesPerRequest: int('maxImagesPerRequest', 1, 10),
   };
+  if (config.upstream.kind === 'openai-compatible' && !config.upstream.baseUrl) {
+    problems.push('upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)');
+  }
   if (config.hostedZoneId && !(config.domainName && config.hostedZoneName)) {
     problems.push('hostedZoneId needs domainName and hostedZoneName');
   }

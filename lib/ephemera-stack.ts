@@ -2,10 +2,12 @@ import { CfnOutput, CfnParameter, Duration, Stack, StackProps, Token } from 'aws
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EphemeraConfig, readConfig } from './config';
 import { DataKeys } from './data-keys';
 import { IncidentResponse } from './incident-response';
+import { GatewayUpstream, InferenceGateway } from './inference-gateway';
 import { IsolatedNetwork } from './isolated-network';
 import { MetadataStore } from './metadata-store';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
@@ -32,6 +34,7 @@ export class EphemeraStack extends Stack {
   public readonly images: ShortTtlImageBucket;
   public readonly frontDoor: TlsLoadBalancer;
   public readonly incidents: IncidentResponse;
+  public readonly gateway: InferenceGateway;
 
   constructor(scope: Construct, id: string, props: EphemeraStackProps = {}) {
     super(scope, id, props);
@@ -81,12 +84,35 @@ export class EphemeraStack extends Stack {
       allowedCidrs: config.allowedCidrs,
       webAclArn: config.webAclArn,
       accessLogRetention: Duration.days(config.accessLogRetentionDays),
+      // Longer than the longest request, so a slow completion is not cut off.
+      idleTimeout: config.gatewayTimeout.plus(Duration.seconds(10)),
       removalPolicy: config.removalPolicy,
     });
     this.incidents = new IncidentResponse(this, 'Incidents', {
       encryptionKey: this.keys.queuesKey,
       watchedKeys: this.keys.allKeys,
       alarmEmails: config.alarmEmails,
+    });
+
+    this.gateway = new InferenceGateway(this, 'Gateway', {
+      listener: this.frontDoor.httpsListener,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.workloadSubnets,
+      usageTable: this.store.usageTable,
+      keyTable: this.store.keyTable,
+      metadataKey: this.keys.metadataKey,
+      images: this.images,
+      hmacKey: this.keys.hmacKey,
+      logsKey: this.keys.logsKey,
+      upstream: this.upstream(config),
+      models: config.models,
+      metadataRetentionDays: config.metadataRetentionDays,
+      timeout: config.gatewayTimeout,
+      maxConcurrency: config.gatewayMaxConcurrency,
+      maxImagesPerRequest: config.maxImagesPerRequest,
+      logRetention: config.logRetention,
+      incidents: this.incidents,
+      removalPolicy: config.removalPolicy,
     });
 
     if (config.domainName && config.hostedZoneId) {
@@ -106,6 +132,20 @@ export class EphemeraStack extends Stack {
     new CfnOutput(this, 'HmacKeyId', { value: this.keys.hmacKey.keyId });
     new CfnOutput(this, 'ImageBucketName', { value: this.images.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.incidents.topic.topicArn });
+  }
+
+  private upstream(config: EphemeraConfig): GatewayUpstream {
+    const u = config.upstream;
+    if (u.kind === 'bedrock') return u;
+    return {
+      kind: u.kind,
+      baseUrl: u.baseUrl,
+      credentials: !u.secretArn
+        ? undefined
+        : /-[A-Za-z0-9]{6}$/.test(u.secretArn)
+          ? secretsmanager.Secret.fromSecretCompleteArn(this, 'UpstreamSecret', u.secretArn)
+          : secretsmanager.Secret.fromSecretPartialArn(this, 'UpstreamSecret', u.secretArn),
+    };
   }
 
   private checkRegion(config: EphemeraConfig): void {

@@ -10,3 +10,4 @@ export * from './ephemera-stack';
 export * from './config';
 export * from './compliance';
 export * from './rules';
+export * from './inference-gateway';

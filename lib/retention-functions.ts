@@ -13,6 +13,24 @@ import { PropsValidator } from './validation';
 /** The pinned runtime of every Ephemera function. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** What the data-protection policy masks: contact details, payment data, secrets. */
+export const DATA_PROTECTION_IDENTIFIERS = [
+  logs.DataIdentifier.EMAILADDRESS,
+  logs.DataIdentifier.ADDRESS,
+  logs.DataIdentifier.NAME,
+  logs.DataIdentifier.IPADDRESS,
+  logs.DataIdentifier.CREDITCARDNUMBER,
+  logs.DataIdentifier.CREDITCARDSECURITYCODE,
+  logs.DataIdentifier.CREDITCARDEXPIRATION,
+  logs.DataIdentifier.BANKACCOUNTNUMBER_US,
+  logs.DataIdentifier.SSN_US,
+  logs.DataIdentifier.AWSSECRETKEY,
+  logs.DataIdentifier.OPENSSHPRIVATEKEY,
+  logs.DataIdentifier.PGPPRIVATEKEY,
+  logs.DataIdentifier.PKCSPRIVATEKEY,
+  logs.DataIdentifier.PUTTYPRIVATEKEY,
+];
+
 /** Directory of the handler sources (`lambda/<name>/index.ts`). */
 export const LAMBDA_SOURCE_DIR = path.join(__dirname, '..', 'lambda');
 
@@ -54,6 +72,14 @@ export interface RetentionFunctionProps {
   readonly description?: string;
 
   /**
+   * Attach a CloudWatch Logs data-protection policy to the log group that
+   * masks personal data and secrets, as a second net behind the allowlist
+   * logger (it masks what it recognises; the logger is the real guard).
+   * @default false
+   */
+  readonly dataProtection?: boolean;
+
+  /**
    * What happens to the log group when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -91,6 +117,13 @@ export class RetentionFunction extends Construct {
       encryptionKey: props.logsKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      dataProtectionPolicy: props.dataProtection
+        ? new logs.DataProtectionPolicy({
+            name: `ephemera-${props.handlerName}-second-net`,
+            description: 'Masks personal data and secrets should any reach this log group (P1, P4)',
+            identifiers: DATA_PROTECTION_IDENTIFIERS,
+          })
+        : undefined,
     });
 
     // A role with only what the function itself needs to run: write to its own

@@ -1,0 +1,68 @@
+/**
+ * bench/synth: how long `npm run synth` (the whole app, every rule pack, CDK's
+ * built-in CloudFormation validation) takes against a minimal one-bucket CDK
+ * app synthesized the same way, measured in the same run, interleaved.
+ *
+ *   npm run bench:synth [-- --runs 5]
+ *
+ * Prints each variant's median wall time and the ratio full / minimal.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseArgs } from 'util';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1 || runs > 50) {
+  console.error('--runs must be an integer from 1 to 50');
+  process.exit(2);
+}
+
+const root = path.join(__dirname, '..', '..');
+const outBase = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemera-bench-synth-'));
+
+interface Variant {
+  name: string;
+  command: string[];
+}
+const variants: Variant[] = [
+  { name: 'npm run synth (Ephemera, all packs)', command: ['npm', 'run', '--silent', 'synth'] },
+  { name: 'npm run synth:minimal (1 bucket)', command: ['npm', 'run', '--silent', 'synth:minimal'] },
+];
+
+function timeOnce(v: Variant, i: number): number {
+  const outdir = path.join(outBase, `${i}-${v.name.replace(/\W+/g, '-')}`);
+  const start = process.hrtime.bigint();
+  const r = spawnSync(v.command[0], v.command.slice(1), {
+    cwd: root,
+    env: { ...process.env, CDK_OUTDIR: outdir },
+    encoding: 'utf8',
+  });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) {
+    console.error(`${v.name} failed (exit ${r.status}):\n${r.stderr}`);
+    process.exit(1);
+  }
+  return ms;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// One warm-up of each (disk cache, esbuild binary), then interleaved runs.
+variants.forEach((v) => timeOnce(v, -1));
+const samples = variants.map(() => [] as number[]);
+for (let i = 0; i < runs; i++) variants.forEach((v, j) => samples[j].push(timeOnce(v, i)));
+fs.rmSync(outBase, { recursive: true, force: true });
+
+console.log(`bench/synth: ${runs} runs each, interleaved, ${os.cpus().length} cores`);
+variants.forEach((v, j) => {
+  console.log(`  ${v.name.padEnd(40)} median ${(median(samples[j]) / 1000).toFixed(2)} s  (runs: ${samples[j].map((x) => (x / 1000).toFixed(2)).join(', ')})`);
+});
+const ratio = median(samples[0]) / median(samples[1]);
+console.log(`  ratio full / minimal (medians): ${ratio.toFixed(2)}x  (goal: <= 3x)`);
