@@ -42,8 +42,9 @@ export type GatewayUpstream =
     };
 
 /**
- * Bedrock models offered when none are configured, at AWS list prices in
- * us-east-1 when this was written; set your own in cdk.json (`models`).
+ * Bedrock models offered when none are configured. The prices only feed the
+ * cost field of usage records; they are examples: set your own contract's
+ * prices in cdk.json (`models`).
  */
 export const DEFAULT_MODELS: GatewayModel[] = [
   {
