@@ -45,7 +45,7 @@ export type GatewayUpstreamConfig =
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
-  (v): v is number => typeof v === 'number' && v > 0,
+  (v): v is number => typeof v === 'number' && v > 0 && v !== logs.RetentionDays.INFINITE,
 );
 
 /** Every context key the app reads, with its default (documented in the README). */
@@ -144,7 +144,11 @@ export function readConfig(scope: Construct): EphemeraConfig {
   function readUpstream(): GatewayUpstreamConfig {
     const kind = oneOf('upstream', ['bedrock', 'openai-compatible'] as const);
     if (kind === 'bedrock') return { kind };
-    const baseUrl = str('upstreamBaseUrl', /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'an https:// URL (TLS only)');
+    const baseUrl = str(
+      'upstreamBaseUrl',
+      /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
+      'an https:// URL (TLS only)',
+    );
     const secretArn = str(
       'upstreamSecretArn',
       /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
@@ -231,8 +235,14 @@ export function readConfig(scope: Construct): EphemeraConfig {
     gatewayMaxConcurrency: int('gatewayMaxConcurrency', 1, 1000),
     maxImagesPerRequest: int('maxImagesPerRequest', 1, 10),
   };
-  if (config.upstream.kind === 'openai-compatible' && !config.upstream.baseUrl) {
-    problems.push('upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)');
+  if (
+    config.upstream.kind === 'openai-compatible' &&
+    !config.upstream.baseUrl &&
+    !raw('upstreamBaseUrl')
+  ) {
+    problems.push(
+      'upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)',
+    );
   }
   if (config.hostedZoneId && !(config.domainName && config.hostedZoneName)) {
     problems.push('hostedZoneId needs domainName and hostedZoneName');

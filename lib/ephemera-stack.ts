@@ -76,12 +76,16 @@ export class EphemeraStack extends Stack {
     });
     this.frontDoor = new TlsLoadBalancer(this, 'FrontDoor', {
       vpc: this.network.vpc,
+      // An internal load balancer sits with the workloads (isolated, or
+      // private-with-egress when allowInternetEgress is on).
+      vpcSubnets: internetFacing ? undefined : this.network.workloadSubnets,
       certificate: this.certificate(config),
       internetFacing,
       tlsVersions: config.tlsVersions,
       fips: config.fips,
       httpRedirect: config.httpRedirect,
-      allowedCidrs: config.allowedCidrs,
+      // A literal CIDR (not the VPC's token) so rule packs can read the rule.
+      allowedCidrs: config.allowedCidrs ?? (internetFacing ? undefined : [config.vpcCidr]),
       webAclArn: config.webAclArn,
       accessLogRetention: Duration.days(config.accessLogRetentionDays),
       // Longer than the longest request, so a slow completion is not cut off.

@@ -63,7 +63,12 @@ export const DEFAULT_MODELS: GatewayModel[] = [
 ];
 
 /** The routes the gateway serves; everything else gets the listener's 404. */
-export const GATEWAY_PATHS = ['/v1/chat/completions', '/v1/images/generations', '/v1/models', '/healthz'];
+export const GATEWAY_PATHS = [
+  '/v1/chat/completions',
+  '/v1/images/generations',
+  '/v1/models',
+  '/healthz',
+];
 
 export interface InferenceGatewayProps {
   /** The HTTPS listener the gateway answers behind. */
@@ -142,7 +147,8 @@ export class InferenceGateway extends Construct {
         'models must not repeat a model id',
       )
       .check(
-        upstream.kind !== 'openai-compatible' || /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(upstream.baseUrl),
+        upstream.kind !== 'openai-compatible' ||
+          /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(upstream.baseUrl),
         'upstream.baseUrl must be an https:// URL without query or fragment (TLS only, P5)',
       )
       .throwIfInvalid();
@@ -208,13 +214,25 @@ export class InferenceGateway extends Construct {
   ): void {
     const stack = Stack.of(this);
     const add = (s: iam.PolicyStatement) => role.addToPrincipalPolicy(s);
-    add(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [props.keyTable.tableArn] }));
-    add(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.usageTable.tableArn] }));
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [props.keyTable.tableArn],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.usageTable.tableArn],
+      }),
+    );
     add(
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [props.metadataKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` },
+        },
       }),
     );
     add(
@@ -263,7 +281,8 @@ export class InferenceGateway extends Construct {
   private addAlarms(incidents: IncidentResponse): void {
     const fn = this.handler.function;
     const errors = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: 'Ephemera gateway: invocations failed (the handler itself, not upstream errors)',
+      alarmDescription:
+        'Ephemera gateway: invocations failed (the handler itself, not upstream errors)',
       metric: fn.metricErrors({ period: Duration.minutes(5) }),
       threshold: 1,
       evaluationPeriods: 1,

@@ -10,7 +10,7 @@ import { PropsValidator } from './validation';
 export interface IsolatedNetworkProps {
   /**
    * Number of Availability Zones (2 to 6). More than 2 needs a stack with an
-   * explicit region, since an environment-agnostic stack only knows of 2.
+   * explicit account and region: without both, CDK knows of only 2 AZs.
    * @default 2
    */
   readonly maxAzs?: number;
@@ -88,6 +88,14 @@ export class IsolatedNetwork extends Construct {
       .check(
         /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/.test(cidr),
         `cidr must be an IPv4 CIDR from /16 to /24 (got '${cidr}')`,
+      )
+      .throwIfInvalid();
+
+    const knownAzs = Stack.of(this).availabilityZones.length;
+    new PropsValidator('IsolatedNetwork')
+      .check(
+        maxAzs <= knownAzs,
+        `maxAzs is ${maxAzs} but the stack knows only ${knownAzs} Availability Zones: give the stack an explicit account and region (env) to use more than ${knownAzs}`,
       )
       .throwIfInvalid();
 

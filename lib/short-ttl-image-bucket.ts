@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -79,6 +79,10 @@ export class ShortTtlImageBucket extends Construct {
     new PropsValidator('ShortTtlImageBucket')
       .duration('ttl', this.ttl, Duration.minutes(5), Duration.hours(24))
       .duration('sweepInterval', sweepInterval, Duration.minutes(1), Duration.minutes(60))
+      .check(
+        Token.isUnresolved(sweepInterval.toSeconds()) || sweepInterval.toSeconds() % 60 === 0,
+        `sweepInterval must be a whole number of minutes (got ${sweepInterval.toSeconds()} seconds)`,
+      )
       .throwIfInvalid();
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -152,7 +156,15 @@ export class ShortTtlImageBucket extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objects] }),
     );
-    this.encryptionKey.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
   }
 
   private acknowledgeFindings(): void {

@@ -1,5 +1,21 @@
 import { Duration, Token } from 'aws-cdk-lib';
 
+/** A duration in the largest unit that states it exactly (`90 seconds`, `25 hours`). */
+export function exact(d: Duration): string {
+  const s = d.toSeconds({ integral: false });
+  const units: Array<[number, string]> = [
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ];
+  if (s === 0) return '0 seconds';
+  for (const [size, unit] of units) {
+    if (s % size === 0) return `${s / size} ${unit}${s / size === 1 ? '' : 's'}`;
+  }
+  return `${d.toMilliseconds({ integral: false })} milliseconds`;
+}
+
 /**
  * Collects every problem with a construct's props, then throws once with a
  * message that names each bad prop and its allowed range.
@@ -18,10 +34,10 @@ export class PropsValidator {
   /** A duration between min and max inclusive (skipped for unresolved tokens). */
   duration(name: string, value: Duration | undefined, min: Duration, max: Duration): this {
     if (value === undefined || Token.isUnresolved(value.toSeconds())) return this;
-    const s = value.toSeconds();
+    const s = value.toSeconds({ integral: false });
     return this.check(
       s >= min.toSeconds() && s <= max.toSeconds(),
-      `${name} must be between ${min.toHumanString()} and ${max.toHumanString()} (got ${value.toHumanString()})`,
+      `${name} must be between ${exact(min)} and ${exact(max)} (got ${exact(value)})`,
     );
   }
 

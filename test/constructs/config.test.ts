@@ -1,0 +1,342 @@
+import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { CONFIG_DEFAULTS, ConfigKey, EphemeraConfig, readConfig } from '../../lib/config';
+import { TlsVersions } from '../../lib/tls-load-balancer';
+import { CDK_JSON_CONTEXT, expectThrowsExactly, TEST_CERTIFICATE_ARN } from '../support/stacks';
+
+/** readConfig on an app whose context is exactly `context` (as `-c key=value` would give). */
+const configFrom = (context: Record<string, unknown>): EphemeraConfig =>
+  readConfig(new App({ context }));
+
+/** A config written back as context values, to compare with CONFIG_DEFAULTS. */
+function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
+  return {
+    imageTtlMinutes: c.imageTtl.toMinutes(),
+    imageSweepMinutes: c.imageSweepInterval.toMinutes(),
+    metadataRetentionDays: c.metadataRetentionDays,
+    logRetentionDays: c.logRetention,
+    accessLogRetentionDays: c.accessLogRetentionDays,
+    certificateArn: c.certificateArn ?? '',
+    domainName: c.domainName ?? '',
+    hostedZoneId: c.hostedZoneId ?? '',
+    hostedZoneName: c.hostedZoneName ?? '',
+    tlsVersions: c.tlsVersions,
+    fips: c.fips,
+    maxAzs: c.maxAzs,
+    vpcCidr: c.vpcCidr,
+    frontDoor: c.frontDoor,
+    allowedCidrs: c.allowedCidrs ?? [],
+    httpRedirect: c.httpRedirect,
+    webAclArn: c.webAclArn ?? '',
+    alarmEmails: c.alarmEmails,
+    allowedRegions: c.allowedRegions,
+    allowInternetEgress: c.allowInternetEgress,
+    keyRotationDays: c.keyRotationDays,
+    removalPolicy: c.removalPolicy === RemovalPolicy.DESTROY ? 'destroy' : 'retain',
+    upstream: c.upstream.kind,
+    upstreamBaseUrl: c.upstream.kind === 'openai-compatible' ? c.upstream.baseUrl : '',
+    upstreamSecretArn: (c.upstream.kind === 'openai-compatible' && c.upstream.secretArn) || '',
+    models: c.models,
+    gatewayTimeoutSeconds: c.gatewayTimeout.toSeconds(),
+    gatewayMaxConcurrency: c.gatewayMaxConcurrency,
+    maxImagesPerRequest: c.maxImagesPerRequest,
+  };
+}
+
+const invalid = (...problems: string[]) =>
+  'Invalid Ephemera configuration (cdk.json context):\n' +
+  problems.map((p) => `  - ${p}`).join('\n');
+
+describe('readConfig defaults', () => {
+  test('with no context, the configuration is CONFIG_DEFAULTS', () => {
+    expect(asContext(configFrom({}))).toEqual(CONFIG_DEFAULTS);
+  });
+
+  test('cdk.json sets every configuration key to its default', () => {
+    const fromCdkJson = Object.fromEntries(
+      Object.keys(CONFIG_DEFAULTS).map((k) => [k, CDK_JSON_CONTEXT[k]]),
+    );
+    expect(fromCdkJson).toEqual(CONFIG_DEFAULTS);
+    expect(configFrom({ ...CDK_JSON_CONTEXT })).toEqual(configFrom({}));
+  });
+
+  test('the defaults are typed values', () => {
+    const c = configFrom({});
+    expect(c.imageTtl.toSeconds()).toBe(3600);
+    expect(c.imageSweepInterval.toSeconds()).toBe(300);
+    expect(c.logRetention).toBe(logs.RetentionDays.ONE_MONTH);
+    expect(c.tlsVersions).toBe(TlsVersions.TLS_1_2_AND_1_3);
+    expect(c.removalPolicy).toBe(RemovalPolicy.RETAIN);
+    expect(c.certificateArn).toBeUndefined();
+    expect(c.allowedCidrs).toBeUndefined();
+    expect(c.webAclArn).toBeUndefined();
+    expect(c.upstream).toEqual({ kind: 'bedrock' });
+    expect(c.gatewayTimeout.toSeconds()).toBe(300);
+  });
+});
+
+describe('readConfig parses strings from -c', () => {
+  test('numbers, booleans, comma lists and JSON lists', () => {
+    const c = configFrom({
+      imageTtlMinutes: '45',
+      imageSweepMinutes: '10',
+      metadataRetentionDays: '90',
+      logRetentionDays: '90',
+      accessLogRetentionDays: '7',
+      maxAzs: '3',
+      keyRotationDays: '730',
+      fips: 'true',
+      httpRedirect: 'true',
+      allowInternetEgress: 'false',
+      alarmEmails: 'a@b.c,d@e.f',
+      allowedRegions: '["eu-west-1"]',
+      allowedCidrs: '10.0.0.0/8, 192.168.0.0/16',
+      tlsVersions: 'tls1.3',
+      frontDoor: 'private',
+      removalPolicy: 'destroy',
+      vpcCidr: '10.50.0.0/20',
+      certificateArn: TEST_CERTIFICATE_ARN,
+      domainName: 'api.example.com',
+      hostedZoneId: 'Z0123456789ABC',
+      hostedZoneName: 'example.com',
+      webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/y',
+    });
+    expect(c).toMatchObject({
+      imageTtl: Duration.minutes(45),
+      imageSweepInterval: Duration.minutes(10),
+      metadataRetentionDays: 90,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
+      accessLogRetentionDays: 7,
+      maxAzs: 3,
+      keyRotationDays: 730,
+      fips: true,
+      httpRedirect: true,
+      allowInternetEgress: false,
+      alarmEmails: ['a@b.c', 'd@e.f'],
+      allowedRegions: ['eu-west-1'],
+      allowedCidrs: ['10.0.0.0/8', '192.168.0.0/16'],
+      tlsVersions: TlsVersions.TLS_1_3_ONLY,
+      frontDoor: 'private',
+      removalPolicy: RemovalPolicy.DESTROY,
+      vpcCidr: '10.50.0.0/20',
+      certificateArn: TEST_CERTIFICATE_ARN,
+      domainName: 'api.example.com',
+      hostedZoneId: 'Z0123456789ABC',
+      hostedZoneName: 'example.com',
+      webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/y',
+    });
+  });
+
+  test('an OpenAI-compatible upstream, models as a JSON string, gateway limits', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:upstream-AbCdEf';
+    const models = [{ id: 'llama', upstreamId: 'meta/llama-3', kind: 'chat' }];
+    const c = configFrom({
+      upstream: 'openai-compatible',
+      upstreamBaseUrl: 'https://llm.internal.example.com/v1',
+      upstreamSecretArn: secretArn,
+      models: JSON.stringify(models),
+      gatewayTimeoutSeconds: '120',
+      gatewayMaxConcurrency: '20',
+      maxImagesPerRequest: '2',
+    });
+    expect(c).toMatchObject({
+      upstream: {
+        kind: 'openai-compatible',
+        baseUrl: 'https://llm.internal.example.com/v1',
+        secretArn,
+      },
+      models,
+      gatewayTimeout: Duration.seconds(120),
+      gatewayMaxConcurrency: 20,
+      maxImagesPerRequest: 2,
+    });
+  });
+
+  test('JSON values from cdk.json are accepted as they are', () => {
+    const c = configFrom({ fips: true, maxAzs: 4, alarmEmails: ['ops@example.com'] });
+    expect(c).toMatchObject({ fips: true, maxAzs: 4, alarmEmails: ['ops@example.com'] });
+  });
+
+  test('an empty string means "not set" for optional strings and lists', () => {
+    const c = configFrom({ certificateArn: '', alarmEmails: '', allowedCidrs: ' ', vpcCidr: '' });
+    expect(c.certificateArn).toBeUndefined();
+    expect(c.alarmEmails).toEqual([]);
+    expect(c.allowedCidrs).toBeUndefined();
+    expect(c.vpcCidr).toBe('10.40.0.0/16');
+  });
+});
+
+describe('readConfig rejects bad values', () => {
+  test.each([
+    ['imageTtlMinutes', '4', 'imageTtlMinutes must be an integer from 5 to 1440 (got "4")'],
+    ['imageTtlMinutes', 1441, 'imageTtlMinutes must be an integer from 5 to 1440 (got 1441)'],
+    ['imageSweepMinutes', '1.5', 'imageSweepMinutes must be an integer from 1 to 60 (got "1.5")'],
+    ['metadataRetentionDays', 0, 'metadataRetentionDays must be an integer from 1 to 3650 (got 0)'],
+    [
+      'logRetentionDays',
+      'month',
+      'logRetentionDays must be an integer from 1 to 3653 (got "month")',
+    ],
+    [
+      'accessLogRetentionDays',
+      401,
+      'accessLogRetentionDays must be an integer from 1 to 400 (got 401)',
+    ],
+    [
+      'certificateArn',
+      'arn:aws:iam::111111111111:server-certificate/x',
+      'certificateArn must be an ACM certificate ARN (got "arn:aws:iam::111111111111:server-certificate/x")',
+    ],
+    [
+      'domainName',
+      'API.example.com',
+      'domainName must be a lower-case DNS name (got "API.example.com")',
+    ],
+    ['tlsVersions', 'tls1.2', 'tlsVersions must be one of tls1.2+1.3, tls1.3 (got "tls1.2")'],
+    ['fips', 'yes', 'fips must be true or false (got "yes")'],
+    ['maxAzs', '7', 'maxAzs must be an integer from 2 to 6 (got "7")'],
+    ['vpcCidr', '10.0.0.0', 'vpcCidr must be an IPv4 CIDR (got "10.0.0.0")'],
+    ['frontDoor', 'internal', 'frontDoor must be one of public, private, both (got "internal")'],
+    [
+      'allowedCidrs',
+      '10.0.0.0/8,oops',
+      'allowedCidrs must be a list of IPv4 CIDRs (got "10.0.0.0/8,oops")',
+    ],
+    ['httpRedirect', 1, 'httpRedirect must be true or false (got 1)'],
+    ['webAclArn', 'waf', 'webAclArn must be a WAFv2 web ACL ARN (got "waf")'],
+    ['alarmEmails', 'ops', 'alarmEmails must be a list of email addresses (got "ops")'],
+    [
+      'allowedRegions',
+      '["eu-west-1",',
+      'allowedRegions must be a list of AWS region names (got "[\\"eu-west-1\\",")',
+    ],
+    [
+      'allowedRegions',
+      'EU-WEST-1',
+      'allowedRegions must be a list of AWS region names (got "EU-WEST-1")',
+    ],
+    ['allowInternetEgress', 'no', 'allowInternetEgress must be true or false (got "no")'],
+    ['keyRotationDays', '89', 'keyRotationDays must be an integer from 90 to 2560 (got "89")'],
+    ['removalPolicy', 'snapshot', 'removalPolicy must be one of retain, destroy (got "snapshot")'],
+    ['upstream', 'openai', 'upstream must be one of bedrock, openai-compatible (got "openai")'],
+    [
+      'gatewayTimeoutSeconds',
+      29,
+      'gatewayTimeoutSeconds must be an integer from 30 to 900 (got 29)',
+    ],
+    [
+      'gatewayMaxConcurrency',
+      '0',
+      'gatewayMaxConcurrency must be an integer from 1 to 1000 (got "0")',
+    ],
+    ['maxImagesPerRequest', 11, 'maxImagesPerRequest must be an integer from 1 to 10 (got 11)'],
+  ] as Array<[ConfigKey, unknown, string]>)('%s = %j', (key, value, problem) => {
+    expectThrowsExactly(() => configFrom({ [key]: value }), invalid(problem));
+  });
+
+  test('models must be a non-empty list of well-formed models', () => {
+    const problem =
+      'models must be a JSON list of {"id","upstreamId","kind":"chat"|"image"} with optional inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+    for (const models of [
+      '[]',
+      '[{"id":"x","upstreamId":"y","kind":"audio"}]',
+      '[{"id":"x","upstreamId":"y","kind":"chat","inputMicroUsdPer1kTokens":-1}]',
+      'not json',
+    ]) {
+      expectThrowsExactly(() => configFrom({ models }), invalid(problem));
+    }
+  });
+
+  test('an OpenAI-compatible upstream needs an https base URL and a secret ARN if any', () => {
+    expectThrowsExactly(
+      () => configFrom({ upstream: 'openai-compatible' }),
+      invalid('upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)'),
+    );
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          upstream: 'openai-compatible',
+          upstreamBaseUrl: 'https://llm.example.com',
+          upstreamSecretArn: 'arn:aws:ssm:eu-west-1:111111111111:parameter/token',
+        }),
+      invalid(
+        'upstreamSecretArn must be a Secrets Manager secret ARN (got "arn:aws:ssm:eu-west-1:111111111111:parameter/token")',
+      ),
+    );
+  });
+
+  test('a plain-HTTP upstream base URL is refused (P5)', () => {
+    expect(() =>
+      configFrom({ upstream: 'openai-compatible', upstreamBaseUrl: 'http://llm.example.com' }),
+    ).toThrow(
+      /\n {2}- upstreamBaseUrl must be an https:\/\/ URL \(TLS only\) \(got "http:\/\/llm.example.com"\)/,
+    );
+  });
+
+  test('hostedZoneId needs a domain and a zone name', () => {
+    expectThrowsExactly(
+      () => configFrom({ hostedZoneId: 'Z0123456789ABC' }),
+      invalid('hostedZoneId needs domainName and hostedZoneName'),
+    );
+  });
+
+  test('a hosted zone id must look like one', () => {
+    expectThrowsExactly(
+      () => configFrom({ hostedZoneId: 'z123' }),
+      invalid('hostedZoneId must be a Route 53 hosted zone id (got "z123")'),
+    );
+  });
+
+  test('the domain must be inside the hosted zone', () => {
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          domainName: 'api.notexample.com',
+          hostedZoneName: 'example.com',
+          hostedZoneId: 'Z0123456789ABC',
+        }),
+      invalid('domainName must be inside hostedZoneName (example.com)'),
+    );
+  });
+
+  test('a log retention that CloudWatch Logs does not offer is rejected', () => {
+    expect(() => configFrom({ logRetentionDays: 45 })).toThrow(
+      /^Invalid Ephemera configuration \(cdk.json context\):\n {2}- logRetentionDays must be one of CloudWatch Logs' periods: 1, 3, 5, 7, 14, 30, .*3653.* \(got 45\)$/,
+    );
+  });
+
+  // Regression guard, fixed bug (lib/config.ts, LOG_RETENTION_DAYS): the list is every numeric value of
+  // logs.RetentionDays, which includes INFINITE (9999), so the message offers
+  // 9999 although the integer check (1 to 3653) rejects it. Fixed by: filter
+  // `v !== logs.RetentionDays.INFINITE` (or `v <= 3653`) when building the list.
+  test('the log retention message lists only periods the key accepts', () => {
+    expectThrowsExactly(
+      () => configFrom({ logRetentionDays: 45 }),
+      invalid(
+        "logRetentionDays must be one of CloudWatch Logs' periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (got 45)",
+      ),
+    );
+  });
+
+  test('several bad values are reported together, in one error', () => {
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          imageTtlMinutes: '0',
+          fips: 'maybe',
+          frontDoor: 'side',
+          alarmEmails: 'a@b.c,nope',
+          removalPolicy: 'keep',
+          hostedZoneId: 'Z0123456789ABC',
+        }),
+      invalid(
+        'imageTtlMinutes must be an integer from 5 to 1440 (got "0")',
+        'fips must be true or false (got "maybe")',
+        'frontDoor must be one of public, private, both (got "side")',
+        'alarmEmails must be a list of email addresses (got "a@b.c,nope")',
+        'removalPolicy must be one of retain, destroy (got "keep")',
+        'hostedZoneId needs domainName and hostedZoneName',
+      ),
+    );
+  });
+});

@@ -1,0 +1,96 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import {
+  DATA_PROTECTION_IDENTIFIERS,
+  RetentionFunction,
+  RetentionFunctionProps,
+} from '../../lib/retention-functions';
+import {
+  expectThrowsExactly,
+  logicalId,
+  statementsOfRole,
+  testKey,
+  testStack,
+} from '../support/stacks';
+
+function build(props: Partial<RetentionFunctionProps> = {}) {
+  const stack = testStack();
+  const logsKey = testKey(stack, 'LogsKey');
+  const fn = new RetentionFunction(stack, 'Fn', {
+    handlerName: 'image-sweeper',
+    logsKey,
+    ...props,
+  });
+  return { stack, logsKey, fn, template: Template.fromStack(stack) };
+}
+
+describe('RetentionFunction', () => {
+  const { logsKey, fn, template } = build({ environment: { TABLE_NAME: 'usage' } });
+
+  test('pinned Node.js 24 on arm64, no tracing, text logs to its own log group', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 30,
+      ReservedConcurrentExecutions: 10,
+      TracingConfig: Match.absent(),
+      LoggingConfig: { LogFormat: 'Text', LogGroup: { Ref: logicalId(fn.logGroup) } },
+      Environment: {
+        Variables: { NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: 'usage' },
+      },
+    });
+  });
+
+  test('the log group is encrypted with the logs key, kept 30 days, with no data-protection policy by default', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      KmsKeyId: { 'Fn::GetAtt': [logicalId(logsKey), 'Arn'] },
+      RetentionInDays: 30,
+      DataProtectionPolicy: Match.absent(),
+    });
+  });
+
+  test('the role may only write to its own log group', () => {
+    expect(statementsOfRole(template, fn.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: [{ 'Fn::GetAtt': [logicalId(fn.logGroup), 'Arn'] }],
+      },
+    ]);
+  });
+
+  test('dataProtection attaches a masking policy with every identifier', () => {
+    const { template: t } = build({ dataProtection: true });
+    const [group] = Object.values(t.findResources('AWS::Logs::LogGroup'));
+    const policy = group.Properties.DataProtectionPolicy;
+    expect(policy.Name).toBe('ephemera-image-sweeper-second-net');
+    type Statement = { Operation: Record<string, unknown>; DataIdentifier: unknown[] };
+    const audit = policy.Statement.find((s: Statement) => 'Audit' in s.Operation);
+    const deidentify = policy.Statement.find((s: Statement) => 'Deidentify' in s.Operation);
+    expect(deidentify.Operation.Deidentify).toEqual({ MaskConfig: {} });
+    expect(JSON.stringify(deidentify.DataIdentifier)).toContain('data-identifier/EmailAddress');
+    expect(deidentify.DataIdentifier).toHaveLength(DATA_PROTECTION_IDENTIFIERS.length);
+    expect(audit.DataIdentifier).toEqual(deidentify.DataIdentifier);
+  });
+});
+
+describe('RetentionFunction validation', () => {
+  test('every problem is reported together', () => {
+    expectThrowsExactly(
+      () =>
+        build({
+          handlerName: '../gateway',
+          memorySize: 64,
+          reservedConcurrentExecutions: 0,
+          timeout: Duration.minutes(16),
+        }),
+      'Invalid RetentionFunction props:\n' +
+        "  - handlerName must be a folder name under lambda/ (got '../gateway')\n" +
+        '  - memorySize must be an integer from 128 to 10240 (got 64)\n' +
+        '  - reservedConcurrentExecutions must be an integer from 1 to 1000 (got 0)\n' +
+        '  - timeout must be between 1 second and 15 minutes (got 16 minutes)',
+    );
+  });
+});

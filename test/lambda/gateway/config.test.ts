@@ -1,0 +1,148 @@
+import { parseConfig } from '../../../lambda/gateway/config';
+import { testEnv } from './support/fixtures';
+
+describe('parseConfig', () => {
+  it('reads a valid environment with defaults', () => {
+    const config = parseConfig(testEnv());
+    expect(config).toEqual({
+      usageTableName: 'ephemera-usage',
+      keyTableName: 'ephemera-keys',
+      imageBucketName: 'ephemera-images',
+      hmacKeyId: 'arn:aws:kms:us-east-1:123456789012:key/hmac-test',
+      upstream: { kind: 'bedrock' },
+      models: [
+        {
+          id: 'chat-small',
+          upstreamId: 'amazon.nova-lite-v1:0',
+          kind: 'chat',
+          inputMicroUsdPer1kTokens: 60,
+          outputMicroUsdPer1kTokens: 240,
+          microUsdPerImage: 0,
+        },
+        {
+          id: 'image-gen',
+          upstreamId: 'amazon.nova-canvas-v1:0',
+          kind: 'image',
+          inputMicroUsdPer1kTokens: 0,
+          outputMicroUsdPer1kTokens: 0,
+          microUsdPerImage: 40000,
+        },
+      ],
+      imageTtlSeconds: 3600,
+      metadataRetentionDays: 30,
+      upstreamTimeoutMs: 280000,
+      maxImagesPerRequest: 4,
+    });
+  });
+
+  it('reads an openai-compatible upstream, trimming the trailing slash', () => {
+    const config = parseConfig(
+      testEnv({
+        UPSTREAM_KIND: 'openai-compatible',
+        UPSTREAM_BASE_URL: 'https://vllm.internal:8443/',
+        UPSTREAM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:upstream-AbCdEf',
+        IMAGE_KMS_KEY_ARN:
+          'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        UPSTREAM_TIMEOUT_MS: '60000',
+        MAX_IMAGES_PER_REQUEST: '2',
+      }),
+    );
+    expect(config.upstream).toEqual({
+      kind: 'openai-compatible',
+      baseUrl: 'https://vllm.internal:8443',
+      secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:upstream-AbCdEf',
+    });
+    expect(config.imageKmsKeyArn).toBe(
+      'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    );
+    expect(config.upstreamTimeoutMs).toBe(60000);
+    expect(config.maxImagesPerRequest).toBe(2);
+  });
+
+  it('lists every problem in one error', () => {
+    expect(() =>
+      parseConfig({
+        IMAGE_BUCKET_NAME: 'Bad_Bucket',
+        UPSTREAM_KIND: 'openai-compatible',
+        UPSTREAM_BASE_URL: 'http://vllm.internal',
+        MODELS: '[{"id":"m","upstreamId":"u","kind":"video"}]',
+        IMAGE_TTL_SECONDS: '60',
+        METADATA_RETENTION_DAYS: '4000',
+        UPSTREAM_TIMEOUT_MS: '1.5',
+        MAX_IMAGES_PER_REQUEST: '11',
+      }),
+    ).toThrow(
+      'Invalid gateway configuration: ' +
+        'USAGE_TABLE_NAME is required (a DynamoDB table name); ' +
+        'KEY_TABLE_NAME is required (a DynamoDB table name); ' +
+        'IMAGE_BUCKET_NAME must be an S3 bucket name; ' +
+        'HMAC_KEY_ID is required (a KMS key id or ARN); ' +
+        'UPSTREAM_BASE_URL must be an https:// URL without credentials, query or fragment; ' +
+        "MODELS[0].kind must be 'chat' or 'image'; " +
+        'IMAGE_TTL_SECONDS must be a whole number from 300 to 86400; ' +
+        'METADATA_RETENTION_DAYS must be a whole number from 1 to 3650; ' +
+        'UPSTREAM_TIMEOUT_MS must be a whole number from 1000 to 900000; ' +
+        'MAX_IMAGES_PER_REQUEST must be a whole number from 1 to 10',
+    );
+  });
+
+  it.each([
+    [{ UPSTREAM_KIND: 'grpc' }, "UPSTREAM_KIND must be 'bedrock' or 'openai-compatible'"],
+    [
+      { UPSTREAM_KIND: 'openai-compatible' },
+      'UPSTREAM_BASE_URL is required with UPSTREAM_KIND=openai-compatible',
+    ],
+    [
+      { UPSTREAM_BASE_URL: 'https://x' },
+      'UPSTREAM_BASE_URL is only used with UPSTREAM_KIND=openai-compatible',
+    ],
+    [
+      { UPSTREAM_KIND: 'openai-compatible', UPSTREAM_BASE_URL: 'https://user:pw@x' },
+      'UPSTREAM_BASE_URL must be an https:// URL',
+    ],
+    [
+      {
+        UPSTREAM_KIND: 'openai-compatible',
+        UPSTREAM_BASE_URL: 'https://x',
+        UPSTREAM_SECRET_ARN: 'token',
+      },
+      'UPSTREAM_SECRET_ARN must be a Secrets Manager secret ARN',
+    ],
+    [{ MODELS: 'not json' }, 'MODELS must be a JSON array'],
+    [{ MODELS: '[]' }, 'with at least one model'],
+    [
+      { MODELS: '[{"id":"a b","upstreamId":"u","kind":"chat"}]' },
+      'MODELS[0].id must be 1-128 characters',
+    ],
+    [
+      {
+        MODELS:
+          '[{"id":"a","upstreamId":"u","kind":"chat"},{"id":"a","upstreamId":"v","kind":"chat"}]',
+      },
+      'MODELS[1].id repeats an earlier model id',
+    ],
+    [
+      { MODELS: '[{"id":"a","upstreamId":"u","kind":"chat","inputMicroUsdPer1kTokens":-1}]' },
+      'MODELS[0].inputMicroUsdPer1kTokens must be a non-negative number (micro-USD)',
+    ],
+    [{ IMAGE_KMS_KEY_ARN: 'alias/images' }, 'IMAGE_KMS_KEY_ARN must be a KMS key ARN'],
+  ])('refuses %j', (env, message) => {
+    expect(() => parseConfig(testEnv(env as Record<string, string>))).toThrow(message);
+  });
+
+  it('never echoes a bad value', () => {
+    const canary = 'CANARY-config-7f3a';
+    try {
+      parseConfig(
+        testEnv({
+          MODELS: `[{"id":"${canary} x","upstreamId":"${canary}","kind":"chat"}]`,
+          IMAGE_TTL_SECONDS: canary,
+        }),
+      );
+      throw new Error('expected a throw');
+    } catch (err) {
+      expect((err as Error).message).toContain('MODELS[0].id');
+      expect((err as Error).message).not.toContain(canary);
+    }
+  });
+});

@@ -1,0 +1,786 @@
+/**
+ * The gateway handler end to end: real dynalite and s3rver on loopback, KMS and
+ * Bedrock mocked with aws-sdk-client-mock.
+ */
+
+import { createHmac } from 'node:crypto';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  InvokeModelCommand,
+  type ConverseCommandInput,
+} from '@aws-sdk/client-bedrock-runtime';
+import { GenerateMacCommand } from '@aws-sdk/client-kms';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
+import { KeyStore } from '../../../lambda/shared/key-store';
+import { parseImageKey } from '../../../lambda/shared/image-key';
+import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
+import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import type { GatewayConfig } from '../../../lambda/gateway/config';
+import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
+import { albEvent, bearer, context, json, pngBytes, sseData, testConfig } from './support/fixtures';
+
+let aws: LocalAws;
+let inferenceKey: string;
+let inferenceKeyId: string;
+let adminKey: string;
+const bedrock = new BedrockRuntimeClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
+const bedrockMock = mockClient(bedrock);
+let lines: string[] = [];
+let requestCounter = 0;
+
+function handlerWith(
+  config: GatewayConfig = testConfig(),
+  extra: Record<string, unknown> = {},
+): GatewayHandler {
+  return createHandler({
+    config,
+    ddb: aws.ddb,
+    s3: aws.s3,
+    kms: aws.kms,
+    bedrock,
+    logSink: (line) => lines.push(line),
+    ...extra,
+  });
+}
+
+/** Invokes with a fresh request id and returns the response, the log lines and the usage item. */
+async function invoke(handler: GatewayHandler, input: Parameters<typeof albEvent>[0]) {
+  const requestId = `req-${++requestCounter}`;
+  lines = [];
+  const response = await handler(albEvent(input), context(requestId));
+  const items = (await aws.scanAll()).filter((i) => i.request_id?.S === requestId);
+  return {
+    response,
+    logs: lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    item: items[0],
+    itemCount: items.length,
+    requestId,
+  };
+}
+
+const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: 'chat-small',
+  messages: [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: 'hello' },
+  ],
+  ...extra,
+});
+
+const converseOk = {
+  output: { message: { role: 'assistant' as const, content: [{ text: 'hi there' }] } },
+  stopReason: 'end_turn' as const,
+  usage: { inputTokens: 1200, outputTokens: 500, totalTokens: 1700 },
+  metrics: { latencyMs: 5 },
+};
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  const store = new KeyStore({
+    ddb: aws.ddb,
+    tableName: testConfig().keyTableName,
+    hasher: createKmsHasher({ kms: aws.kms, keyId: HMAC_KEY_ID }),
+  });
+  const created = await store.create({ name: 'inference', scopes: ['inference'] });
+  inferenceKey = created.key;
+  inferenceKeyId = created.id;
+  adminKey = (await store.create({ name: 'admin', scopes: ['admin'] })).key;
+});
+
+afterAll(async () => {
+  bedrockMock.restore();
+  await aws.stop();
+});
+
+beforeEach(() => {
+  bedrockMock.reset();
+});
+
+describe('routing', () => {
+  it('answers /healthz without auth, log line or record', async () => {
+    const { response, logs, itemCount } = await invoke(handlerWith(), { path: '/healthz' });
+    expect(response.statusCode).toBe(200);
+    expect(json(response)).toEqual({ status: 'ok' });
+    expect(response.headers?.['X-Ephemera-Retention']).toBe('content=none; metadata=none');
+    expect(logs).toEqual([]);
+    expect(itemCount).toBe(0);
+  });
+
+  it('answers 404 for an unknown path, logs it and writes no record', async () => {
+    const { response, logs, itemCount } = await invoke(handlerWith(), {
+      path: '/v1/completions',
+      headers: bearer(inferenceKey),
+      body: {},
+    });
+    expect(response.statusCode).toBe(404);
+    expect(json(response)).toEqual({
+      error: { type: 'not_found_error', message: 'No such route' },
+    });
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      event: 'usage',
+      route: 'unmatched',
+      status: 404,
+      method: 'POST',
+    });
+    expect(logs[0]).not.toHaveProperty('api_key_id');
+    expect(itemCount).toBe(0);
+    expect(response.headers?.['X-Ephemera-Retention']).toBe('content=none; metadata=30d');
+  });
+
+  it('answers 405 with Allow for a wrong method', async () => {
+    const { response, logs } = await invoke(handlerWith(), {
+      method: 'GET',
+      path: '/v1/chat/completions',
+    });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers?.Allow).toBe('POST');
+    expect(json(response)).toMatchObject({ error: { type: 'method_not_allowed' } });
+    expect(logs[0]).toMatchObject({
+      route: 'chat_completions',
+      status: 405,
+      error_type: 'method_not_allowed',
+    });
+  });
+});
+
+describe('authentication', () => {
+  it.each([
+    ['missing', {}, 401, 'authentication_error'],
+    ['malformed', { authorization: 'Basic abc' }, 401, 'authentication_error'],
+    [
+      'unknown',
+      { authorization: `Bearer eph_${'a'.repeat(16)}_${'A'.repeat(43)}` },
+      401,
+      'authentication_error',
+    ],
+  ])(
+    'refuses a %s key with no record and no upstream call',
+    async (reason, headers, status, type) => {
+      const { response, logs, itemCount } = await invoke(handlerWith(), {
+        path: '/v1/chat/completions',
+        headers,
+        body: chatBody(),
+      });
+      expect(response.statusCode).toBe(status);
+      expect(response.headers?.['WWW-Authenticate']).toBe('Bearer');
+      expect(json(response)).toMatchObject({ error: { type } });
+      expect(logs[0]).toMatchObject({ status, auth_failure: reason });
+      expect(itemCount).toBe(0);
+      expect(bedrockMock.calls()).toHaveLength(0);
+    },
+  );
+
+  it('refuses a key without the inference scope with 403', async () => {
+    const { response, logs } = await invoke(handlerWith(), {
+      path: '/v1/models',
+      headers: bearer(adminKey),
+    });
+    expect(response.statusCode).toBe(403);
+    expect(json(response)).toMatchObject({ error: { type: 'permission_error' } });
+    expect(logs[0]).toMatchObject({ auth_failure: 'scope' });
+  });
+
+  it('answers 503 when the key store is unavailable', async () => {
+    const handler = handlerWith(testConfig(), {
+      keys: { verify: () => Promise.reject(new Error('boom')) },
+    });
+    const { response } = await invoke(handler, {
+      path: '/v1/models',
+      headers: bearer(inferenceKey),
+    });
+    expect(response.statusCode).toBe(503);
+    expect(json(response)).toMatchObject({ error: { type: 'service_unavailable' } });
+  });
+});
+
+describe('chat completions (bedrock)', () => {
+  it('translates, answers, and writes one record equal to the log line', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    const { response, logs, item, requestId } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: {
+        ...bearer(inferenceKey),
+        'x-ephemera-metadata': 'team=a; customer_id=cust-42',
+        'x-ephemera-learning-opt-out': 'true',
+      },
+      body: chatBody({
+        temperature: 0.5,
+        top_p: 0.9,
+        max_tokens: 100,
+        stop: ['END', 'STOP'],
+        seed: 7,
+      }),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['Content-Type']).toBe('application/json');
+    expect(response.headers?.['X-Ephemera-Retention']).toBe('content=none; metadata=30d');
+    expect(response.headers?.['X-Request-Id']).toBe(requestId);
+    const body = json(response);
+    expect(body).toMatchObject({
+      id: `chatcmpl-${requestId}`,
+      object: 'chat.completion',
+      model: 'chat-small',
+      choices: [
+        { index: 0, message: { role: 'assistant', content: 'hi there' }, finish_reason: 'stop' },
+      ],
+      usage: { prompt_tokens: 1200, completion_tokens: 500, total_tokens: 1700 },
+    });
+
+    const input = bedrockMock.commandCalls(ConverseCommand)[0].args[0]
+      .input as ConverseCommandInput;
+    expect(input).toEqual({
+      modelId: 'amazon.nova-lite-v1:0',
+      system: [{ text: 'be brief' }],
+      messages: [{ role: 'user', content: [{ text: 'hello' }] }],
+      inferenceConfig: {
+        maxTokens: 100,
+        temperature: 0.5,
+        topP: 0.9,
+        stopSequences: ['END', 'STOP'],
+      },
+    });
+
+    const expectedHash = createHmac('sha256', Buffer.from('gateway-test-hmac-key'))
+      .update('customer:cust-42')
+      .digest('hex');
+    const expected = {
+      request_id: requestId,
+      api_key_id: inferenceKeyId,
+      customer_hash: expectedHash,
+      route: 'chat_completions',
+      method: 'POST',
+      model: 'chat-small',
+      status: 200,
+      input_tokens: 1200,
+      output_tokens: 500,
+      cost_micro_usd: 192, // 1.2 * 60 + 0.5 * 240
+      temperature: 0.5,
+      top_p: 0.9,
+      max_tokens: 100,
+      n: 1,
+      seed: 7,
+      stop_count: 2,
+      tool_count: 0,
+      stream: false,
+      opt_out: true,
+    };
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ event: 'usage', ...expected, record_written: true });
+    const stored = usageRecordFromItem(item);
+    expect(stored.record).toMatchObject(expected);
+    expect(stored.imageKeys).toEqual([]);
+    // The item holds exactly the log line's fields (minus the logger's own).
+    const logFields = Object.fromEntries(
+      Object.entries(logs[0]).filter(([name]) => name !== 'event' && name !== 'record_written'),
+    );
+    expect(stored.record).toEqual(logFields);
+    expect(Object.keys(item).sort()).toEqual(Object.keys(logFields).sort());
+    expect(Number(item.ttl.N)).toBe(
+      Math.floor(Date.parse(item.timestamp.S as string) / 1000) + 30 * 86_400,
+    );
+  });
+
+  it('answers stream: true with a complete event stream', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    const { response, logs } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody({ stream: true, stream_options: { include_usage: true } }),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['Content-Type']).toBe('text/event-stream; charset=utf-8');
+    const data = sseData(response.body ?? '');
+    expect(data[data.length - 1]).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    expect(text).toBe('hi there');
+    expect(chunks[chunks.length - 1].usage).toEqual({
+      prompt_tokens: 1200,
+      completion_tokens: 500,
+      total_tokens: 1700,
+    });
+    expect(logs[0]).toMatchObject({ stream: true, status: 200 });
+  });
+
+  it('maps tool calls both ways', async () => {
+    bedrockMock.on(ConverseCommand).resolves({
+      ...converseOk,
+      output: {
+        message: {
+          role: 'assistant',
+          content: [{ toolUse: { toolUseId: 't1', name: 'lookup', input: { q: 1 } } }],
+        },
+      },
+      stopReason: 'tool_use',
+    });
+    const { response, logs } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody({
+        tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+        tool_choice: 'required',
+      }),
+    });
+    expect(json(response)).toMatchObject({
+      choices: [
+        {
+          message: {
+            content: null,
+            tool_calls: [
+              { id: 't1', type: 'function', function: { name: 'lookup', arguments: '{"q":1}' } },
+            ],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+    });
+    const input = bedrockMock.commandCalls(ConverseCommand)[0].args[0]
+      .input as ConverseCommandInput;
+    expect(input.toolConfig).toEqual({
+      tools: [{ toolSpec: { name: 'lookup', inputSchema: { json: { type: 'object' } } } }],
+      toolChoice: { any: {} },
+    });
+    expect(logs[0]).toMatchObject({ tool_count: 1 });
+  });
+
+  it.each([
+    ['ThrottlingException', 429, 'rate_limit_error'],
+    ['ServiceQuotaExceededException', 429, 'rate_limit_error'],
+    ['ValidationException', 400, 'upstream_rejected'],
+    ['ModelTimeoutException', 504, 'upstream_timeout'],
+    ['InternalServerException', 502, 'upstream_error'],
+    ['AccessDeniedException', 502, 'upstream_error'],
+  ])('maps %s to %i', async (name, status, type) => {
+    const err = Object.assign(new Error('upstream says something'), { name });
+    bedrockMock.on(ConverseCommand).rejects(err);
+    const { response, logs, item } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody(),
+    });
+    expect(response.statusCode).toBe(status);
+    expect(json(response)).toMatchObject({ error: { type } });
+    expect(response.body).not.toContain('upstream says');
+    if (status === 429) expect(response.headers?.['Retry-After']).toBe('1');
+    expect(logs[0]).toMatchObject({ status, error_type: type, model: 'chat-small' });
+    expect(usageRecordFromItem(item).record).toMatchObject({ status, error_type: type });
+  });
+
+  it('answers 502 with the fixed message for an upstream failure', async () => {
+    bedrockMock
+      .on(ConverseCommand)
+      .rejects(Object.assign(new Error('x'), { name: 'InternalServerException' }));
+    const { response } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody(),
+    });
+    expect(json(response)).toEqual({
+      error: { type: 'upstream_error', message: 'The model upstream failed' },
+    });
+  });
+
+  it('answers 504 when the upstream outlives the deadline', async () => {
+    bedrockMock
+      .on(ConverseCommand)
+      .callsFake(
+        () =>
+          new Promise((_, reject) =>
+            setTimeout(
+              () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+              1_200,
+            ),
+          ),
+      );
+    const { response, logs } = await invoke(
+      handlerWith(testConfig({ UPSTREAM_TIMEOUT_MS: '1000' })),
+      {
+        path: '/v1/chat/completions',
+        headers: bearer(inferenceKey),
+        body: chatBody(),
+      },
+    );
+    expect(response.statusCode).toBe(504);
+    expect(json(response)).toEqual({
+      error: { type: 'upstream_timeout', message: 'The model upstream did not answer in time' },
+    });
+    expect(logs[0]).toMatchObject({ status: 504, error_type: 'upstream_timeout' });
+  });
+
+  it('answers 422 when the completion is over the response limit', async () => {
+    bedrockMock.on(ConverseCommand).resolves({
+      ...converseOk,
+      output: { message: { role: 'assistant', content: [{ text: 'x'.repeat(1_100_000) }] } },
+    });
+    const { response, logs } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody(),
+    });
+    expect(response.statusCode).toBe(422);
+    expect(json(response)).toMatchObject({ error: { type: 'response_too_large' } });
+    expect(logs[0]).toMatchObject({
+      status: 422,
+      input_tokens: 1200,
+      output_tokens: 500,
+      cost_micro_usd: 192,
+    });
+  });
+});
+
+describe('bad input', () => {
+  const cases: [string, Parameters<typeof albEvent>[0], number, string][] = [
+    [
+      'invalid JSON',
+      { path: '/v1/chat/completions', rawBody: '{"model":' },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'a JSON array',
+      { path: '/v1/chat/completions', rawBody: '[1,2]' },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'a body over 1 MB',
+      { path: '/v1/chat/completions', rawBody: ' '.repeat(1024 * 1024 + 1) },
+      413,
+      'request_too_large',
+    ],
+    [
+      'a base64 body over 1 MB',
+      { path: '/v1/chat/completions', rawBody: ' '.repeat(1024 * 1024 + 1), base64: true },
+      413,
+      'request_too_large',
+    ],
+    [
+      'wrong types',
+      { path: '/v1/chat/completions', body: { model: 'chat-small', messages: 'hi' } },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'temperature out of range',
+      { path: '/v1/chat/completions', body: chatBody({ temperature: 3 }) },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'temperature over 1 for bedrock',
+      { path: '/v1/chat/completions', body: chatBody({ temperature: 1.5 }) },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'top_p out of range',
+      { path: '/v1/chat/completions', body: chatBody({ top_p: -0.1 }) },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'an unknown model',
+      { path: '/v1/chat/completions', body: chatBody({ model: 'gpt-9' }) },
+      404,
+      'model_not_found',
+    ],
+    [
+      'an image model on chat',
+      { path: '/v1/chat/completions', body: chatBody({ model: 'image-gen' }) },
+      404,
+      'model_not_found',
+    ],
+    [
+      'n too large (chat)',
+      { path: '/v1/chat/completions', body: chatBody({ n: 9 }) },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'n over 1 for bedrock',
+      { path: '/v1/chat/completions', body: chatBody({ n: 2 }) },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'n too large (images)',
+      { path: '/v1/images/generations', body: { model: 'image-gen', prompt: 'p', n: 5 } },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'a bad size',
+      { path: '/v1/images/generations', body: { model: 'image-gen', prompt: 'p', size: 'big' } },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'a bad metadata header',
+      {
+        path: '/v1/chat/completions',
+        body: chatBody(),
+        headers: { 'x-ephemera-metadata': 'customer_id=a b' },
+      },
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'a bad opt-out header',
+      {
+        path: '/v1/chat/completions',
+        body: chatBody(),
+        headers: { 'x-ephemera-learning-opt-out': 'yes' },
+      },
+      400,
+      'invalid_request_error',
+    ],
+  ];
+
+  it.each(cases)('answers %s with a 4xx and no side effect', async (_name, input, status, type) => {
+    const before = (await aws.listObjects()).length;
+    const { response, logs, itemCount } = await invoke(handlerWith(), {
+      ...input,
+      headers: { ...bearer(inferenceKey), ...(input.headers ?? {}) },
+    });
+    expect(response.statusCode).toBe(status);
+    expect(json(response)).toMatchObject({ error: { type } });
+    expect(typeof (json(response).error as { message: unknown }).message).toBe('string');
+    expect(bedrockMock.calls()).toHaveLength(0);
+    expect((await aws.listObjects()).length).toBe(before);
+    // Authenticated, so one record (metadata only) and one log line.
+    expect(itemCount).toBe(1);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ status, error_type: type, api_key_id: inferenceKeyId });
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    const { response } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody(),
+      base64: true,
+    });
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('answers 503 and calls no upstream when the customer hash cannot be computed', async () => {
+    aws.kmsMock
+      .on(GenerateMacCommand, { Message: Buffer.from('customer:cust-kms-down') })
+      .rejects(new Error('kms down'));
+    try {
+      const { response } = await invoke(handlerWith(), {
+        path: '/v1/chat/completions',
+        headers: { ...bearer(inferenceKey), 'x-ephemera-metadata': 'customer_id=cust-kms-down' },
+        body: chatBody(),
+      });
+      expect(response.statusCode).toBe(503);
+      expect(bedrockMock.calls()).toHaveLength(0);
+    } finally {
+      aws.kmsMock
+        .on(GenerateMacCommand, { Message: Buffer.from('customer:cust-kms-down') })
+        .callsFake((input) => ({
+          Mac: createHmac('sha256', Buffer.from('gateway-test-hmac-key'))
+            .update(Buffer.from(input.Message))
+            .digest(),
+        }));
+    }
+  });
+});
+
+describe('images (bedrock)', () => {
+  const novaAnswer = (images: Buffer[]) => ({
+    body: Buffer.from(JSON.stringify({ images: images.map((b) => b.toString('base64')) })),
+    contentType: 'application/json',
+  });
+
+  it('stores url images under expiry keys and returns presigned URLs that expire no later', async () => {
+    const images = [pngBytes('one'), pngBytes('two')];
+    bedrockMock.on(InvokeModelCommand).resolves(novaAnswer(images) as never);
+    // A whole second plus 400 ms, near the real clock (the key store and s3rver check times).
+    const fixed = new Date(Math.floor(Date.now() / 1000) * 1000 + 400);
+    const { response, logs, item } = await invoke(handlerWith(testConfig(), { now: () => fixed }), {
+      path: '/v1/images/generations',
+      headers: bearer(inferenceKey),
+      body: {
+        model: 'image-gen',
+        prompt: 'a cat',
+        n: 2,
+        size: '512x512',
+        quality: 'hd',
+        response_format: 'url',
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['X-Ephemera-Retention']).toBe(
+      'content=image; image-ttl=3600; metadata=30d',
+    );
+
+    const request = JSON.parse(
+      Buffer.from(
+        bedrockMock.commandCalls(InvokeModelCommand)[0].args[0].input.body as string,
+      ).toString(),
+    );
+    expect(request).toEqual({
+      taskType: 'TEXT_IMAGE',
+      textToImageParams: { text: 'a cat' },
+      imageGenerationConfig: { numberOfImages: 2, width: 512, height: 512, quality: 'premium' },
+    });
+
+    const data = json(response).data as { url: string }[];
+    expect(data).toHaveLength(2);
+    const stored = usageRecordFromItem(item);
+    expect(stored.imageKeys).toHaveLength(2);
+    expect(stored.record).toMatchObject({
+      image_count: 2,
+      cost_micro_usd: 80_000,
+      response_format: 'url',
+      image_ttl_seconds: 3600,
+    });
+    expect(logs[0]).toMatchObject({ image_count: 2, size: '512x512', quality: 'hd', n: 2 });
+
+    const imageExpiry = Math.ceil(fixed.getTime() / 1000) + 3600;
+    for (const key of stored.imageKeys) {
+      expect(parseImageKey(key)?.expiresAtEpochSeconds).toBe(imageExpiry);
+    }
+    for (const [i, { url }] of data.entries()) {
+      const u = new URL(url);
+      const signedAt = Date.parse(
+        (u.searchParams.get('X-Amz-Date') as string).replace(
+          /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/,
+          '$1-$2-$3T$4:$5:$6Z',
+        ),
+      );
+      const urlExpiry = signedAt / 1000 + Number(u.searchParams.get('X-Amz-Expires'));
+      expect(urlExpiry).toBeLessThanOrEqual(imageExpiry);
+      expect(stored.imageKeys).toContain(
+        decodeURIComponent(u.pathname.replace(/^\/ephemera-images\//, '')),
+      );
+      // The presigned URL works: s3rver checks the signature and serves the bytes.
+      const fetched = await fetch(url);
+      expect(fetched.status).toBe(200);
+      expect(Buffer.from(await fetched.arrayBuffer()).equals(images[i])).toBe(true);
+      const object = (await aws.listObjects()).find((o) => u.pathname.endsWith(o.key));
+      expect(object?.head.ContentType).toBe('image/png');
+      expect(object?.head.Metadata).toEqual({});
+    }
+  });
+
+  it('returns b64_json images without storing anything', async () => {
+    const image = pngBytes('b64');
+    bedrockMock.on(InvokeModelCommand).resolves(novaAnswer([image]) as never);
+    const before = (await aws.listObjects()).length;
+    const { response, item } = await invoke(handlerWith(), {
+      path: '/v1/images/generations',
+      headers: bearer(inferenceKey),
+      body: { model: 'image-gen', prompt: 'a dog', response_format: 'b64_json' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['X-Ephemera-Retention']).toBe('content=none; metadata=30d');
+    expect((json(response).data as { b64_json: string }[])[0].b64_json).toBe(
+      image.toString('base64'),
+    );
+    expect((await aws.listObjects()).length).toBe(before);
+    expect(usageRecordFromItem(item).imageKeys).toEqual([]);
+  });
+
+  it('answers 422 response_too_large when b64_json images exceed the ALB limit', async () => {
+    bedrockMock
+      .on(InvokeModelCommand)
+      .resolves(novaAnswer([pngBytes('x'.repeat(800_000))]) as never);
+    const { response, logs } = await invoke(handlerWith(), {
+      path: '/v1/images/generations',
+      headers: bearer(inferenceKey),
+      body: { model: 'image-gen', prompt: 'a big dog', response_format: 'b64_json' },
+    });
+    expect(response.statusCode).toBe(422);
+    expect(json(response)).toEqual({
+      error: {
+        type: 'response_too_large',
+        message:
+          'The generated images exceed the 1 MB response limit; use response_format "url", a smaller size or fewer images',
+      },
+    });
+    expect(logs[0]).toMatchObject({ status: 422, image_count: 1 });
+  });
+
+  it('answers 500 when storing fails, and still records the images already stored', async () => {
+    bedrockMock
+      .on(InvokeModelCommand)
+      .resolves(novaAnswer([pngBytes('a'), pngBytes('b')]) as never);
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    const s3Mock = mockClient(s3);
+    s3Mock.on(PutObjectCommand).resolvesOnce({}).rejects(new Error('SlowDown'));
+    try {
+      const { response, item } = await invoke(handlerWith(testConfig(), { s3 }), {
+        path: '/v1/images/generations',
+        headers: bearer(inferenceKey),
+        body: { model: 'image-gen', prompt: 'p', n: 2 },
+      });
+      expect(response.statusCode).toBe(500);
+      expect(json(response)).toEqual({
+        error: { type: 'internal_error', message: 'Could not store the generated images' },
+      });
+      // The one image that was stored lives until its TTL, so the header says so
+      // and the record lists it for erasure.
+      expect(response.headers?.['X-Ephemera-Retention']).toBe(
+        'content=image; image-ttl=3600; metadata=30d',
+      );
+      expect(usageRecordFromItem(item).imageKeys).toHaveLength(1);
+    } finally {
+      s3Mock.restore();
+    }
+  });
+
+  it('answers 502 for an image answer that is not an image', async () => {
+    bedrockMock.on(InvokeModelCommand).resolves({
+      body: Buffer.from(
+        JSON.stringify({ images: [Buffer.from('not an image').toString('base64')] }),
+      ),
+    } as never);
+    const { response } = await invoke(handlerWith(), {
+      path: '/v1/images/generations',
+      headers: bearer(inferenceKey),
+      body: { model: 'image-gen', prompt: 'p' },
+    });
+    expect(response.statusCode).toBe(502);
+  });
+});
+
+describe('models and records', () => {
+  it('lists the configured models', async () => {
+    const { response, item } = await invoke(handlerWith(), {
+      path: '/v1/models',
+      headers: bearer(inferenceKey),
+    });
+    expect(json(response)).toEqual({
+      object: 'list',
+      data: [
+        { id: 'chat-small', object: 'model', created: 0, owned_by: 'ephemera' },
+        { id: 'image-gen', object: 'model', created: 0, owned_by: 'ephemera' },
+      ],
+      next_cursor: null,
+    });
+    expect(usageRecordFromItem(item).record).toMatchObject({ route: 'models', status: 200 });
+  });
+
+  it('still answers when the usage record cannot be written, and says so in the log', async () => {
+    const { response, logs, itemCount } = await invoke(
+      handlerWith(testConfig({ USAGE_TABLE_NAME: 'no-such-table' })),
+      { path: '/v1/models', headers: bearer(inferenceKey) },
+    );
+    expect(response.statusCode).toBe(200);
+    expect(itemCount).toBe(0);
+    expect(logs[0]).toMatchObject({ status: 200, record_written: false });
+  });
+});

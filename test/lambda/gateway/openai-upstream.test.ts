@@ -1,0 +1,443 @@
+/**
+ * The openai-compatible upstream against a real local server on 127.0.0.1:
+ * through the whole handler over HTTP (dynalite, s3rver, Secrets Manager mocked),
+ * and once over real TLS in a child process that trusts the server's certificate.
+ */
+
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
+import { KeyStore } from '../../../lambda/shared/key-store';
+import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
+import type { GatewayConfig } from '../../../lambda/gateway/config';
+import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import {
+  fromOpenAiChatBody,
+  statusFailure,
+  toOpenAiChatBody,
+  toOpenAiImageBody,
+} from '../../../lambda/gateway/openai-upstream';
+import { UpstreamError } from '../../../lambda/gateway/upstream';
+import { validateChat } from '../../../lambda/gateway/validate-chat';
+import { validateImages } from '../../../lambda/gateway/validate-images';
+import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
+import { albEvent, bearer, context, json, pngBytes, testConfig } from './support/fixtures';
+import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:upstream-AbCdEf';
+const MODELS = JSON.stringify([
+  { id: 'chat', upstreamId: 'org/chat-model', kind: 'chat', inputMicroUsdPer1kTokens: 1000 },
+  { id: 'other', upstreamId: 'org/not-served', kind: 'chat' },
+  { id: 'draw', upstreamId: 'org/image-model', kind: 'image' },
+]);
+
+describe('openai-compatible upstream through the handler', () => {
+  let aws: LocalAws;
+  let fake: FakeOpenAi;
+  let key: string;
+  const secrets = new SecretsManagerClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
+  const secretsMock = mockClient(secrets);
+  let lines: string[] = [];
+  let n = 0;
+
+  /** Config as parsed from an https URL, then pointed at the plain-HTTP test server. */
+  function config(env: Record<string, string> = {}): GatewayConfig {
+    const parsed = testConfig({
+      UPSTREAM_KIND: 'openai-compatible',
+      UPSTREAM_BASE_URL: 'https://upstream.invalid',
+      UPSTREAM_SECRET_ARN: SECRET_ARN,
+      MODELS,
+      ...env,
+    });
+    return {
+      ...parsed,
+      upstream: { kind: 'openai-compatible', baseUrl: fake.baseUrl, secretArn: SECRET_ARN },
+    };
+  }
+  function handler(env?: Record<string, string>): GatewayHandler {
+    return createHandler({
+      config: config(env),
+      ddb: aws.ddb,
+      s3: aws.s3,
+      kms: aws.kms,
+      secrets,
+      logSink: (l) => lines.push(l),
+    });
+  }
+  async function invoke(h: GatewayHandler, input: Parameters<typeof albEvent>[0]) {
+    lines = [];
+    fake.requests.length = 0;
+    const requestId = `oai-${++n}`;
+    const response = await h(albEvent(input), context(requestId));
+    const item = (await aws.scanAll()).find((i) => i.request_id?.S === requestId);
+    return { response, logs: lines.map((l) => JSON.parse(l) as Record<string, unknown>), item };
+  }
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    fake = await startFakeOpenAi();
+    const store = new KeyStore({
+      ddb: aws.ddb,
+      tableName: testConfig().keyTableName,
+      hasher: createKmsHasher({ kms: aws.kms, keyId: HMAC_KEY_ID }),
+    });
+    key = (await store.create({ name: 'oai', scopes: ['inference'] })).key;
+  });
+  afterAll(async () => {
+    secretsMock.restore();
+    await fake.stop();
+    await aws.stop();
+  });
+  beforeEach(() => {
+    secretsMock.reset();
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: '{"token":"upstream-secret-token"}' });
+    fake.behaviour = { kind: 'ok' };
+  });
+
+  it('forwards only validated fields with the upstream token, never the client headers', async () => {
+    const { response, logs, item } = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: {
+        ...bearer(key),
+        'x-ephemera-metadata': 'customer_id=c1',
+        'x-custom': 'leak?',
+        cookie: 'a=b',
+      },
+      body: {
+        model: 'chat',
+        messages: [{ role: 'user', content: 'ping' }],
+        temperature: 1.5,
+        n: 2,
+        seed: 4,
+        user: 'end-user-id',
+        logprobs: true,
+        stream: true,
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(fake.requests).toHaveLength(1);
+    const sent = fake.requests[0];
+    expect(sent.method).toBe('POST');
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(sent.headers.authorization).toBe('Bearer upstream-secret-token');
+    expect(sent.headers).not.toHaveProperty('x-ephemera-metadata');
+    expect(sent.headers).not.toHaveProperty('x-custom');
+    expect(sent.headers).not.toHaveProperty('cookie');
+    expect(JSON.parse(sent.body)).toEqual({
+      model: 'org/chat-model',
+      messages: [{ role: 'user', content: 'ping' }],
+      stream: false,
+      temperature: 1.5,
+      n: 2,
+      seed: 4,
+    });
+    expect(response.headers?.['Content-Type']).toBe('text/event-stream; charset=utf-8');
+    expect(response.body).toContain('"content":"pong"');
+    expect(response.body?.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(logs[0]).toMatchObject({
+      status: 200,
+      input_tokens: 11,
+      output_tokens: 7,
+      cost_micro_usd: 11,
+      n: 2,
+    });
+    expect(usageRecordFromItem(item!).record).toMatchObject({ model: 'chat', status: 200 });
+  });
+
+  it('lists only the configured models the upstream serves', async () => {
+    const { response } = await invoke(handler(), { path: '/v1/models', headers: bearer(key) });
+    expect(fake.requests[0]).toMatchObject({ method: 'GET', path: '/v1/models' });
+    expect((json(response).data as { id: string }[]).map((m) => m.id)).toEqual(['chat']);
+  });
+
+  it('asks the upstream for base64 and stores url images itself', async () => {
+    fake.behaviour = { kind: 'ok', images: [pngBytes('oai')] };
+    const { response, item } = await invoke(handler(), {
+      path: '/v1/images/generations',
+      headers: bearer(key),
+      body: { model: 'draw', prompt: 'a fox', size: '512x512', style: 'vivid' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(fake.requests[0].body)).toEqual({
+      model: 'org/image-model',
+      prompt: 'a fox',
+      n: 1,
+      size: '512x512',
+      style: 'vivid',
+      response_format: 'b64_json',
+    });
+    expect(usageRecordFromItem(item!).imageKeys).toHaveLength(1);
+    expect(response.headers?.['X-Ephemera-Retention']).toBe(
+      'content=image; image-ttl=3600; metadata=30d',
+    );
+  });
+
+  it.each([
+    [500, 502, 'upstream_error'],
+    [503, 502, 'upstream_error'],
+    [401, 502, 'upstream_error'],
+    [429, 429, 'rate_limit_error'],
+    [400, 400, 'upstream_rejected'],
+    [422, 400, 'upstream_rejected'],
+    [504, 504, 'upstream_timeout'],
+  ])('maps upstream status %i to %i without reading its body', async (status, expected, type) => {
+    fake.behaviour = {
+      kind: 'status',
+      status,
+      body: '{"error":{"message":"CANARY-upstream-error-body"}}',
+    };
+    const { response, logs } = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    });
+    expect(response.statusCode).toBe(expected);
+    expect(json(response)).toMatchObject({ error: { type } });
+    expect(response.body).not.toContain('CANARY');
+    expect(lines.join('\n')).not.toContain('CANARY');
+    expect(logs[0]).toMatchObject({ status: expected, error_type: type });
+  });
+
+  it.each([
+    ['not JSON', { kind: 'raw', body: 'CANARY not json' }],
+    ['a wrong shape', { kind: 'raw', body: '{"choices":[{"message":{"content":5}}]}' }],
+    ['a redirect', { kind: 'redirect' }],
+  ] as const)('answers 502 for %s', async (_name, behaviour) => {
+    fake.behaviour = behaviour;
+    const { response } = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    });
+    expect(response.statusCode).toBe(502);
+    expect(json(response)).toEqual({
+      error: { type: 'upstream_error', message: 'The model upstream failed' },
+    });
+  });
+
+  it('answers 504 when the upstream does not answer in time', async () => {
+    fake.behaviour = { kind: 'hang' };
+    const { response } = await invoke(handler({ UPSTREAM_TIMEOUT_MS: '1000' }), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    });
+    expect(response.statusCode).toBe(504);
+    expect(json(response)).toMatchObject({ error: { type: 'upstream_timeout' } });
+  });
+
+  it('answers 502 when the secret cannot be read, and retries the read on the next request', async () => {
+    secretsMock.reset();
+    // Fails at cold start and again on the first request's retry, then works.
+    secretsMock
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('denied'))
+      .rejectsOnce(new Error('denied'))
+      .resolves({ SecretString: 'plain-token' });
+    const h = handler();
+    await new Promise((resolve) => setImmediate(resolve)); // let the cold-start read fail
+    const first = await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    expect(first.response.statusCode).toBe(502);
+    expect(fake.requests).toHaveLength(0);
+    const second = await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    expect(second.response.statusCode).toBe(200);
+    expect(fake.requests[0].headers.authorization).toBe('Bearer plain-token');
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(secretsMock.commandCalls(GetSecretValueCommand)[0].args[0].input).toEqual({
+      SecretId: SECRET_ARN,
+    });
+  });
+
+  it('reads the secret once per instance, at creation', async () => {
+    const h = handler();
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+});
+
+describe('openai-compatible translators', () => {
+  it('rebuilds messages, tools and formats', () => {
+    const r = validateChat({
+      model: 'm',
+      messages: [
+        { role: 'system', content: 's' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'c', content: 'r' },
+      ],
+      stop: 'S',
+      tools: [{ type: 'function', function: { name: 'f' } }],
+      tool_choice: { type: 'function', function: { name: 'f' } },
+      response_format: { type: 'json_object' },
+      top_p: 0.3,
+      max_tokens: 5,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+    });
+    if (!r.ok) throw new Error(r.message);
+    expect(toOpenAiChatBody(r.value, 'up')).toEqual({
+      model: 'up',
+      messages: [
+        { role: 'system', content: 's' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'c', content: 'r' },
+      ],
+      stream: false,
+      top_p: 0.3,
+      max_tokens: 5,
+      stop: ['S'],
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      tools: [{ type: 'function', function: { name: 'f' } }],
+      tool_choice: { type: 'function', function: { name: 'f' } },
+      response_format: { type: 'json_object' },
+    });
+    const img = validateImages({ model: 'm', prompt: 'p', quality: 'hd' }, 4);
+    if (!img.ok) throw new Error(img.message);
+    expect(toOpenAiImageBody(img.value, 'up')).toEqual({
+      model: 'up',
+      prompt: 'p',
+      n: 1,
+      size: '1024x1024',
+      quality: 'hd',
+      response_format: 'b64_json',
+    });
+  });
+
+  it('parses answers strictly and keeps only known fields', () => {
+    expect(
+      fromOpenAiChatBody(
+        {
+          choices: [
+            {
+              message: {
+                content: null,
+                tool_calls: [
+                  { id: 'c', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+                ],
+                extra: 'x',
+              },
+              finish_reason: 'function_call',
+            },
+          ],
+          usage: { prompt_tokens: 1, completion_tokens: -1 },
+        },
+        1,
+      ),
+    ).toEqual({
+      choices: [
+        {
+          text: null,
+          toolCalls: [{ id: 'c', name: 'f', arguments: '{"a":1}' }],
+          finishReason: 'tool_calls',
+        },
+      ],
+      inputTokens: 1,
+      outputTokens: 0,
+    });
+    expect(() => fromOpenAiChatBody({ choices: [] }, 1)).toThrow(UpstreamError);
+    expect(() => fromOpenAiChatBody({ choices: [{ message: {} }, { message: {} }] }, 1)).toThrow(
+      UpstreamError,
+    );
+    expect(statusFailure(418).failure).toBe('failed');
+  });
+});
+
+describe('openai-compatible upstream over TLS', () => {
+  let dir: string;
+  let fake: FakeOpenAi;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ephemera-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    fake = await startFakeOpenAi({
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    });
+  });
+  afterAll(async () => {
+    await fake.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const runChild = (env: Record<string, string>) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(__dirname, 'support', 'https-upstream-child.ts')],
+        { env: { ...process.env, ...env, TEST_UPSTREAM_URL: fake.baseUrl }, timeout: 30_000 },
+        (err, stdout) => resolve({ code: err ? 1 : 0, out: stdout }),
+      );
+    });
+
+  it('talks to an https upstream with the global fetch when its CA is trusted', async () => {
+    const { code, out } = await runChild({ NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      choices: [{ text: 'pong', toolCalls: [], finishReason: 'stop' }],
+      inputTokens: 11,
+      outputTokens: 7,
+    });
+    expect(fake.requests.at(-1)?.headers.authorization).toBe('Bearer child-token');
+  });
+
+  it('refuses an https upstream whose certificate is not trusted', async () => {
+    const { code, out } = await runChild({});
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toEqual({ failed: 'UpstreamError' });
+  });
+});

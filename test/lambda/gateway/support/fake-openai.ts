@@ -1,0 +1,124 @@
+/**
+ * A fake OpenAI-compatible server on 127.0.0.1 (HTTP, or HTTPS with a given
+ * key and certificate). Tests set `behaviour` to choose how it answers, and read
+ * `requests` to see exactly what the gateway sent.
+ */
+
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+export type Behaviour =
+  | { readonly kind: 'ok'; readonly content?: string; readonly images?: readonly Buffer[] }
+  | { readonly kind: 'status'; readonly status: number; readonly body: string }
+  | { readonly kind: 'raw'; readonly body: string }
+  | { readonly kind: 'hang' }
+  | { readonly kind: 'redirect' };
+
+export interface FakeOpenAi {
+  readonly baseUrl: string;
+  readonly requests: RecordedRequest[];
+  behaviour: Behaviour;
+  stop(): Promise<void>;
+}
+
+export async function startFakeOpenAi(tls?: { key: string; cert: string }): Promise<FakeOpenAi> {
+  const hanging = new Set<ServerResponse>();
+  const fake: Omit<FakeOpenAi, 'baseUrl' | 'stop'> & { behaviour: Behaviour } = {
+    requests: [],
+    behaviour: { kind: 'ok' },
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      fake.requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+      });
+      const b = fake.behaviour;
+      const send = (status: number, payload: string) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(payload);
+      };
+      switch (b.kind) {
+        case 'hang':
+          hanging.add(res);
+          return;
+        case 'redirect':
+          res.writeHead(302, { location: 'https://example.com/' });
+          res.end();
+          return;
+        case 'status':
+          send(b.status, b.body);
+          return;
+        case 'raw':
+          send(200, b.body);
+          return;
+        case 'ok':
+          if (req.url === '/v1/models') {
+            send(
+              200,
+              JSON.stringify({ object: 'list', data: [{ id: 'org/chat-model', object: 'model' }] }),
+            );
+          } else if (req.url === '/v1/images/generations') {
+            const images = b.images ?? [];
+            send(
+              200,
+              JSON.stringify({
+                created: 1,
+                data: images.map((i) => ({ b64_json: i.toString('base64') })),
+              }),
+            );
+          } else {
+            const requested = JSON.parse(body) as { n?: number };
+            send(
+              200,
+              JSON.stringify({
+                id: 'upstream-id',
+                object: 'chat.completion',
+                created: 1,
+                model: 'org/chat-model',
+                system_fingerprint: 'fp',
+                choices: Array.from({ length: requested.n ?? 1 }, (_, index) => ({
+                  index,
+                  message: { role: 'assistant', content: b.content ?? 'pong' },
+                  finish_reason: 'stop',
+                })),
+                usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+              }),
+            );
+          }
+          return;
+      }
+    });
+  };
+  const server: Server = tls
+    ? createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, handle)
+    : createHttpServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(fake, {
+    baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    async stop() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  });
+}
