@@ -1,0 +1,435 @@
+/**
+ * The gateway's request path: authenticate, forward to the model upstream,
+ * return the result, and leave behind one usage record (promises P1, P2, P4).
+ *
+ * Per request, in order: route (404/405) → API key (401/403) → request headers
+ * (400) → body (413/400) → validation (400) → model (404) → upstream
+ * (429/400/502/504) → response (422 if over the ALB's 1 MB limit).
+ *
+ * Every request except `GET /healthz` writes one usage log line; requests whose
+ * API key was verified also write one usage table item with the same fields.
+ * Neither can hold request or response content: both are built from
+ * `USAGE_SCHEMA`, and no catch block here reads an error's message.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { ID_PATTERNS, type LineSink } from '../shared/allowlist-logger';
+import { createKmsHasher, customerHash, type KeyedHasher } from '../shared/keyed-hash';
+import { KeyStore, type Scope, type VerifyResult } from '../shared/key-store';
+import {
+  METADATA_HEADER,
+  OPT_OUT_HEADER,
+  parseMetadataHeader,
+  parseOptOutHeader,
+} from '../shared/metadata-header';
+import {
+  createUsageLogger,
+  USAGE_METHODS,
+  usageItem,
+  type UsageMethod,
+  type UsageRecord,
+} from '../shared/usage-record';
+import { BedrockUpstream } from './bedrock-upstream';
+import { chatCompletionJson } from './chat-response';
+import type { GatewayConfig, ModelConfig, ModelKind } from './config';
+import { authError, HttpError, invalidRequest, MESSAGES } from './errors';
+import {
+  albResult,
+  errorResult,
+  fitsResponseLimit,
+  jsonBody,
+  jsonResult,
+  lowerCaseHeaders,
+} from './http';
+import { storeImages } from './image-store';
+import { OpenAiUpstream, type FetchLike } from './openai-upstream';
+import { costMicroUsd } from './pricing';
+import { RETENTION_HEADER, retentionHeader } from './retention-header';
+import { matchRoute, type RouteName } from './router';
+import { chatCompletionSse, SSE_CONTENT_TYPE } from './sse';
+import { UpstreamError, type Upstream } from './upstream';
+import { secretTokenSource } from './upstream-token';
+import { validateChat } from './validate-chat';
+import { validateImages } from './validate-images';
+
+/** What the gateway needs from the key store. */
+export interface KeyVerifier {
+  verify(authorization: string | undefined, required: Scope): Promise<VerifyResult>;
+}
+
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  readonly ddb: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly kms: KMSClient;
+  /** Required when the upstream is `bedrock` (and no `upstream` is given). */
+  readonly bedrock?: BedrockRuntimeClient;
+  /** Required when the upstream is `openai-compatible` with a secret. */
+  readonly secrets?: SecretsManagerClient;
+  /** `fetch` for the openai-compatible upstream. @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+  /** Where usage lines go. @default stdout */
+  readonly logSink?: LineSink;
+  /** Clock. @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default a KMS GenerateMac hasher on `config.hmacKeyId` */
+  readonly hasher?: KeyedHasher;
+  /** @default a KeyStore on `config.keyTableName` */
+  readonly keys?: KeyVerifier;
+  /** @default built from `config.upstream` */
+  readonly upstream?: Upstream;
+}
+
+/** The subset of the Lambda context the handler reads. */
+export interface InvocationContext {
+  readonly awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+export type GatewayHandler = (event: ALBEvent, context?: InvocationContext) => Promise<ALBResult>;
+
+/** Time kept back from the Lambda deadline to answer 504 and write the record. */
+const DEADLINE_RESERVE_MS = 3_000;
+const MIN_UPSTREAM_MS = 1_000;
+const HEALTH_BODY = JSON.stringify({ status: 'ok' });
+
+/** Builds the upstream named by the configuration. */
+export function createUpstream(deps: GatewayDeps): Upstream {
+  const upstream = deps.config.upstream;
+  if (upstream.kind === 'bedrock') {
+    if (!deps.bedrock)
+      throw new Error('createHandler: a Bedrock client is required for UPSTREAM_KIND=bedrock');
+    return new BedrockUpstream(deps.bedrock);
+  }
+  let token: () => Promise<string | undefined> = async () => undefined;
+  if (upstream.secretArn) {
+    if (!deps.secrets)
+      throw new Error(
+        'createHandler: a Secrets Manager client is required for UPSTREAM_SECRET_ARN',
+      );
+    token = secretTokenSource(deps.secrets, upstream.secretArn);
+  }
+  return new OpenAiUpstream({
+    baseUrl: upstream.baseUrl,
+    token,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  });
+}
+
+/** Per-request state: the record being built and what was stored. */
+interface RequestState {
+  readonly record: UsageRecord;
+  readonly requestId: string;
+  readonly now: Date;
+  readonly context?: InvocationContext;
+  authenticated: boolean;
+  readonly imageKeys: string[];
+  /** Run when the request ends (timers). */
+  readonly cleanups: (() => void)[];
+}
+
+export function createHandler(deps: GatewayDeps): GatewayHandler {
+  const { config, ddb } = deps;
+  const now = deps.now ?? (() => new Date());
+  const hasher = deps.hasher ?? createKmsHasher({ kms: deps.kms, keyId: config.hmacKeyId });
+  const keys = deps.keys ?? new KeyStore({ ddb, tableName: config.keyTableName, hasher, now });
+  const upstream = deps.upstream ?? createUpstream(deps);
+  const logger = createUsageLogger(deps.logSink);
+  const modelsById = new Map(config.models.map((m) => [m.id, m]));
+
+  function findModel(id: string, kind: ModelKind): ModelConfig {
+    const model = modelsById.get(id);
+    if (!model || model.kind !== kind)
+      throw new HttpError(404, 'model_not_found', MESSAGES.modelNotFound);
+    return model;
+  }
+
+  /**
+   * The upstream deadline of this request: UPSTREAM_TIMEOUT_MS, cut to what the
+   * Lambda has left minus a reserve. The timer is cleared when the request ends,
+   * so timers do not pile up over a warm instance's life.
+   */
+  function upstreamSignal(state: RequestState): AbortSignal {
+    let ms = config.upstreamTimeoutMs;
+    const remaining = state.context?.getRemainingTimeInMillis?.();
+    if (typeof remaining === 'number' && Number.isFinite(remaining)) {
+      ms = Math.min(ms, remaining - DEADLINE_RESERVE_MS);
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException('Upstream deadline', 'TimeoutError')),
+      Math.max(MIN_UPSTREAM_MS, ms),
+    );
+    timer.unref?.();
+    state.cleanups.push(() => clearTimeout(timer));
+    return controller.signal;
+  }
+
+  async function authenticate(headers: Map<string, string>, state: RequestState): Promise<void> {
+    let verdict: VerifyResult;
+    try {
+      verdict = await keys.verify(headers.get('authorization'), 'inference');
+    } catch {
+      throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    }
+    if (!verdict.ok) {
+      state.record.auth_failure = verdict.reason;
+      throw authError(verdict.status, verdict.reason);
+    }
+    state.record.api_key_id = verdict.keyId;
+    state.authenticated = true;
+
+    const metadata = parseMetadataHeader(headers.get(METADATA_HEADER));
+    if (!metadata.ok) throw invalidRequest(metadata.message);
+    const optOut = parseOptOutHeader(headers.get(OPT_OUT_HEADER));
+    if (!optOut.ok) throw invalidRequest(optOut.message);
+    state.record.opt_out = optOut.optOut;
+    if (metadata.customerId !== undefined) {
+      try {
+        state.record.customer_hash = await customerHash(hasher, metadata.customerId);
+      } catch {
+        throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+      }
+    }
+  }
+
+  async function chat(event: ALBEvent, state: RequestState): Promise<ALBResult> {
+    const checked = validateChat(jsonBody(event));
+    if (!checked.ok) throw invalidRequest(checked.message);
+    const request = checked.value;
+    const model = findModel(request.model, 'chat');
+    Object.assign(state.record, {
+      model: model.id,
+      temperature: request.temperature,
+      top_p: request.topP,
+      max_tokens: request.maxTokens,
+      n: request.n,
+      seed: request.seed,
+      presence_penalty: request.presencePenalty,
+      frequency_penalty: request.frequencyPenalty,
+      stop_count: request.stop.length,
+      tool_count: request.tools.length,
+      stream: request.stream,
+      response_format: request.responseFormat?.type,
+    } satisfies UsageRecord);
+
+    const result = await upstream.chat(request, model, upstreamSignal(state));
+    state.record.input_tokens = result.inputTokens;
+    state.record.output_tokens = result.outputTokens;
+    state.record.cost_micro_usd = costMicroUsd(model, result);
+
+    const meta = {
+      id: `chatcmpl-${state.requestId}`,
+      created: Math.floor(state.now.getTime() / 1000),
+      model: model.id,
+    };
+    const response = request.stream
+      ? albResult(200, chatCompletionSse(result, meta, request.includeUsage), SSE_CONTENT_TYPE)
+      : jsonResult(200, chatCompletionJson(result, meta));
+    if (!fitsResponseLimit(response))
+      throw new HttpError(422, 'response_too_large', MESSAGES.completionTooLarge);
+    return response;
+  }
+
+  async function images(event: ALBEvent, state: RequestState): Promise<ALBResult> {
+    const checked = validateImages(jsonBody(event), config.maxImagesPerRequest);
+    if (!checked.ok) throw invalidRequest(checked.message);
+    const request = checked.value;
+    const model = findModel(request.model, 'image');
+    Object.assign(state.record, {
+      model: model.id,
+      n: request.n,
+      size: request.size,
+      quality: request.quality,
+      style: request.style,
+      seed: request.seed,
+      response_format: request.responseFormat,
+    } satisfies UsageRecord);
+
+    const result = await upstream.images(request, model, upstreamSignal(state));
+    state.record.image_count = result.images.length;
+    state.record.cost_micro_usd = costMicroUsd(model, { images: result.images.length });
+    const created = Math.floor(state.now.getTime() / 1000);
+
+    if (request.responseFormat === 'url') {
+      state.record.image_ttl_seconds = config.imageTtlSeconds;
+      let stored;
+      try {
+        stored = await storeImages(
+          {
+            s3: deps.s3,
+            bucket: config.imageBucketName,
+            ttlSeconds: config.imageTtlSeconds,
+            ...(config.imageKmsKeyArn ? { kmsKeyArn: config.imageKmsKeyArn } : {}),
+          },
+          result.images,
+          state.now,
+          (key) => state.imageKeys.push(key),
+        );
+      } catch {
+        throw new HttpError(500, 'internal_error', MESSAGES.storeFailed);
+      }
+      return jsonResult(
+        200,
+        JSON.stringify({ created, data: stored.map((s) => ({ url: s.url })) }),
+      );
+    }
+    const response = jsonResult(
+      200,
+      JSON.stringify({
+        created,
+        data: result.images.map((bytes) => ({ b64_json: bytes.toString('base64') })),
+      }),
+    );
+    if (!fitsResponseLimit(response))
+      throw new HttpError(422, 'response_too_large', MESSAGES.imagesTooLarge);
+    return response;
+  }
+
+  async function models(state: RequestState): Promise<ALBResult> {
+    const offered = await upstream.models(config.models, upstreamSignal(state));
+    const data = offered.map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: 0,
+      owned_by: 'ephemera',
+    }));
+    return jsonResult(200, JSON.stringify({ object: 'list', data, next_cursor: null }));
+  }
+
+  async function dispatch(
+    route: RouteName,
+    event: ALBEvent,
+    state: RequestState,
+  ): Promise<ALBResult> {
+    await authenticate(lowerCaseHeaders(event), state);
+    switch (route) {
+      case 'chat_completions':
+        return chat(event, state);
+      case 'image_generations':
+        return images(event, state);
+      case 'models':
+        return models(state);
+      case 'healthz':
+        throw new Error('unreachable');
+    }
+  }
+
+  async function writeRecord(state: RequestState): Promise<boolean> {
+    try {
+      await ddb.send(
+        new PutItemCommand({
+          TableName: config.usageTableName,
+          Item: usageItem(state.record, state.imageKeys),
+        }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  return async function handler(event, context) {
+    const started = performance.now();
+    const method = typeof event.httpMethod === 'string' ? event.httpMethod.toUpperCase() : '';
+    const path = typeof event.path === 'string' ? event.path : '';
+    const match = matchRoute(method, path);
+    if (match.kind === 'found' && match.route === 'healthz') {
+      return jsonResult(200, HEALTH_BODY, { [RETENTION_HEADER]: retentionHeader({}) });
+    }
+
+    const startedAt = now();
+    const requestId = requestIdOf(context);
+    const record: UsageRecord = {
+      request_id: requestId,
+      timestamp: startedAt.toISOString(),
+      method: (USAGE_METHODS as readonly string[]).includes(method)
+        ? (method as UsageMethod)
+        : 'OTHER',
+      route: match.kind === 'not_found' ? 'unmatched' : match.route,
+      ttl: Math.floor(startedAt.getTime() / 1000) + config.metadataRetentionDays * 86_400,
+    };
+    const state: RequestState = {
+      record,
+      requestId,
+      now: startedAt,
+      ...(context ? { context } : {}),
+      authenticated: false,
+      imageKeys: [],
+      cleanups: [],
+    };
+
+    let response: ALBResult;
+    try {
+      if (match.kind === 'not_found')
+        throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
+      if (match.kind === 'method_not_allowed') {
+        throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
+          Allow: match.allow,
+        });
+      }
+      response = await dispatch(match.route, event, state);
+    } catch (err) {
+      const httpError = toHttpError(err);
+      record.error_type = httpError.type;
+      response = errorResult(httpError);
+    } finally {
+      for (const cleanup of state.cleanups) cleanup();
+    }
+
+    record.status = response.statusCode;
+    record.latency_ms = Math.max(0, Math.round(performance.now() - started));
+    if (state.imageKeys.length > 0) record.image_ttl_seconds = config.imageTtlSeconds;
+    if (state.authenticated) record.record_written = await writeRecord(state);
+    try {
+      logger.write(record);
+    } catch {
+      // A failing log sink must not fail the request; there is nothing safe to add.
+    }
+
+    response.headers = {
+      ...response.headers,
+      [RETENTION_HEADER]: retentionHeader({
+        metadataDays: config.metadataRetentionDays,
+        ...(state.imageKeys.length > 0 ? { imageTtlSeconds: config.imageTtlSeconds } : {}),
+      }),
+      'X-Request-Id': requestId,
+    };
+    return response;
+  };
+}
+
+function requestIdOf(context: InvocationContext | undefined): string {
+  const id = context?.awsRequestId;
+  return typeof id === 'string' &&
+    id.length <= ID_PATTERNS.token.maxLength &&
+    ID_PATTERNS.token.pattern.test(id)
+    ? id
+    : randomUUID();
+}
+
+/** Maps any failure to an HTTP error without reading its message. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof UpstreamError) {
+    switch (err.failure) {
+      case 'throttled':
+        return new HttpError(429, 'rate_limit_error', MESSAGES.upstreamThrottled, {
+          'Retry-After': '1',
+        });
+      case 'timeout':
+        return new HttpError(504, 'upstream_timeout', MESSAGES.upstreamTimeout);
+      case 'rejected':
+        return new HttpError(400, 'upstream_rejected', MESSAGES.upstreamRejected);
+      case 'failed':
+        return new HttpError(502, 'upstream_error', MESSAGES.upstreamError);
+    }
+  }
+  return new HttpError(500, 'internal_error', MESSAGES.internal);
+}

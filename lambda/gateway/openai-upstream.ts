@@ -1,0 +1,328 @@
+/**
+ * An OpenAI-compatible server (vLLM, TGI, ...) as the upstream, over HTTPS with
+ * the global `fetch`.
+ *
+ * Only the validated fields are forwarded, never the client's headers; the only
+ * header of ours is the upstream bearer token from Secrets Manager. The answer is
+ * parsed and rebuilt field by field. A non-2xx answer's body is discarded unread
+ * (it may quote the prompt).
+ */
+
+import type { ModelConfig } from './config';
+import { decodeBase64Image } from './image-format';
+import {
+  isTimeout,
+  UpstreamError,
+  type ChatChoice,
+  type ChatResult,
+  type FinishReason,
+  type ImageResult,
+  type Upstream,
+} from './upstream';
+import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
+import { isObject } from './validation';
+import type { ImageRequest } from './validate-images';
+
+/** Largest upstream answer read (bytes); an image answer holds up to 10 base64 images. */
+export const MAX_UPSTREAM_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface OpenAiUpstreamOptions {
+  /** `https://host[:port][/path]` without a trailing slash. */
+  readonly baseUrl: string;
+  /** Resolves the bearer token (undefined: send none). Called per request; may cache. */
+  readonly token: () => Promise<string | undefined>;
+  readonly fetch?: FetchLike;
+}
+
+/** The body sent to `POST /v1/chat/completions`: validated fields only, never streamed. */
+export function toOpenAiChatBody(
+  request: ChatRequest,
+  upstreamId: string,
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: upstreamId,
+    messages: request.messages.map(toOpenAiMessage),
+    stream: false,
+  };
+  const set = (name: string, value: unknown) => {
+    if (value !== undefined) body[name] = value;
+  };
+  set('temperature', request.temperature);
+  set('top_p', request.topP);
+  set('max_tokens', request.maxTokens);
+  if (request.n !== 1) body.n = request.n;
+  if (request.stop.length > 0) body.stop = [...request.stop];
+  set('seed', request.seed);
+  set('presence_penalty', request.presencePenalty);
+  set('frequency_penalty', request.frequencyPenalty);
+  if (request.tools.length > 0) {
+    body.tools = request.tools.map((t) => ({
+      type: 'function',
+      function: {
+        name: t.name,
+        ...(t.description !== undefined ? { description: t.description } : {}),
+        ...(t.parameters !== undefined ? { parameters: t.parameters } : {}),
+      },
+    }));
+  }
+  const choice = request.toolChoice;
+  if (choice !== undefined) {
+    body.tool_choice =
+      typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+  }
+  const format = request.responseFormat;
+  if (format !== undefined) {
+    body.response_format =
+      format.type === 'json_schema'
+        ? { type: 'json_schema', json_schema: format.jsonSchema }
+        : { type: format.type };
+  }
+  return body;
+}
+
+function toOpenAiMessage(m: ChatMessage): Record<string, unknown> {
+  switch (m.role) {
+    case 'system':
+      return { role: 'system', content: m.text };
+    case 'user':
+      return {
+        role: 'user',
+        content:
+          m.parts.length === 1 && m.parts[0].type === 'text'
+            ? m.parts[0].text
+            : m.parts.map((p) =>
+                p.type === 'text'
+                  ? { type: 'text', text: p.text }
+                  : {
+                      type: 'image_url',
+                      image_url: { url: p.url, ...(p.detail ? { detail: p.detail } : {}) },
+                    },
+              ),
+      };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: m.text,
+        ...(m.toolCalls.length > 0
+          ? {
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function',
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
+          : {}),
+      };
+    case 'tool':
+      return { role: 'tool', tool_call_id: m.toolCallId, content: m.text };
+  }
+}
+
+const FINISH_REASONS: ReadonlySet<string> = new Set([
+  'stop',
+  'length',
+  'tool_calls',
+  'content_filter',
+]);
+
+/** Parses a chat completion answer, keeping only the fields the gateway returns. */
+export function fromOpenAiChatBody(parsed: unknown, expectedChoices: number): ChatResult {
+  if (!isObject(parsed) || !Array.isArray(parsed.choices) || parsed.choices.length === 0) {
+    throw new UpstreamError('failed');
+  }
+  if (parsed.choices.length > expectedChoices) throw new UpstreamError('failed');
+  const choices = parsed.choices.map((c: unknown): ChatChoice => {
+    if (!isObject(c) || !isObject(c.message)) throw new UpstreamError('failed');
+    const content = c.message.content;
+    if (content !== null && content !== undefined && typeof content !== 'string')
+      throw new UpstreamError('failed');
+    const rawCalls = c.message.tool_calls ?? [];
+    if (!Array.isArray(rawCalls)) throw new UpstreamError('failed');
+    const toolCalls = rawCalls.map((call: unknown): ToolCall => {
+      if (
+        !isObject(call) ||
+        typeof call.id !== 'string' ||
+        !isObject(call.function) ||
+        typeof call.function.name !== 'string' ||
+        typeof call.function.arguments !== 'string'
+      ) {
+        throw new UpstreamError('failed');
+      }
+      return { id: call.id, name: call.function.name, arguments: call.function.arguments };
+    });
+    const reason = c.finish_reason === 'function_call' ? 'tool_calls' : c.finish_reason;
+    const finishReason: FinishReason =
+      typeof reason === 'string' && FINISH_REASONS.has(reason) ? (reason as FinishReason) : 'stop';
+    return { text: typeof content === 'string' ? content : null, toolCalls, finishReason };
+  });
+  const usage = isObject(parsed.usage) ? parsed.usage : {};
+  return {
+    choices,
+    inputTokens: count(usage.prompt_tokens),
+    outputTokens: count(usage.completion_tokens),
+  };
+}
+
+const count = (v: unknown): number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+
+/** The body sent to `POST /v1/images/generations`; images always come back as base64 to us. */
+export function toOpenAiImageBody(
+  request: ImageRequest,
+  upstreamId: string,
+): Record<string, unknown> {
+  return {
+    model: upstreamId,
+    prompt: request.prompt,
+    n: request.n,
+    size: request.size,
+    ...(request.quality !== undefined ? { quality: request.quality } : {}),
+    ...(request.style !== undefined ? { style: request.style } : {}),
+    response_format: 'b64_json',
+  };
+}
+
+export function fromOpenAiImageBody(parsed: unknown, expected: number): ImageResult {
+  if (
+    !isObject(parsed) ||
+    !Array.isArray(parsed.data) ||
+    parsed.data.length === 0 ||
+    parsed.data.length > expected
+  ) {
+    throw new UpstreamError('failed');
+  }
+  const images = parsed.data.map((d: unknown) => {
+    const bytes = isObject(d) ? decodeBase64Image(d.b64_json) : undefined;
+    if (!bytes) throw new UpstreamError('failed');
+    return bytes;
+  });
+  return { images };
+}
+
+/** Maps an upstream HTTP status to a failure kind. */
+export function statusFailure(status: number): UpstreamError {
+  if (status === 429) return new UpstreamError('throttled');
+  if (status === 408 || status === 504) return new UpstreamError('timeout');
+  if (status === 400 || status === 413 || status === 422) return new UpstreamError('rejected');
+  return new UpstreamError('failed');
+}
+
+/** Reads at most `max` bytes of a body; more is a failure. */
+async function readCapped(res: Response, max: number): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > max) {
+    await discard(res);
+    throw new UpstreamError('failed');
+  }
+  const reader = res.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new UpstreamError('failed');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function discard(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // The body is not needed; nothing to report.
+  }
+}
+
+export class OpenAiUpstream implements Upstream {
+  readonly kind = 'openai-compatible' as const;
+  private readonly fetch: FetchLike;
+
+  constructor(private readonly options: OpenAiUpstreamOptions) {
+    this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
+  }
+
+  async chat(request: ChatRequest, model: ModelConfig, signal: AbortSignal): Promise<ChatResult> {
+    const body = toOpenAiChatBody(request, model.upstreamId);
+    return fromOpenAiChatBody(
+      await this.call('POST', '/v1/chat/completions', body, signal),
+      request.n,
+    );
+  }
+
+  async images(
+    request: ImageRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): Promise<ImageResult> {
+    const body = toOpenAiImageBody(request, model.upstreamId);
+    return fromOpenAiImageBody(
+      await this.call('POST', '/v1/images/generations', body, signal),
+      request.n,
+    );
+  }
+
+  async models(
+    configured: readonly ModelConfig[],
+    signal: AbortSignal,
+  ): Promise<readonly ModelConfig[]> {
+    const parsed = await this.call('GET', '/v1/models', undefined, signal);
+    if (!isObject(parsed) || !Array.isArray(parsed.data)) throw new UpstreamError('failed');
+    const offered = new Set(
+      parsed.data.flatMap((m: unknown) => (isObject(m) && typeof m.id === 'string' ? [m.id] : [])),
+    );
+    return configured.filter((m) => offered.has(m.upstreamId));
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    let token: string | undefined;
+    try {
+      token = await this.options.token();
+    } catch {
+      throw new UpstreamError('failed');
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.options.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal,
+        redirect: 'error',
+      });
+    } catch (err) {
+      throw isTimeout(err, signal) ? new UpstreamError('timeout') : new UpstreamError('failed');
+    }
+    if (!res.ok) {
+      await discard(res);
+      throw statusFailure(res.status);
+    }
+    let text: string;
+    try {
+      text = (await readCapped(res, MAX_UPSTREAM_RESPONSE_BYTES)).toString('utf8');
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      throw isTimeout(err, signal) ? new UpstreamError('timeout') : new UpstreamError('failed');
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new UpstreamError('failed');
+    }
+  }
+}

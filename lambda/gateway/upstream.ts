@@ -1,0 +1,73 @@
+/**
+ * What the gateway needs from a model upstream, whichever it is.
+ *
+ * An upstream failure is an {@link UpstreamError} whose message is fixed: the
+ * upstream's own error text or body is never read into it, since it may quote
+ * the prompt (promise P1).
+ */
+
+import type { ModelConfig } from './config';
+import type { ChatRequest, ToolCall } from './validate-chat';
+import type { ImageRequest } from './validate-images';
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface ChatChoice {
+  readonly text: string | null;
+  readonly toolCalls: readonly ToolCall[];
+  readonly finishReason: FinishReason;
+}
+
+export interface ChatResult {
+  readonly choices: readonly ChatChoice[];
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+export interface ImageResult {
+  /** Image bytes (PNG, JPEG or WebP), one per generated image. */
+  readonly images: readonly Buffer[];
+}
+
+export interface Upstream {
+  readonly kind: 'bedrock' | 'openai-compatible';
+  /**
+   * A chat completion. Throws an `HttpError` (400) for a request this upstream
+   * cannot honour, before any network call, or an {@link UpstreamError}.
+   */
+  chat(request: ChatRequest, model: ModelConfig, signal: AbortSignal): Promise<ChatResult>;
+  /** Image generation; errors as for {@link Upstream.chat}. */
+  images(request: ImageRequest, model: ModelConfig, signal: AbortSignal): Promise<ImageResult>;
+  /** The configured models this upstream offers now. */
+  models(configured: readonly ModelConfig[], signal: AbortSignal): Promise<readonly ModelConfig[]>;
+}
+
+/**
+ * - `failed`: anything else (502)
+ * - `timeout`: no answer in time (504)
+ * - `throttled`: the upstream asks us to slow down (429)
+ * - `rejected`: the upstream refused the request as invalid (400)
+ */
+export type UpstreamFailure = 'failed' | 'timeout' | 'throttled' | 'rejected';
+
+const FIXED_MESSAGES: Record<UpstreamFailure, string> = {
+  failed: 'Upstream call failed',
+  timeout: 'Upstream call timed out',
+  throttled: 'Upstream call throttled',
+  rejected: 'Upstream rejected the request',
+};
+
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(readonly failure: UpstreamFailure) {
+    super(FIXED_MESSAGES[failure]);
+  }
+}
+
+/** Whether the call was cut off by our own deadline. */
+export function isTimeout(err: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted) return true;
+  const name =
+    typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
+  return name === 'TimeoutError';
+}

@@ -1,0 +1,319 @@
+/**
+ * Validates an OpenAI chat completion request body and turns it into the
+ * gateway's own shape, keeping only the fields it understands.
+ *
+ * Error messages name the field (with array indices) and the rule; they never
+ * quote a value. Unknown fields are ignored and never forwarded.
+ */
+
+import {
+  fail,
+  has,
+  isObject,
+  optionalBool,
+  optionalInt,
+  optionalNumber,
+  requiredModel,
+  runValidation,
+  compact,
+  type Validated,
+} from './validation';
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+export type UserPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image'; readonly url: string; readonly detail?: 'auto' | 'low' | 'high' };
+
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  /** JSON text of the arguments, as OpenAI carries them. */
+  readonly arguments: string;
+}
+
+export type ChatMessage =
+  | { readonly role: 'system'; readonly text: string }
+  | { readonly role: 'user'; readonly parts: readonly UserPart[] }
+  | {
+      readonly role: 'assistant';
+      readonly text: string | null;
+      readonly toolCalls: readonly ToolCall[];
+    }
+  | { readonly role: 'tool'; readonly toolCallId: string; readonly text: string };
+
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description?: string;
+  /** JSON Schema of the parameters. */
+  readonly parameters?: Record<string, unknown>;
+}
+
+export type ToolChoice = 'none' | 'auto' | 'required' | { readonly name: string };
+
+export type ChatResponseFormat =
+  | { readonly type: 'text' }
+  | { readonly type: 'json_object' }
+  | { readonly type: 'json_schema'; readonly jsonSchema: Record<string, unknown> };
+
+export interface ChatRequest {
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly maxTokens?: number;
+  readonly n: number;
+  readonly stop: readonly string[];
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+  readonly seed?: number;
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  readonly tools: readonly ToolDefinition[];
+  readonly toolChoice?: ToolChoice;
+  readonly responseFormat?: ChatResponseFormat;
+}
+
+export const CHAT_LIMITS = {
+  maxMessages: 4096,
+  maxStop: 4,
+  maxTools: 128,
+  maxN: 8,
+  maxTokens: 1_000_000,
+} as const;
+
+/** Text of a `content` that may be a string or an array of text parts. */
+function textContent(v: unknown, at: string): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) {
+    return v
+      .map((part, j) => {
+        if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') {
+          fail(`${at}[${j}] must be a text part ({"type":"text","text":...})`);
+        }
+        return (part as { text: string }).text;
+      })
+      .join('');
+  }
+  return fail(`${at} must be a string or an array of text parts`);
+}
+
+function userParts(v: unknown, at: string): UserPart[] {
+  if (typeof v === 'string') return [{ type: 'text', text: v }];
+  if (!Array.isArray(v) || v.length === 0)
+    return fail(`${at} must be a string or a non-empty array of content parts`);
+  return v.map((part, j): UserPart => {
+    const pat = `${at}[${j}]`;
+    if (!isObject(part)) return fail(`${pat} must be a content part object`);
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string') fail(`${pat}.text must be a string`);
+      return { type: 'text', text: part.text as string };
+    }
+    if (part.type === 'image_url') {
+      const img = part.image_url;
+      if (
+        !isObject(img) ||
+        typeof img.url !== 'string' ||
+        !/^(https:\/\/|data:image\/)/.test(img.url)
+      ) {
+        return fail(`${pat}.image_url.url must be an https: or data:image/ URL`);
+      }
+      const detail = img.detail;
+      if (detail !== undefined && detail !== 'auto' && detail !== 'low' && detail !== 'high') {
+        fail(`${pat}.image_url.detail must be 'auto', 'low' or 'high'`);
+      }
+      return {
+        type: 'image',
+        url: img.url,
+        ...(detail ? { detail: detail as 'auto' | 'low' | 'high' } : {}),
+      };
+    }
+    return fail(`${pat}.type must be 'text' or 'image_url'`);
+  });
+}
+
+function toolCalls(v: unknown, at: string): ToolCall[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return fail(`${at} must be an array`);
+  return v.map((call, k) => {
+    const cat = `${at}[${k}]`;
+    if (!isObject(call) || call.type !== 'function' || !isObject(call.function)) {
+      return fail(`${cat} must be {"id","type":"function","function":{"name","arguments"}}`);
+    }
+    const fn = call.function;
+    if (typeof call.id !== 'string' || call.id.length === 0 || call.id.length > 256) {
+      fail(`${cat}.id must be a non-empty string`);
+    }
+    if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) {
+      fail(`${cat}.function.name must be 1-64 characters of letters, digits, _ or -`);
+    }
+    if (typeof fn.arguments !== 'string') fail(`${cat}.function.arguments must be a string`);
+    return { id: call.id as string, name: fn.name as string, arguments: fn.arguments as string };
+  });
+}
+
+const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function message(v: unknown, i: number): ChatMessage {
+  const at = `messages[${i}]`;
+  if (!isObject(v)) return fail(`${at} must be an object`);
+  switch (v.role) {
+    case 'system':
+    case 'developer':
+      return { role: 'system', text: textContent(v.content, `${at}.content`) };
+    case 'user':
+      return { role: 'user', parts: userParts(v.content, `${at}.content`) };
+    case 'assistant': {
+      const calls = toolCalls(v.tool_calls, `${at}.tool_calls`);
+      const hasContent = v.content !== undefined && v.content !== null;
+      if (!hasContent && calls.length === 0) fail(`${at} must have content or tool_calls`);
+      return {
+        role: 'assistant',
+        text: hasContent ? textContent(v.content, `${at}.content`) : null,
+        toolCalls: calls,
+      };
+    }
+    case 'tool': {
+      if (
+        typeof v.tool_call_id !== 'string' ||
+        v.tool_call_id.length === 0 ||
+        v.tool_call_id.length > 256
+      ) {
+        fail(`${at}.tool_call_id must be a non-empty string`);
+      }
+      return {
+        role: 'tool',
+        toolCallId: v.tool_call_id as string,
+        text: textContent(v.content, `${at}.content`),
+      };
+    }
+    default:
+      return fail(`${at}.role must be 'system', 'developer', 'user', 'assistant' or 'tool'`);
+  }
+}
+
+function tools(v: unknown): ToolDefinition[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.length > CHAT_LIMITS.maxTools) {
+    return fail(`tools must be an array of at most ${CHAT_LIMITS.maxTools} tools`);
+  }
+  return v.map((tool, i) => {
+    const at = `tools[${i}]`;
+    if (!isObject(tool) || tool.type !== 'function' || !isObject(tool.function)) {
+      return fail(`${at} must be {"type":"function","function":{...}}`);
+    }
+    const fn = tool.function;
+    if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) {
+      fail(`${at}.function.name must be 1-64 characters of letters, digits, _ or -`);
+    }
+    if (fn.description !== undefined && typeof fn.description !== 'string') {
+      fail(`${at}.function.description must be a string`);
+    }
+    if (fn.parameters !== undefined && !isObject(fn.parameters)) {
+      fail(`${at}.function.parameters must be a JSON Schema object`);
+    }
+    return {
+      name: fn.name as string,
+      ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
+      ...(isObject(fn.parameters) ? { parameters: fn.parameters } : {}),
+    };
+  });
+}
+
+function toolChoice(v: unknown, defined: readonly ToolDefinition[]): ToolChoice | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v === 'none' || v === 'auto' || v === 'required') {
+    if (v === 'required' && defined.length === 0) fail("tool_choice 'required' needs tools");
+    return v;
+  }
+  if (
+    isObject(v) &&
+    v.type === 'function' &&
+    isObject(v.function) &&
+    typeof v.function.name === 'string'
+  ) {
+    const name = v.function.name;
+    if (!defined.some((t) => t.name === name)) fail('tool_choice must name one of the tools');
+    return { name };
+  }
+  return fail(
+    `tool_choice must be 'none', 'auto', 'required' or {"type":"function","function":{"name"}}`,
+  );
+}
+
+function responseFormat(v: unknown): ChatResponseFormat | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (isObject(v)) {
+    if (v.type === 'text' || v.type === 'json_object') return { type: v.type };
+    if (v.type === 'json_schema' && isObject(v.json_schema))
+      return { type: 'json_schema', jsonSchema: v.json_schema };
+  }
+  return fail(
+    `response_format must be {"type":"text"}, {"type":"json_object"} or {"type":"json_schema","json_schema":{...}}`,
+  );
+}
+
+function stop(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  if (
+    !Array.isArray(list) ||
+    list.length > CHAT_LIMITS.maxStop ||
+    list.some((s) => typeof s !== 'string' || s.length === 0)
+  ) {
+    return fail(
+      `stop must be a non-empty string or an array of at most ${CHAT_LIMITS.maxStop} non-empty strings`,
+    );
+  }
+  return list as string[];
+}
+
+/** Validates a parsed JSON body. Never throws on bad input. */
+export function validateChat(body: unknown): Validated<ChatRequest> {
+  return runValidation(() => parseChat(body));
+}
+
+function parseChat(body: unknown): ChatRequest {
+  if (!isObject(body)) return fail('Request body must be a JSON object');
+  const model = requiredModel(body);
+  const rawMessages = body.messages;
+  if (
+    !Array.isArray(rawMessages) ||
+    rawMessages.length === 0 ||
+    rawMessages.length > CHAT_LIMITS.maxMessages
+  ) {
+    fail(`messages must be a non-empty array of at most ${CHAT_LIMITS.maxMessages} messages`);
+  }
+  const messages = (rawMessages as unknown[]).map(message);
+  const maxTokensField = has(body, 'max_completion_tokens')
+    ? 'max_completion_tokens'
+    : 'max_tokens';
+  const maxTokens = optionalInt(body, maxTokensField, 1, CHAT_LIMITS.maxTokens);
+  const definedTools = tools(body.tools);
+  const streamOptions = body.stream_options;
+  if (streamOptions !== undefined && streamOptions !== null && !isObject(streamOptions)) {
+    fail('stream_options must be an object');
+  }
+  const stream = optionalBool(body, 'stream') ?? false;
+  const includeUsage = isObject(streamOptions)
+    ? (optionalBool(streamOptions, 'include_usage') ?? false)
+    : false;
+  const request: ChatRequest = {
+    model,
+    messages,
+    temperature: optionalNumber(body, 'temperature', 0, 2),
+    topP: optionalNumber(body, 'top_p', 0, 1),
+    maxTokens,
+    n: optionalInt(body, 'n', 1, CHAT_LIMITS.maxN) ?? 1,
+    stop: stop(body.stop),
+    stream,
+    includeUsage,
+    seed: optionalInt(body, 'seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    presencePenalty: optionalNumber(body, 'presence_penalty', -2, 2),
+    frequencyPenalty: optionalNumber(body, 'frequency_penalty', -2, 2),
+    tools: definedTools,
+    toolChoice: toolChoice(body.tool_choice, definedTools),
+    responseFormat: responseFormat(body.response_format),
+  };
+  return compact(request);
+}
