@@ -244,6 +244,11 @@ export function readConfig(scope: Construct): EphemeraConfig {
       'upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)',
     );
   }
+  if (logRetentionDays > config.metadataRetentionDays) {
+    problems.push(
+      `logRetentionDays (${logRetentionDays}) must not exceed metadataRetentionDays (${config.metadataRetentionDays}): log lines are metadata too, and every answer promises metadata=${config.metadataRetentionDays}d`,
+    );
+  }
   if (config.hostedZoneId && !(config.domainName && config.hostedZoneName)) {
     problems.push('hostedZoneId needs domainName and hostedZoneName');
   }

@@ -1,0 +1,276 @@
+import { Duration } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DataKeys } from '../../lib/data-keys';
+import {
+  DEFAULT_MODELS,
+  GATEWAY_PATHS,
+  InferenceGateway,
+  InferenceGatewayProps,
+} from '../../lib/inference-gateway';
+import { IsolatedNetwork } from '../../lib/isolated-network';
+import { MetadataStore } from '../../lib/metadata-store';
+import { ShortTtlImageBucket } from '../../lib/short-ttl-image-bucket';
+import { TlsLoadBalancer } from '../../lib/tls-load-balancer';
+import { defaultStack } from '../support/ephemera-app';
+import {
+  expectThrowsExactly,
+  logicalId,
+  statementsOfRole,
+  testCertificate,
+  testStack,
+} from '../support/stacks';
+
+const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+describe('InferenceGateway in the default stack', () => {
+  const { stack, template } = defaultStack();
+  const gw = stack.gateway;
+
+  test('the role holds exactly what the gateway needs: one key record, usage writes, images, MACs, the models', () => {
+    const statements = statementsOfRole(template, gw.handler.role);
+    const id = (c: Parameters<typeof logicalId>[0]) => logicalId(c);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: [getAtt(id(gw.handler.logGroup))],
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        Resource: ['*'],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem'],
+        Resource: [getAtt(id(stack.store.keyTable))],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem'],
+        Resource: [getAtt(id(stack.store.usageTable))],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        Resource: [getAtt(id(stack.keys.metadataKey))],
+        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateMac'],
+        Resource: [getAtt(id(stack.keys.hmacKey))],
+        Condition: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: [{ 'Fn::Join': ['', [getAtt(id(stack.images.bucket)), '/images/*']] }],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: [getAtt(id(stack.keys.imagesKey))],
+        Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel'],
+        Resource: [
+          'arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-canvas-v1:0',
+          'arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0',
+        ],
+      },
+    ]);
+    // Nothing that could delete, scan or query: stated as well as implied.
+    const actions = statements.flatMap((s) => s.Action as string[]);
+    for (const forbidden of [
+      'dynamodb:Scan',
+      'dynamodb:Query',
+      'dynamodb:DeleteItem',
+      's3:DeleteObject',
+      's3:ListBucket',
+    ]) {
+      expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  test('the listener forwards exactly the gateway routes to the Lambda target; the rest stays a 404', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: GATEWAY_PATHS } }],
+      Actions: [Match.objectLike({ Type: 'forward' })],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'lambda',
+      HealthCheckEnabled: true,
+      HealthCheckPath: '/healthz',
+      Targets: [{ Id: getAtt(logicalId(gw.handler.function)) }],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      DefaultActions: [
+        Match.objectLike({
+          Type: 'fixed-response',
+          FixedResponseConfig: Match.objectLike({ StatusCode: '404' }),
+        }),
+      ],
+    });
+  });
+
+  test('a long completion is not cut: Lambda 300 s, ALB idle timeout 310 s, upstream deadline 285 s', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 300,
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 50,
+      Environment: {
+        Variables: Match.objectLike({
+          UPSTREAM_KIND: 'bedrock',
+          UPSTREAM_TIMEOUT_MS: '285000',
+          IMAGE_TTL_SECONDS: '3600',
+          METADATA_RETENTION_DAYS: '30',
+          MODELS: JSON.stringify(DEFAULT_MODELS),
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'idle_timeout.timeout_seconds', Value: '310' },
+      ]),
+    });
+  });
+
+  test('its log group is encrypted, bounded and has a data-protection policy', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      KmsKeyId: getAtt(logicalId(stack.keys.logsKey)),
+      RetentionInDays: 30,
+      DataProtectionPolicy: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Operation: Match.objectLike({ Deidentify: { MaskConfig: {} } }) }),
+        ]),
+      }),
+    });
+  });
+
+  test('the load balancer may invoke it only from this account', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'elasticloadbalancing.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+
+  test('errors and throttles alarm to the incident topic', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { AlarmActions: [{ Ref: logicalId(stack.incidents.topic) }] },
+      2,
+    );
+  });
+});
+
+describe('InferenceGateway options', () => {
+  function build(extra: Partial<InferenceGatewayProps>) {
+    const stack = testStack();
+    const keys = new DataKeys(stack, 'Keys');
+    const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
+    const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
+    const images = new ShortTtlImageBucket(stack, 'Images', {
+      encryptionKey: keys.imagesKey,
+      logsKey: keys.logsKey,
+    });
+    const lb = new TlsLoadBalancer(stack, 'Lb', {
+      vpc: network.vpc,
+      certificate: testCertificate(stack),
+    });
+    const gw = new InferenceGateway(stack, 'Gateway', {
+      listener: lb.httpsListener,
+      vpc: network.vpc,
+      usageTable: store.usageTable,
+      keyTable: store.keyTable,
+      metadataKey: keys.metadataKey,
+      images,
+      hmacKey: keys.hmacKey,
+      logsKey: keys.logsKey,
+      ...extra,
+    });
+    return { stack, gw, template: Template.fromStack(stack) };
+  }
+
+  test('an inference profile grants the profile and its model in any region, nothing more', () => {
+    const { gw, template } = build({
+      models: [{ id: 'nova', upstreamId: 'eu.amazon.nova-lite-v1:0', kind: 'chat' }],
+    });
+    const bedrock = statementsOfRole(template, gw.handler.role).find((s) =>
+      (s.Action as string[]).includes('bedrock:InvokeModel'),
+    );
+    expect(bedrock?.Resource).toEqual([
+      'arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0',
+      {
+        'Fn::Join': [
+          '',
+          [
+            'arn:aws:bedrock:eu-west-1:',
+            { Ref: 'AWS::AccountId' },
+            ':inference-profile/eu.amazon.nova-lite-v1:0',
+          ],
+        ],
+      },
+    ]);
+  });
+
+  test('an openai-compatible upstream gets its base URL and may read only its credential; no Bedrock', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:upstream-token-AbCdEf';
+    const probe = testStack();
+    const { gw, template } = build({
+      upstream: {
+        kind: 'openai-compatible',
+        baseUrl: 'https://llm.internal.example/',
+        credentials: secretsmanager.Secret.fromSecretCompleteArn(probe, 'S', secretArn),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          UPSTREAM_KIND: 'openai-compatible',
+          UPSTREAM_BASE_URL: 'https://llm.internal.example',
+          UPSTREAM_SECRET_ARN: secretArn,
+        }),
+      },
+    });
+    const statements = statementsOfRole(template, gw.handler.role);
+    const actions = statements.flatMap((s) => s.Action as string[]);
+    expect(actions).not.toContain('bedrock:InvokeModel');
+    const secretRead = statements.find((s) =>
+      (s.Action as string[]).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(secretRead?.Resource).toEqual([secretArn]);
+  });
+
+  test('bad props are reported together', () => {
+    expectThrowsExactly(
+      () =>
+        build({
+          timeout: Duration.seconds(5),
+          metadataRetentionDays: 0,
+          maxConcurrency: 0,
+          models: [],
+          upstream: { kind: 'openai-compatible', baseUrl: 'http://plain.example' },
+        }),
+      'Invalid InferenceGateway props:\n' +
+        '  - timeout must be between 10 seconds and 15 minutes (got 5 seconds)\n' +
+        '  - metadataRetentionDays must be an integer from 1 to 3650 (got 0)\n' +
+        '  - maxConcurrency must be an integer from 1 to 1000 (got 0)\n' +
+        '  - models must name at least one model\n' +
+        '  - upstream.baseUrl must be an https:// URL without query or fragment (TLS only, P5)',
+    );
+  });
+});
