@@ -2,7 +2,16 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'coverage/**', '**/*.js', '**/*.mjs', '.ephemera/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'cdk.out/**',
+      'coverage/**',
+      '**/*.js',
+      '**/*.mjs',
+      '.ephemera/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   prettier,
   {

@@ -244,7 +244,12 @@ export function readConfig(scope: Construct): EphemeraConfig {
       'upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)',
     );
   }
-  if (logRetentionDays > config.metadataRetentionDays) {
+  const valid = (key: ConfigKey) => !problems.some((p) => p.startsWith(`${key} `));
+  if (
+    valid('logRetentionDays') &&
+    valid('metadataRetentionDays') &&
+    logRetentionDays > config.metadataRetentionDays
+  ) {
     problems.push(
       `logRetentionDays (${logRetentionDays}) must not exceed metadataRetentionDays (${config.metadataRetentionDays}): log lines are metadata too, and every answer promises metadata=${config.metadataRetentionDays}d`,
     );

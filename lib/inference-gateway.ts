@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { IncidentResponse } from './incident-response';
@@ -308,7 +309,7 @@ export class InferenceGateway extends Construct {
       { id: 'NIST.800.53.R5-LambdaDLQ', reason: sync },
     );
     const stack = Stack.of(this);
-    const bucketId = stack.getLogicalId(props.images.bucket.node.defaultChild as any);
+    const bucketId = stack.getLogicalId(props.images.bucket.node.defaultChild as s3.CfnBucket);
     Validations.of(this.handler.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/images/*]`,
       reason:

@@ -29,7 +29,10 @@ interface Variant {
 }
 const variants: Variant[] = [
   { name: 'npm run synth (Ephemera, all packs)', command: ['npm', 'run', '--silent', 'synth'] },
-  { name: 'npm run synth:minimal (1 bucket)', command: ['npm', 'run', '--silent', 'synth:minimal'] },
+  {
+    name: 'npm run synth:minimal (1 bucket)',
+    command: ['npm', 'run', '--silent', 'synth:minimal'],
+  },
 ];
 
 function timeOnce(v: Variant, i: number): number {
@@ -62,7 +65,9 @@ fs.rmSync(outBase, { recursive: true, force: true });
 
 console.log(`bench/synth: ${runs} runs each, interleaved, ${os.cpus().length} cores`);
 variants.forEach((v, j) => {
-  console.log(`  ${v.name.padEnd(40)} median ${(median(samples[j]) / 1000).toFixed(2)} s  (runs: ${samples[j].map((x) => (x / 1000).toFixed(2)).join(', ')})`);
+  console.log(
+    `  ${v.name.padEnd(40)} median ${(median(samples[j]) / 1000).toFixed(2)} s  (runs: ${samples[j].map((x) => (x / 1000).toFixed(2)).join(', ')})`,
+  );
 });
 const ratio = median(samples[0]) / median(samples[1]);
 console.log(`  ratio full / minimal (medians): ${ratio.toFixed(2)}x  (goal: <= 3x)`);

@@ -109,7 +109,9 @@ export function createAllowlistLogger<S extends LogSchema>(
   sink: LineSink = stdoutSink,
 ): AllowlistLogger<S> {
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(event)) {
-    throw new Error(`Logger event name must be a short lower_snake_case word, got ${event.length} characters`);
+    throw new Error(
+      `Logger event name must be a short lower_snake_case word, got ${event.length} characters`,
+    );
   }
   for (const reserved of ['event', 'dropped_fields']) {
     if (Object.prototype.hasOwnProperty.call(schema, reserved)) {

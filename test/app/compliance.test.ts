@@ -5,7 +5,8 @@
  * acknowledgement exists); and every acknowledgement names a rule and gives a
  * reason.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildApp, REPORT_IN_APP, synthAndReport, synthWithCompliance } from '../../lib/app';
@@ -79,9 +80,8 @@ describe('compliance gate', () => {
     group.node.addMetadata('aws:cdk:acknowledged-rules', {
       'Annotation::SomethingElse': 'unrelated',
     });
-    const { CfnGuardValidator } = jest.requireActual('@cdklabs/cdk-validator-cfnguard');
     const guard = new CfnGuardValidator({ controlTowerRulesEnabled: true });
-    require('aws-cdk-lib').Validations.of(app).addPlugins(guard);
+    Validations.of(app).addPlugins(guard);
     const { summary } = synthWithCompliance(app, [guard.name]);
     expect(summary.findings.map((f) => f.rule)).toContain(
       'cloudwatch_log_group_retention_period_check',

@@ -4,6 +4,7 @@
  * each row's retention and key are what the template holds.
  */
 import * as fs from 'fs';
+import { CfnResource } from 'aws-cdk-lib';
 import * as path from 'path';
 import { constructPaths, defaultStack } from '../support/ephemera-app';
 
@@ -39,7 +40,7 @@ function readTable(): Row[] {
   if (!block) throw new Error('README.md has no data-at-rest table between its markers');
   return block
     .split('\n')
-    .filter((l) => l.startsWith('|') && !l.startsWith('|---') && !l.startsWith('| Store'))
+    .filter((l) => l.startsWith('|') && !/^\|[\s|:-]+$/.test(l) && !/^\|\s*Store\s*\|/.test(l))
     .map((l) =>
       l
         .split('|')
@@ -56,6 +57,7 @@ function readTable(): Row[] {
 
 type Resource = {
   Type: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw CloudFormation JSON
   Properties?: Record<string, any>;
   Metadata?: Record<string, unknown>;
 };
@@ -68,10 +70,10 @@ describe('README data-at-rest table', () => {
   const paths = constructPaths(stack);
   const pathOf = (id: string) => paths.get(id) ?? id;
   const keyIds: Record<string, string> = {
-    'metadata CMK': stack.getLogicalId(stack.keys.metadataKey.node.defaultChild as any),
-    'images CMK': stack.getLogicalId(stack.keys.imagesKey.node.defaultChild as any),
-    'logs CMK': stack.getLogicalId(stack.keys.logsKey.node.defaultChild as any),
-    'queues CMK': stack.getLogicalId(stack.keys.queuesKey.node.defaultChild as any),
+    'metadata CMK': stack.getLogicalId(stack.keys.metadataKey.node.defaultChild as CfnResource),
+    'images CMK': stack.getLogicalId(stack.keys.imagesKey.node.defaultChild as CfnResource),
+    'logs CMK': stack.getLogicalId(stack.keys.logsKey.node.defaultChild as CfnResource),
+    'queues CMK': stack.getLogicalId(stack.keys.queuesKey.node.defaultChild as CfnResource),
   };
 
   test('the stack has stateful resources and the table has rows', () => {
@@ -127,8 +129,22 @@ function retentionMatches(r: Resource, retention: string): boolean {
       );
     case 'AWS::S3::Bucket': {
       const days = (p.LifecycleConfiguration?.Rules ?? [])
-        .filter((rule: any) => rule.Status === 'Enabled' && !rule.Prefix && !rule.TagFilters)
-        .map((rule: any) => rule.ExpirationInDays);
+        .filter(
+          (rule: {
+            Status?: string;
+            Prefix?: string;
+            TagFilters?: unknown;
+            ExpirationInDays?: number;
+          }) => rule.Status === 'Enabled' && !rule.Prefix && !rule.TagFilters,
+        )
+        .map(
+          (rule: {
+            Status?: string;
+            Prefix?: string;
+            TagFilters?: unknown;
+            ExpirationInDays?: number;
+          }) => rule.ExpirationInDays,
+        );
       return days.length > 0 && retention.startsWith(`lifecycle ${Math.min(...days)} d`);
     }
     case 'AWS::Logs::LogGroup':

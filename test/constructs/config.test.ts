@@ -340,3 +340,13 @@ describe('readConfig rejects bad values', () => {
     );
   });
 });
+
+describe('readConfig: retention relations', () => {
+  test('log lines may not outlive the metadata retention that every answer promises', () => {
+    const app = new App({ context: { logRetentionDays: '60', metadataRetentionDays: '30' } });
+    expect(() => readConfig(app)).toThrow(
+      'Invalid Ephemera configuration (cdk.json context):\n' +
+        '  - logRetentionDays (60) must not exceed metadataRetentionDays (30): log lines are metadata too, and every answer promises metadata=30d',
+    );
+  });
+});

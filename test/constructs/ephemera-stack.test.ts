@@ -140,6 +140,7 @@ describe('EphemeraStack: configuration reaches the constructs', () => {
       tlsVersions: 'tls1.3',
       fips: 'true',
       logRetentionDays: '90',
+      metadataRetentionDays: '90',
       httpRedirect: 'true',
     });
     const template = Template.fromStack(stack);
