@@ -1,5 +1,4 @@
 import { Validations } from 'aws-cdk-lib';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { IConstruct } from 'constructs';
 
 /**
@@ -28,43 +27,4 @@ export function acknowledgeInlinePolicy(role: IConstruct, what: string): void {
     { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason },
     { id: 'PCI.DSS.321-IAMNoInlinePolicy', reason },
   );
-}
-
-/** Why a bucket has no server access logs, and why it keeps no versions or replicas. */
-export interface MinimisedBucketReasons {
-  readonly noAccessLogs: string;
-  readonly noVersions: string;
-}
-
-/**
- * A bucket whose objects must disappear when they expire: no versioning, no
- * replication, no object lock, and no server access logs (each would keep a
- * copy or a trace past the object's life). Acknowledges the rules of every
- * pack that ask for them.
- */
-export function acknowledgeMinimisedBucket(bucket: IConstruct, r: MinimisedBucketReasons): void {
-  const packs = ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'];
-  Validations.of(bucket).acknowledge(
-    { id: 'AwsSolutions-S1', reason: r.noAccessLogs },
-    ...packs.map((p) => ({ id: `${p}-S3BucketLoggingEnabled`, reason: r.noAccessLogs })),
-    ...packs.map((p) => ({ id: `${p}-S3BucketVersioningEnabled`, reason: r.noVersions })),
-    ...packs.map((p) => ({ id: `${p}-S3BucketReplicationEnabled`, reason: r.noVersions })),
-    { id: 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check', reason: r.noAccessLogs },
-    { id: 'cdk-validator-cfnguard::s3_bucket_versioning_enabled_check', reason: r.noVersions },
-    {
-      id: 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
-      reason: `${r.noVersions} Object lock would forbid the deletion that retention requires.`,
-    },
-  );
-}
-
-/**
- * Sends the bucket's object events to EventBridge through the native
- * CloudFormation property (CDK's `eventBridgeEnabled` adds a Lambda-backed
- * custom resource for the same thing). Events carry keys, never content.
- */
-export function enableEventBridgeNotifications(bucket: s3.Bucket): void {
-  (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
-    eventBridgeConfiguration: { eventBridgeEnabled: true },
-  };
 }

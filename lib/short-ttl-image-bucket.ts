@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeMinimisedBucket, enableEventBridgeNotifications } from './acknowledgements';
+import { newMinimisedBucket } from './minimised-bucket';
 import { RetentionFunction } from './retention-functions';
 import { PropsValidator } from './validation';
 
@@ -85,27 +85,18 @@ export class ShortTtlImageBucket extends Construct {
       )
       .throwIfInvalid();
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
+    this.bucket = newMinimisedBucket(this, 'Bucket', {
       encryptionKey: props.encryptionKey,
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: false,
-      lifecycleRules: [
-        {
-          id: 'ttl-backstop',
-          enabled: true,
-          expiration: Duration.days(1),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+      expiration: Duration.days(1),
+      lifecycleRuleId: 'ttl-backstop',
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      reasons: {
+        noAccessLogs:
+          'Generated images must leave no trace past their TTL (P2): server access logs would copy image keys and requester IPs into a second, longer-lived store. Object access is audited with CloudTrail S3 data events instead.',
+        noVersions:
+          'Generated images must disappear after their TTL (P2): versions or replicas would keep deleted images beyond the sweeper and the erasure path.',
+      },
     });
-
-    enableEventBridgeNotifications(this.bucket);
 
     this.sweeper = new RetentionFunction(this, 'Sweeper', {
       handlerName: 'image-sweeper',
@@ -168,12 +159,6 @@ export class ShortTtlImageBucket extends Construct {
   }
 
   private acknowledgeFindings(): void {
-    acknowledgeMinimisedBucket(this.bucket, {
-      noAccessLogs:
-        'Generated images must leave no trace past their TTL (P2): server access logs would copy image keys and requester IPs into a second, longer-lived store. Object access is audited with CloudTrail S3 data events instead.',
-      noVersions:
-        'Generated images must disappear after their TTL (P2): versions or replicas would keep deleted images beyond the sweeper and the erasure path.',
-    });
     const noDlq =
       'The sweeper runs on a schedule and is idempotent: a failed run leaves due images for the next run (every sweepInterval), its event carries no data, and the 1-day lifecycle rule is the backstop.';
     Validations.of(this.sweeper.function).acknowledge(

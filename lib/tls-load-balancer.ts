@@ -5,7 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { acknowledgeMinimisedBucket, enableEventBridgeNotifications } from './acknowledgements';
+import { newMinimisedBucket } from './minimised-bucket';
 import { PropsValidator } from './validation';
 
 /** Which TLS versions the HTTPS listener accepts. */
@@ -143,25 +143,17 @@ export class TlsLoadBalancer extends Construct {
       )
       .throwIfInvalid();
 
-    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: false,
-      lifecycleRules: [
-        {
-          id: 'access-log-retention',
-          enabled: true,
-          expiration: accessLogRetention,
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+    this.accessLogBucket = newMinimisedBucket(this, 'AccessLogs', {
+      expiration: accessLogRetention,
+      lifecycleRuleId: 'access-log-retention',
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      reasons: {
+        noAccessLogs:
+          'This bucket receives the load balancer access logs; logging access to it would recurse, and its lifecycle rule bounds retention.',
+        noVersions:
+          'Access logs expire by lifecycle rule (bounded retention); versions or replicas would keep them past that period.',
+      },
     });
-
-    enableEventBridgeNotifications(this.accessLogBucket);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -229,12 +221,6 @@ export class TlsLoadBalancer extends Construct {
   }
 
   private acknowledgeFindings(internetFacing: boolean, props: TlsLoadBalancerProps): void {
-    acknowledgeMinimisedBucket(this.accessLogBucket, {
-      noAccessLogs:
-        'This bucket receives the load balancer access logs; logging access to it would recurse, and its lifecycle rule bounds retention.',
-      noVersions:
-        'Access logs expire by lifecycle rule (bounded retention); versions or replicas would keep them past that period.',
-    });
     const sseS3 =
       'ALB access logs can only be delivered to buckets encrypted with SSE-S3 (AES-256); SSE-KMS is not supported for this destination. The logs hold request metadata, never bodies.';
     Validations.of(this.accessLogBucket).acknowledge(
