@@ -9,11 +9,8 @@ import * as ts from 'typescript';
 import { DataKeys, DataKeysProps } from '../../lib/data-keys';
 import { IsolatedNetwork, IsolatedNetworkProps } from '../../lib/isolated-network';
 import { MetadataStore, MetadataStoreProps } from '../../lib/metadata-store';
-import {
-  DEFAULT_MODELS,
-  InferenceGateway,
-  InferenceGatewayProps,
-} from '../../lib/inference-gateway';
+import { DEFAULT_MODELS, InferenceGatewayProps } from '../../lib/inference-gateway';
+import { gatewayInStack } from '../support/gateway-fixture';
 import { RetentionFunction, RetentionFunctionProps } from '../../lib/retention-functions';
 import { ShortTtlImageBucket, ShortTtlImageBucketProps } from '../../lib/short-ttl-image-bucket';
 import { TlsLoadBalancer, TlsLoadBalancerProps, TlsVersions } from '../../lib/tls-load-balancer';
@@ -110,29 +107,7 @@ const BUILDERS: Record<string, Builder> = {
     });
   },
   InferenceGatewayProps: (stack, extra) => {
-    const keys = new DataKeys(stack, 'Keys');
-    const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
-    const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
-    const images = new ShortTtlImageBucket(stack, 'Images', {
-      encryptionKey: keys.imagesKey,
-      logsKey: keys.logsKey,
-      vpc: network.vpc,
-    });
-    const lb = new TlsLoadBalancer(stack, 'Lb', {
-      vpc: network.vpc,
-      certificate: testCertificate(stack),
-    });
-    new InferenceGateway(stack, 'Subject', {
-      listener: lb.httpsListener,
-      vpc: network.vpc,
-      usageTable: store.usageTable,
-      keyTable: store.keyTable,
-      metadataKey: keys.metadataKey,
-      images,
-      hmacKey: keys.hmacKey,
-      logsKey: keys.logsKey,
-      ...(extra as Partial<InferenceGatewayProps>),
-    });
+    gatewayInStack(stack, extra as Partial<InferenceGatewayProps>);
   },
   MetadataStoreProps: (stack, extra) => {
     new MetadataStore(stack, 'Subject', {

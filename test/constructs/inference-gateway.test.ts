@@ -1,25 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DataKeys } from '../../lib/data-keys';
-import {
-  DEFAULT_MODELS,
-  GATEWAY_PATHS,
-  InferenceGateway,
-  InferenceGatewayProps,
-} from '../../lib/inference-gateway';
-import { IsolatedNetwork } from '../../lib/isolated-network';
-import { MetadataStore } from '../../lib/metadata-store';
-import { ShortTtlImageBucket } from '../../lib/short-ttl-image-bucket';
-import { TlsLoadBalancer } from '../../lib/tls-load-balancer';
+import { DEFAULT_MODELS, GATEWAY_PATHS, InferenceGatewayProps } from '../../lib/inference-gateway';
 import { defaultStack } from '../support/ephemera-app';
-import {
-  expectThrowsExactly,
-  logicalId,
-  statementsOfRole,
-  testCertificate,
-  testStack,
-} from '../support/stacks';
+import { gatewayInStack } from '../support/gateway-fixture';
+import { expectThrowsExactly, logicalId, statementsOfRole, testStack } from '../support/stacks';
 
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
@@ -180,28 +165,7 @@ describe('InferenceGateway in the default stack', () => {
 describe('InferenceGateway options', () => {
   function build(extra: Partial<InferenceGatewayProps>) {
     const stack = testStack();
-    const keys = new DataKeys(stack, 'Keys');
-    const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
-    const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
-    const images = new ShortTtlImageBucket(stack, 'Images', {
-      encryptionKey: keys.imagesKey,
-      logsKey: keys.logsKey,
-    });
-    const lb = new TlsLoadBalancer(stack, 'Lb', {
-      vpc: network.vpc,
-      certificate: testCertificate(stack),
-    });
-    const gw = new InferenceGateway(stack, 'Gateway', {
-      listener: lb.httpsListener,
-      vpc: network.vpc,
-      usageTable: store.usageTable,
-      keyTable: store.keyTable,
-      metadataKey: keys.metadataKey,
-      images,
-      hmacKey: keys.hmacKey,
-      logsKey: keys.logsKey,
-      ...extra,
-    });
+    const gw = gatewayInStack(stack, extra);
     return { stack, gw, template: Template.fromStack(stack) };
   }
 
