@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, IPolicyValidationPlugin, Validations } from 'aws-cdk-lib';
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import {
   AwsSolutionsChecks,
   HIPAASecurityChecks,
@@ -9,6 +8,7 @@ import {
   PCIDSS321Checks,
 } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { ControlTowerChecks } from './control-tower-checks';
 import { RetentionTransportChecks } from './rules/retention-transport-checks';
 
 /** The Control Tower rule that Ephemera's own pack checks instead (see below). */
@@ -21,8 +21,7 @@ export function compliancePlugins(scope: IConstruct): IPolicyValidationPlugin[] 
     new HIPAASecurityChecks(scope),
     new NIST80053R5Checks(scope),
     new PCIDSS321Checks(scope),
-    new CfnGuardValidator({
-      controlTowerRulesEnabled: true,
+    new ControlTowerChecks({
       // The plugin crashes on this rule whenever a listener's certificate is a
       // CloudFormation parameter (cdklabs/cdk-validator-cfnguard#178), which
       // takes every other Control Tower rule down with it. The same control

@@ -11,3 +11,4 @@ export * from './config';
 export * from './compliance';
 export * from './rules';
 export * from './inference-gateway';
+export * from './control-tower-checks';

@@ -1,0 +1,105 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import {
+  IPolicyValidationContext,
+  IPolicyValidationPlugin,
+  PolicyValidationPluginReport,
+} from 'aws-cdk-lib';
+
+/** Where the cfn-guard plugin keeps the AWS Control Tower proactive-control rules. */
+const RULES_DIR = path.join(
+  path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')),
+  'rules',
+  'control-tower',
+  'cfn-guard',
+);
+
+const RESOURCE_TYPE = /["']AWS::[A-Za-z0-9]+::[A-Za-z0-9]+["']/g;
+
+interface RuleFile {
+  readonly file: string;
+  /** Rule name as the plugin knows it (file name without `.guard`). */
+  readonly name: string;
+  /** Resource types the rule selects; empty means "could apply to anything". */
+  readonly types: ReadonlySet<string>;
+}
+
+let ruleFiles: RuleFile[] | undefined;
+
+/** Every Control Tower rule file with the resource types it names. Read once. */
+export function controlTowerRuleFiles(): RuleFile[] {
+  ruleFiles ??= walk(RULES_DIR)
+    .filter((f) => f.endsWith('.guard'))
+    .sort()
+    .map((file) => ({
+      file,
+      name: path.basename(file, '.guard'),
+      types: new Set(
+        (fs.readFileSync(file, 'utf8').match(RESOURCE_TYPE) ?? []).map((t) => t.slice(1, -1)),
+      ),
+    }));
+  return ruleFiles;
+}
+
+/** The rule files that can apply to templates holding these resource types. */
+export function applicableRuleFiles(
+  types: ReadonlySet<string>,
+  disabled: readonly string[],
+): string[] {
+  return controlTowerRuleFiles()
+    .filter((r) => !disabled.includes(r.name))
+    .filter((r) => r.types.size === 0 || [...r.types].some((t) => types.has(t)))
+    .map((r) => r.file);
+}
+
+export interface ControlTowerChecksProps {
+  /** Rule names (file names without `.guard`) not to run. @default - none */
+  readonly disabledRules?: string[];
+}
+
+/**
+ * The AWS Control Tower proactive controls, run by `@cdklabs/cdk-validator-cfnguard`
+ * (same plugin name, so acknowledgements are `cdk-validator-cfnguard::<rule>`),
+ * but given only the rules that select a resource type present in the
+ * templates. Every Control Tower rule filters `Resources` by type, so the
+ * others could only report "not applicable"; skipping them takes cfn-guard
+ * from about 2.5 s to a fraction of that on this stack (bench/synth), with
+ * the same findings (test/app/control-tower-checks.test.ts compares them).
+ */
+export class ControlTowerChecks implements IPolicyValidationPlugin {
+  public readonly name = 'cdk-validator-cfnguard';
+  private readonly disabledRules: string[];
+
+  constructor(props: ControlTowerChecksProps = {}) {
+    this.disabledRules = props.disabledRules ?? [];
+    const known = new Set(controlTowerRuleFiles().map((r) => r.name));
+    const unknown = this.disabledRules.filter((r) => !known.has(r));
+    if (unknown.length > 0) {
+      throw new Error(`ControlTowerChecks: unknown disabledRules ${unknown.join(', ')}`);
+    }
+  }
+
+  public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const types = new Set<string>();
+    for (const templatePath of context.templatePaths) {
+      const template = JSON.parse(fs.readFileSync(templatePath, 'utf8')) as {
+        Resources?: Record<string, { Type?: string }>;
+      };
+      for (const resource of Object.values(template.Resources ?? {})) {
+        if (resource.Type) types.add(resource.Type);
+      }
+    }
+    const rules = applicableRuleFiles(types, this.disabledRules);
+    if (rules.length === 0) return { success: true, violations: [] };
+    const guard = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules });
+    return guard.validate(context) as PolicyValidationPluginReport;
+  }
+}
+
+function walk(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? walk(full) : [full];
+  });
+}
