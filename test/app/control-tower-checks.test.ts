@@ -32,8 +32,18 @@ test('only the applicable rules run, with the same findings as every rule', () =
   new logs.LogGroup(stack, 'CarelessLogs', { retention: logs.RetentionDays.ONE_DAY });
   new sqs.Queue(stack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
   const assembly = app.synth();
+  const templatePath = path.join(assembly.directory, stack.templateFile);
   const context: IPolicyValidationContext = {
-    templatePaths: [path.join(assembly.directory, stack.templateFile)],
+    templatePaths: [templatePath],
+    stackTemplates: [
+      {
+        stackConstructPath: stack.node.path,
+        templatePath,
+        accountId: undefined,
+        region: 'eu-west-1',
+      },
+    ],
+    appConstruct: app,
   };
 
   const all = new CfnGuardValidator({
