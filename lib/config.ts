@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { parseModels } from '../lambda/gateway/config';
 import { DEFAULT_MODELS, GatewayModel } from './inference-gateway';
 import { TlsVersions } from './tls-load-balancer';
 
@@ -157,29 +158,11 @@ export function readConfig(scope: Construct): EphemeraConfig {
     return { kind, baseUrl: baseUrl ?? '', secretArn };
   }
   function readModels(): GatewayModel[] {
-    let v = raw('models');
-    if (typeof v === 'string') v = safeJson(v);
-    const what =
-      'a JSON list of {"id","upstreamId","kind":"chat"|"image"} with optional inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
-    const ok =
-      Array.isArray(v) &&
-      v.length > 0 &&
-      v.every(
-        (m) =>
-          typeof m === 'object' &&
-          m !== null &&
-          typeof m.id === 'string' &&
-          typeof m.upstreamId === 'string' &&
-          (m.kind === 'chat' || m.kind === 'image') &&
-          ['inputMicroUsdPer1kTokens', 'outputMicroUsdPer1kTokens', 'microUsdPerImage'].every(
-            (k) => m[k] === undefined || (typeof m[k] === 'number' && m[k] >= 0),
-          ),
-      );
-    if (!ok) {
-      problems.push(`models must be ${what}`);
-      return [...DEFAULT_MODELS];
-    }
-    return v as GatewayModel[];
+    const v = raw('models');
+    const json = typeof v === 'string' ? v : JSON.stringify(v);
+    const before = problems.length;
+    parseModels(json, problems, 'models');
+    return problems.length === before ? (JSON.parse(json) as GatewayModel[]) : [...DEFAULT_MODELS];
   }
 
   const logRetentionDays = int('logRetentionDays', 1, 3653);

@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { IncidentResponse } from './incident-response';
 import { RetentionFunction } from './retention-functions';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
+import { parseModels } from '../lambda/gateway/config';
 import { PropsValidator } from './validation';
 
 /** A model the gateway offers (prices in millionths of a US dollar). */
@@ -95,7 +96,7 @@ export interface InferenceGatewayProps {
    */
   readonly metadataRetentionDays?: number;
   /**
-   * How long one request may take, upstream included (10 s to 15 min). The
+   * How long one request may take, upstream included (30 s to 15 min). The
    * load balancer's idle timeout must be longer.
    * @default Duration.minutes(5)
    */
@@ -137,16 +138,17 @@ export class InferenceGateway extends Construct {
     const upstream = props.upstream ?? { kind: 'bedrock' };
     const retentionDays = props.metadataRetentionDays ?? 30;
     const maxImages = props.maxImagesPerRequest ?? 4;
+    // The same checks the gateway runs at cold start, so a list it would
+    // refuse fails here instead of failing every request after deploy.
+    const modelProblems: string[] = [];
+    parseModels(JSON.stringify(models), modelProblems, 'models');
     new PropsValidator('InferenceGateway')
-      .duration('timeout', this.timeout, Duration.seconds(10), Duration.minutes(15))
+      .duration('timeout', this.timeout, Duration.seconds(30), Duration.minutes(15))
       .integer('metadataRetentionDays', retentionDays, 1, 3650)
       .integer('maxConcurrency', props.maxConcurrency, 1, 1000)
       .integer('maxImagesPerRequest', maxImages, 1, 10)
       .check(models.length > 0, 'models must name at least one model')
-      .check(
-        new Set(models.map((m) => m.id)).size === models.length,
-        'models must not repeat a model id',
-      )
+      .check(modelProblems.length === 0 || models.length === 0, modelProblems.join('; '))
       .check(
         upstream.kind !== 'openai-compatible' ||
           /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(upstream.baseUrl),

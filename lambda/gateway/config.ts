@@ -173,29 +173,37 @@ function parseBaseUrl(value: string | undefined, problems: string[]): string {
   return url.href.replace(/\/+$/, '');
 }
 
-function parseModels(value: string | undefined, problems: string[]): ModelConfig[] {
+/**
+ * Parses and checks a model list (JSON). Also used at synth time by the CDK
+ * construct, so a list that would fail the gateway's cold start fails synth.
+ */
+export function parseModels(
+  value: string | undefined,
+  problems: string[],
+  label = 'MODELS',
+): ModelConfig[] {
   const what =
     'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative ' +
     'inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
   if (!value) {
-    problems.push(`MODELS is required (${what})`);
+    problems.push(`${label} is required (${what})`);
     return [];
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch {
-    problems.push(`MODELS must be ${what}`);
+    problems.push(`${label} must be ${what}`);
     return [];
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    problems.push(`MODELS must be ${what}, with at least one model`);
+    problems.push(`${label} must be ${what}, with at least one model`);
     return [];
   }
   const models: ModelConfig[] = [];
   const seen = new Set<string>();
   parsed.forEach((entry: unknown, i) => {
-    const at = `MODELS[${i}]`;
+    const at = `${label}[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       problems.push(`${at} must be an object`);
       return;

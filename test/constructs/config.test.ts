@@ -234,14 +234,21 @@ describe('readConfig rejects bad values', () => {
     expectThrowsExactly(() => configFrom({ [key]: value }), invalid(problem));
   });
 
-  test('models must be a non-empty list of well-formed models', () => {
-    const problem =
-      'models must be a JSON list of {"id","upstreamId","kind":"chat"|"image"} with optional inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
-    for (const models of [
-      '[]',
-      '[{"id":"x","upstreamId":"y","kind":"audio"}]',
-      '[{"id":"x","upstreamId":"y","kind":"chat","inputMicroUsdPer1kTokens":-1}]',
-      'not json',
+  test("models must be a non-empty list of well-formed models (the gateway's own cold-start rules)", () => {
+    const what =
+      'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+    for (const [models, problem] of [
+      ['[]', `models must be ${what}, with at least one model`],
+      ['not json', `models must be ${what}`],
+      ['[{"id":"x","upstreamId":"y","kind":"audio"}]', "models[0].kind must be 'chat' or 'image'"],
+      [
+        '[{"id":"x","upstreamId":"y","kind":"chat","inputMicroUsdPer1kTokens":-1}]',
+        'models[0].inputMicroUsdPer1kTokens must be a non-negative number (micro-USD)',
+      ],
+      [
+        '[{"id":"my model","upstreamId":"y","kind":"chat"}]',
+        'models[0].id must be 1-128 characters of letters, digits and . _ : / - (starting with a letter or digit)',
+      ],
     ]) {
       expectThrowsExactly(() => configFrom({ models }), invalid(problem));
     }

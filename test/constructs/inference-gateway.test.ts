@@ -230,7 +230,7 @@ describe('InferenceGateway options', () => {
           upstream: { kind: 'openai-compatible', baseUrl: 'http://plain.example' },
         }),
       'Invalid InferenceGateway props:\n' +
-        '  - timeout must be between 10 seconds and 15 minutes (got 5 seconds)\n' +
+        '  - timeout must be between 30 seconds and 15 minutes (got 5 seconds)\n' +
         '  - metadataRetentionDays must be an integer from 1 to 3650 (got 0)\n' +
         '  - maxConcurrency must be an integer from 1 to 1000 (got 0)\n' +
         '  - models must name at least one model\n' +
