@@ -64,13 +64,16 @@ export const DEFAULT_MODELS: GatewayModel[] = [
   },
 ];
 
-/** The routes the gateway serves; everything else gets the listener's 404. */
-export const GATEWAY_PATHS = [
-  '/v1/chat/completions',
-  '/v1/images/generations',
-  '/v1/models',
-  '/healthz',
-];
+/**
+ * Paths the listener forwards to the gateway: all of them, so every answer
+ * (a 404 for an unknown path included) has the contract's error shape and
+ * X-Ephemera-Retention header. Routes of later functions (the admin API) take
+ * rules with a higher priority (a lower number than GATEWAY_RULE_PRIORITY).
+ */
+export const GATEWAY_PATHS = ['/*'];
+
+/** Priority of the gateway's listener rule: the catch-all, last. */
+export const GATEWAY_RULE_PRIORITY = 1000;
 
 export interface InferenceGatewayProps {
   /** The HTTPS listener the gateway answers behind. */
@@ -199,7 +202,7 @@ export class InferenceGateway extends Construct {
     });
     new elbv2.ApplicationListenerRule(this, 'Routes', {
       listener: props.listener,
-      priority: 10,
+      priority: GATEWAY_RULE_PRIORITY,
       conditions: [elbv2.ListenerCondition.pathPatterns(GATEWAY_PATHS)],
       action: elbv2.ListenerAction.forward([this.targetGroup]),
     });

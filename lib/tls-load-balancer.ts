@@ -26,7 +26,7 @@ export function sslPolicyFor(versions: TlsVersions, fips: boolean): elbv2.SslPol
 
 /** Body of the listener's default answer until a target is added. */
 export const NOT_FOUND_BODY = JSON.stringify({
-  error: { type: 'not_found', message: 'No route for this path' },
+  error: { type: 'not_found_error', message: 'No route for this path' },
 });
 
 export interface TlsLoadBalancerProps {

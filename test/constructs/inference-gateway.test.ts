@@ -88,7 +88,7 @@ describe('InferenceGateway in the default stack', () => {
     }
   });
 
-  test('the listener forwards exactly the gateway routes to the Lambda target; the rest stays a 404', () => {
+  test('the listener forwards every path to the Lambda target, which answers unknown ones with the contract 404', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: GATEWAY_PATHS } }],
       Actions: [Match.objectLike({ Type: 'forward' })],

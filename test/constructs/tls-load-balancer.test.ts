@@ -96,7 +96,7 @@ describe('TlsLoadBalancer, by default', () => {
       ],
     });
     expect(JSON.parse(NOT_FOUND_BODY)).toEqual({
-      error: { type: 'not_found', message: 'No route for this path' },
+      error: { type: 'not_found_error', message: 'No route for this path' },
     });
   });
 
