@@ -269,7 +269,9 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
             ...(config.imageKmsKeyArn ? { kmsKeyArn: config.imageKmsKeyArn } : {}),
           },
           result.images,
-          state.now,
+          // The TTL runs from storage, not from the request's start, so a slow
+          // upstream does not hand out a URL that is about to expire.
+          now(),
           (key) => state.imageKeys.push(key),
         );
       } catch {

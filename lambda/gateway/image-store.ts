@@ -43,9 +43,10 @@ export function imageExpiry(
 }
 
 /**
- * Stores the images (in parallel). Returns the keys of the objects written even
- * when a later step fails, through `onStored`, so the usage record can list them
- * for erasure.
+ * Stores the images (in parallel). Each key is reported through `onStored`
+ * before its upload starts, so the usage record lists every object that may
+ * exist (for erasure) even when another upload fails; all uploads settle
+ * before this returns or throws, so none lands after the record is written.
  */
 export async function storeImages(
   options: ImageStoreOptions,
@@ -57,11 +58,12 @@ export async function storeImages(
   const encryption: Partial<PutObjectCommandInput> = options.kmsKeyArn
     ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.kmsKeyArn, BucketKeyEnabled: true }
     : {};
-  return Promise.all(
+  const settled = await Promise.allSettled(
     images.map(async (bytes) => {
       const ext = sniffImage(bytes);
       if (!ext) throw new Error('Unrecognised image format');
       const key = imageKey(expiresAt, newImageId(), ext);
+      onStored(key);
       await options.s3.send(
         new PutObjectCommand({
           Bucket: options.bucket,
@@ -72,7 +74,6 @@ export async function storeImages(
           ...encryption,
         }),
       );
-      onStored(key);
       const url = await getSignedUrl(
         options.s3,
         new GetObjectCommand({ Bucket: options.bucket, Key: key }),
@@ -84,4 +85,11 @@ export async function storeImages(
       return { key, url };
     }),
   );
+  const stored: StoredImage[] = [];
+  for (const result of settled) {
+    // Our own errors, or the SDK's; the caller answers with a fixed message.
+    if (result.status === 'rejected') throw result.reason;
+    stored.push(result.value);
+  }
+  return stored;
 }

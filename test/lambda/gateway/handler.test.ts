@@ -711,7 +711,7 @@ describe('images (bedrock)', () => {
     expect(logs[0]).toMatchObject({ status: 422, image_count: 1 });
   });
 
-  it('answers 500 when storing fails, and still records the images already stored', async () => {
+  it('answers 500 when storing fails, and still records every image that may be stored', async () => {
     bedrockMock
       .on(InvokeModelCommand)
       .resolves(novaAnswer([pngBytes('a'), pngBytes('b')]) as never);
@@ -731,12 +731,12 @@ describe('images (bedrock)', () => {
       expect(json(response)).toEqual({
         error: { type: 'internal_error', message: 'Could not store the generated images' },
       });
-      // The one image that was stored lives until its TTL, so the header says so
-      // and the record lists it for erasure.
+      // The image that was stored lives until its TTL, so the header says so,
+      // and the record lists every key an upload was attempted for, for erasure.
       expect(response.headers?.['X-Ephemera-Retention']).toBe(
         'content=image; image-ttl=3600; metadata=30d',
       );
-      expect(usageRecordFromItem(item).imageKeys).toHaveLength(1);
+      expect(usageRecordFromItem(item).imageKeys).toHaveLength(2);
     } finally {
       s3Mock.restore();
     }

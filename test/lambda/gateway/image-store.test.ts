@@ -82,14 +82,32 @@ describe('storeImages', () => {
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
-  it('reports the keys already written when a later put fails', async () => {
-    s3Mock.on(PutObjectCommand).resolvesOnce({}).rejects(new Error('slow down'));
+  it('reports every key before its upload, and settles every upload before failing', async () => {
+    // The first upload is slow and succeeds; the second fails at once. The
+    // failure must not be reported while the first upload is still running,
+    // and both keys must be known (either object may exist).
+    let slowDone = false;
+    s3Mock
+      .on(PutObjectCommand)
+      .callsFakeOnce(async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        slowDone = true;
+        return {};
+      })
+      .rejects(new Error('slow down'));
     const stored: string[] = [];
     await expect(
       storeImages({ s3, bucket: 'b', ttlSeconds: 300 }, [pngBytes('a'), pngBytes('b')], now, (k) =>
         stored.push(k),
       ),
     ).rejects.toThrow();
-    expect(stored).toHaveLength(1);
+    expect(slowDone).toBe(true);
+    expect(stored).toHaveLength(2);
+    expect(
+      s3Mock
+        .commandCalls(PutObjectCommand)
+        .map((c) => c.args[0].input.Key)
+        .sort(),
+    ).toEqual([...stored].sort());
   });
 });
