@@ -306,8 +306,12 @@ export class KeyStore {
     if ('error' in parsed) return { ok: false, status: 401, reason: parsed.error };
     const { keyId, secret } = parsed;
 
-    const [itemResult, macResult] = await Promise.allSettled([
-      this.ddb.send(
+    // The key record first: an unknown id costs no KMS call, so requests with
+    // made-up keys cannot spend the account's KMS quota (key ids are public,
+    // so answering them faster reveals nothing).
+    let item;
+    try {
+      const out = await this.ddb.send(
         new GetItemCommand({
           TableName: this.tableName,
           Key: { key_id: { S: keyId } },
@@ -315,21 +319,13 @@ export class KeyStore {
           ProjectionExpression:
             'key_id, scopes, secret_mac, previous_secret_mac, previous_valid_until, expires_at, revoked_at',
         }),
-      ),
-      this.macOf(keyId, secret),
-    ]);
-    if (itemResult.status === 'rejected') {
-      throw new KeyStoreUnavailableError('dynamodb', awsErrorName(itemResult.reason));
+      );
+      item = out.Item;
+    } catch (e) {
+      throw new KeyStoreUnavailableError('dynamodb', awsErrorName(e));
     }
-    if (macResult.status === 'rejected') throw macResult.reason;
-    const item = itemResult.value.Item;
-    const mac = macResult.value;
-
-    if (!item) {
-      // Same comparison work as for a known id.
-      macEquals(mac, Buffer.alloc(MAC_BYTES));
-      return { ok: false, status: 401, reason: 'unknown' };
-    }
+    if (!item) return { ok: false, status: 401, reason: 'unknown' };
+    const mac = await this.macOf(keyId, secret);
 
     const nowMs = this.now().getTime();
     const currentOk = macEquals(mac, item.secret_mac?.B);
