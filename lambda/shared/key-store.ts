@@ -18,9 +18,10 @@
  * | ttl                   | N    | expires_at + 30 d, or revoked_at + 30 d once revoked           |
  *
  * `verify` reads the item with a strongly consistent GetItem on every call and
- * never caches it, so a revocation takes effect at once. The MAC of the presented
- * secret is computed (in parallel with the read) whether or not the id exists, and
- * compared with `crypto.timingSafeEqual`. The secret is checked before the key's
+ * never caches it, so a revocation takes effect at once. For a known id, the MAC
+ * of the presented secret (KMS, cached) is compared with `crypto.timingSafeEqual`;
+ * an unknown id is refused without one (ids are public, and a made-up key must
+ * not cost a KMS call). The secret is checked before the key's
  * state, so only a holder of the secret learns that a key expired or was revoked.
  */
 
