@@ -42,7 +42,12 @@ export interface EphemeraConfig {
 /** The model upstream as configured (the secret is referenced by ARN). */
 export type GatewayUpstreamConfig =
   | { readonly kind: 'bedrock' }
-  | { readonly kind: 'openai-compatible'; readonly baseUrl: string; readonly secretArn?: string };
+  | {
+      readonly kind: 'openai-compatible';
+      readonly baseUrl: string;
+      readonly secretArn?: string;
+      readonly secretKmsKeyArn?: string;
+    };
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
@@ -76,6 +81,7 @@ export const CONFIG_DEFAULTS = {
   upstream: 'bedrock',
   upstreamBaseUrl: '',
   upstreamSecretArn: '',
+  upstreamSecretKmsKeyArn: '',
   models: DEFAULT_MODELS,
   gatewayTimeoutSeconds: 300,
   gatewayMaxConcurrency: 50,
@@ -152,10 +158,15 @@ export function readConfig(scope: Construct): EphemeraConfig {
     );
     const secretArn = str(
       'upstreamSecretArn',
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
-      'a Secrets Manager secret ARN',
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
+      'the complete ARN of a Secrets Manager secret (with its 6-character suffix)',
     );
-    return { kind, baseUrl: baseUrl ?? '', secretArn };
+    const secretKmsKeyArn = str(
+      'upstreamSecretKmsKeyArn',
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+      'a KMS key ARN',
+    );
+    return { kind, baseUrl: baseUrl ?? '', secretArn, secretKmsKeyArn };
   }
   function readModels(): GatewayModel[] {
     const v = raw('models');

@@ -1,5 +1,6 @@
 import { CfnOutput, CfnParameter, Duration, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -144,11 +145,17 @@ export class EphemeraStack extends Stack {
     return {
       kind: u.kind,
       baseUrl: u.baseUrl,
-      credentials: !u.secretArn
-        ? undefined
-        : /-[A-Za-z0-9]{6}$/.test(u.secretArn)
-          ? secretsmanager.Secret.fromSecretCompleteArn(this, 'UpstreamSecret', u.secretArn)
-          : secretsmanager.Secret.fromSecretPartialArn(this, 'UpstreamSecret', u.secretArn),
+      // The complete ARN (so the IAM grant matches the secret exactly) and, for
+      // a secret under a customer-managed key, that key (so the grant includes
+      // kms:Decrypt through Secrets Manager).
+      credentials: u.secretArn
+        ? secretsmanager.Secret.fromSecretAttributes(this, 'UpstreamSecret', {
+            secretCompleteArn: u.secretArn,
+            encryptionKey: u.secretKmsKeyArn
+              ? kms.Key.fromKeyArn(this, 'UpstreamSecretKey', u.secretKmsKeyArn)
+              : undefined,
+          })
+        : undefined,
     };
   }
 

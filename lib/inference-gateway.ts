@@ -258,6 +258,20 @@ export class InferenceGateway extends Construct {
       );
     } else if (upstream.credentials) {
       upstream.credentials.grantRead(role);
+      // grantRead adds nothing for an imported key: say it here, through
+      // Secrets Manager only.
+      const key = upstream.credentials.encryptionKey;
+      if (key) {
+        add(
+          new iam.PolicyStatement({
+            actions: ['kms:Decrypt'],
+            resources: [key.keyArn],
+            conditions: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+            },
+          }),
+        );
+      }
     }
   }
 

@@ -1,8 +1,15 @@
 import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { Template } from 'aws-cdk-lib/assertions';
 import { CONFIG_DEFAULTS, ConfigKey, EphemeraConfig, readConfig } from '../../lib/config';
+import { EphemeraStack } from '../../lib/ephemera-stack';
 import { TlsVersions } from '../../lib/tls-load-balancer';
-import { CDK_JSON_CONTEXT, expectThrowsExactly, TEST_CERTIFICATE_ARN } from '../support/stacks';
+import {
+  CDK_JSON_CONTEXT,
+  expectThrowsExactly,
+  statementsOfRole,
+  TEST_CERTIFICATE_ARN,
+} from '../support/stacks';
 
 /** readConfig on an app whose context is exactly `context` (as `-c key=value` would give). */
 const configFrom = (context: Record<string, unknown>): EphemeraConfig =>
@@ -36,6 +43,8 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     upstream: c.upstream.kind,
     upstreamBaseUrl: c.upstream.kind === 'openai-compatible' ? c.upstream.baseUrl : '',
     upstreamSecretArn: (c.upstream.kind === 'openai-compatible' && c.upstream.secretArn) || '',
+    upstreamSecretKmsKeyArn:
+      (c.upstream.kind === 'openai-compatible' && c.upstream.secretKmsKeyArn) || '',
     models: c.models,
     gatewayTimeoutSeconds: c.gatewayTimeout.toSeconds(),
     gatewayMaxConcurrency: c.gatewayMaxConcurrency,
@@ -267,9 +276,52 @@ describe('readConfig rejects bad values', () => {
           upstreamSecretArn: 'arn:aws:ssm:eu-west-1:111111111111:parameter/token',
         }),
       invalid(
-        'upstreamSecretArn must be a Secrets Manager secret ARN (got "arn:aws:ssm:eu-west-1:111111111111:parameter/token")',
+        'upstreamSecretArn must be the complete ARN of a Secrets Manager secret (with its 6-character suffix) (got "arn:aws:ssm:eu-west-1:111111111111:parameter/token")',
       ),
     );
+    // A partial ARN (no suffix) would make the IAM grant miss the real secret.
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          upstream: 'openai-compatible',
+          upstreamBaseUrl: 'https://llm.example.com',
+          upstreamSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:upstream-token',
+        }),
+      invalid(
+        'upstreamSecretArn must be the complete ARN of a Secrets Manager secret (with its 6-character suffix) (got "arn:aws:secretsmanager:eu-west-1:111111111111:secret:upstream-token")',
+      ),
+    );
+  });
+
+  test('a secret under a customer-managed key gets kms:Decrypt through Secrets Manager', () => {
+    const app = new App({
+      context: {
+        ...CDK_JSON_CONTEXT,
+        'aws:cdk:bundling-stacks': [],
+        upstream: 'openai-compatible',
+        upstreamBaseUrl: 'https://llm.example.com',
+        upstreamSecretArn:
+          'arn:aws:secretsmanager:eu-west-1:111111111111:secret:upstream-token-AbCdEf',
+        upstreamSecretKmsKeyArn:
+          'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      },
+    });
+    const stack = new EphemeraStack(app, 'S', { env: { region: 'eu-west-1' } });
+    const statements = statementsOfRole(Template.fromStack(stack), stack.gateway.handler.role);
+    const secretRead = statements.find((st) =>
+      ([] as string[]).concat(st.Action as string[]).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(secretRead?.Resource).toEqual([
+      'arn:aws:secretsmanager:eu-west-1:111111111111:secret:upstream-token-AbCdEf',
+    ]);
+    const decrypt = statements.find(
+      (st) =>
+        ([] as string[]).concat(st.Action as string[]).includes('kms:Decrypt') &&
+        JSON.stringify(st.Resource).includes('key/1234abcd'),
+    );
+    expect(decrypt?.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' },
+    });
   });
 
   test('a plain-HTTP upstream base URL is refused (P5)', () => {
