@@ -248,6 +248,15 @@ export function readConfig(scope: Construct): EphemeraConfig {
       `logRetentionDays (${logRetentionDays}) must not exceed metadataRetentionDays (${config.metadataRetentionDays}): log lines are metadata too, and every answer promises metadata=${config.metadataRetentionDays}d`,
     );
   }
+  if (
+    valid('accessLogRetentionDays') &&
+    valid('metadataRetentionDays') &&
+    config.accessLogRetentionDays > config.metadataRetentionDays
+  ) {
+    problems.push(
+      `accessLogRetentionDays (${config.accessLogRetentionDays}) must not exceed metadataRetentionDays (${config.metadataRetentionDays}): access logs are request metadata too`,
+    );
+  }
   if (config.hostedZoneId && !(config.domainName && config.hostedZoneName)) {
     problems.push('hostedZoneId needs domainName and hostedZoneName');
   }

@@ -409,3 +409,11 @@ describe('readConfig: retention relations', () => {
     );
   });
 });
+
+test('access logs may not outlive the metadata retention either', () => {
+  const app = new App({ context: { accessLogRetentionDays: '90', metadataRetentionDays: '30' } });
+  expect(() => readConfig(app)).toThrow(
+    'Invalid Ephemera configuration (cdk.json context):\n' +
+      '  - accessLogRetentionDays (90) must not exceed metadataRetentionDays (30): access logs are request metadata too',
+  );
+});
