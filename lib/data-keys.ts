@@ -193,17 +193,15 @@ export class DataKeys extends Construct {
   }
 
   /**
-   * CloudWatch alarms and EventBridge publish to the encrypted alarm topic, so
-   * they need to create data keys under the queues key, from this account only.
+   * CloudWatch alarms publish to the encrypted alarm topic, so they need to
+   * create data keys under the queues key, from this account only. (EventBridge
+   * publishes through a role of its rule, granted by IAM.)
    */
   private allowNotificationServices(): void {
     this.queuesKey.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AllowAlarmPublishersFromThisAccount',
-        principals: [
-          new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-          new iam.ServicePrincipal('events.amazonaws.com'),
-        ],
+        sid: 'AllowCloudWatchAlarmsFromThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { acknowledgeInlinePolicy } from './acknowledgements';
 import { PropsValidator } from './validation';
 
 export interface IncidentResponseProps {
@@ -82,8 +83,19 @@ export class IncidentResponse extends Construct {
           resources: { ARN: props.watchedKeys.map((k) => k.keyArn) },
         },
       },
-      targets: [new targets.SnsTopic(this.topic)],
+      // A role of this rule publishes (no topic-policy grant to every EventBridge
+      // rule of every account).
+      targets: [new targets.SnsTopic(this.topic, { authorizeUsingRole: true })],
     });
+    const eventsRole = this.keyStateRule.node.tryFindChild('EventsRole');
+    if (eventsRole) {
+      acknowledgeInlinePolicy(eventsRole, 'the key-state rule (publish to the alarm topic)');
+      Validations.of(eventsRole).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing to the encrypted alarm topic needs data keys from its key; the wildcard only spans the GenerateDataKey variants, on that one key.',
+      });
+    }
   }
 
   /** Sends an alarm's state changes to the alarm topic. */

@@ -164,12 +164,12 @@ describe('DataKeys', () => {
     });
   });
 
-  test('CloudWatch alarms and EventBridge may use the queues key, from this account only', () => {
+  test('CloudWatch alarms may use the queues key, from this account only', () => {
     const statements = keyPolicyStatements(template, keys.queuesKey);
     expect(statements).toContainEqual({
-      Sid: 'AllowAlarmPublishersFromThisAccount',
+      Sid: 'AllowCloudWatchAlarmsFromThisAccount',
       Effect: 'Allow',
-      Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       Resource: '*',
       Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
@@ -187,9 +187,7 @@ describe('DataKeys', () => {
     expect(servicePrincipals(keys.hmacKey)).toEqual([]);
     expect(servicePrincipals(keys.signingKey)).toEqual([]);
     expect(servicePrincipals(keys.logsKey)).toEqual(['logs.eu-west-1.amazonaws.com']);
-    expect(servicePrincipals(keys.queuesKey)).toEqual([
-      ['cloudwatch.amazonaws.com', 'events.amazonaws.com'],
-    ]);
+    expect(servicePrincipals(keys.queuesKey)).toEqual(['cloudwatch.amazonaws.com']);
   });
 
   test('keyFor maps each data class to its key', () => {

@@ -46,7 +46,7 @@ describe('IncidentResponse', () => {
     });
   });
 
-  test('the topic policy denies publishing without TLS and lets EventBridge publish', () => {
+  test('the topic policy denies publishing without TLS and grants no EventBridge rule anywhere', () => {
     const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
     expect(policies).toHaveLength(1);
     expect(policies[0].Properties.Topics).toEqual([topicRef]);
@@ -59,14 +59,11 @@ describe('IncidentResponse', () => {
       Resource: topicRef,
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },
     });
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sns:Publish',
-        Resource: topicRef,
-      }),
-    );
+    // EventBridge publishes with a role of the key-state rule, not through the
+    // topic policy (which would let any account's rules publish).
+    expect(JSON.stringify(statements)).not.toContain('events.amazonaws.com');
+    const rule = Object.values(template.findResources('AWS::Events::Rule'))[0];
+    expect(rule.Properties.Targets[0].RoleArn).toBeDefined();
     // Nothing else may publish or subscribe through the resource policy.
     const allowed = statements
       .filter((st: { Effect: string }) => st.Effect === 'Allow')
