@@ -6,10 +6,10 @@
  * cfn-guard findings, which CDK alone lets through once any acknowledgement
  * exists). `npm run synth`, `cdk synth` and `cdk deploy` all run this file.
  */
-import { buildApp, synthAndReport } from '../lib/app';
+import { buildApp, parseContextArgs, synthAndReport } from '../lib/app';
 
 try {
-  const { app, plugins } = buildApp();
+  const { app, plugins } = buildApp({}, parseContextArgs(process.argv.slice(2)));
   // stderr: the CDK CLI shows it, and stdout stays free for tools.
   process.exitCode = synthAndReport(app, plugins, (text) => process.stderr.write(text));
 } catch (e) {

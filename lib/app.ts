@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, AppProps } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import {
@@ -15,6 +17,34 @@ import { EphemeraStack } from './ephemera-stack';
  */
 export const REPORT_IN_APP = '@aws-cdk/core:failSynthOnValidationErrors';
 
+/** The `context` of the project's cdk.json. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const file = path.join(__dirname, '..', 'cdk.json');
+  return (
+    (JSON.parse(fs.readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ??
+    {}
+  );
+}
+
+/**
+ * `-c key=value` / `--context key=value` pairs from a command line, as the CDK
+ * CLI takes them, for `npm run synth -- -c key=value`.
+ */
+export function parseContextArgs(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg !== '-c' && arg !== '--context') {
+      throw new Error(`Unknown argument '${arg}': use -c key=value (or --context key=value)`);
+    }
+    const pair = argv[++i];
+    const eq = pair?.indexOf('=') ?? -1;
+    if (!pair || eq <= 0) throw new Error(`${arg} needs key=value`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Region used when neither `-c region` nor CDK_DEFAULT_REGION is set. */
 export const DEFAULT_REGION = 'us-east-1';
 
@@ -24,7 +54,10 @@ export const DEFAULT_REGION = 'us-east-1';
  * so the stack always has one: `-c region=...`, else the CLI's profile region,
  * else DEFAULT_REGION. The account stays unresolved unless given.
  */
-export function buildApp(props: AppProps = {}): {
+export function buildApp(
+  props: AppProps = {},
+  overrides: Record<string, string> = {},
+): {
   app: App;
   stack: EphemeraStack;
   plugins: string[];
@@ -32,7 +65,11 @@ export function buildApp(props: AppProps = {}): {
   const app = new App({
     outdir: process.env.CDK_OUTDIR ?? 'cdk.out',
     ...props,
-    context: { ...props.context, [REPORT_IN_APP]: false },
+    // cdk.json's context (feature flags and Ephemera's keys) also when the app
+    // runs without the CDK CLI (`npm run synth`); the CLI's context, which
+    // already holds cdk.json and `-c` values, takes precedence over it.
+    context: { ...cdkJsonContext(), ...props.context },
+    postCliContext: { ...props.postCliContext, ...overrides, [REPORT_IN_APP]: false },
   });
   const region: string =
     app.node.tryGetContext('region') || process.env.CDK_DEFAULT_REGION || DEFAULT_REGION;

@@ -217,10 +217,14 @@ export class TlsLoadBalancer extends Construct {
         webAclArn: props.webAclArn,
       });
     }
-    this.acknowledgeFindings(internetFacing, props);
+    this.acknowledgeFindings(internetFacing, cidrs, props);
   }
 
-  private acknowledgeFindings(internetFacing: boolean, props: TlsLoadBalancerProps): void {
+  private acknowledgeFindings(
+    internetFacing: boolean,
+    cidrs: string[],
+    props: TlsLoadBalancerProps,
+  ): void {
     const sseS3 =
       'ALB access logs can only be delivered to buckets encrypted with SSE-S3 (AES-256); SSE-KMS is not supported for this destination. The logs hold request metadata, never bodies.';
     Validations.of(this.accessLogBucket).acknowledge(
@@ -230,7 +234,7 @@ export class TlsLoadBalancer extends Construct {
       { id: 'EphemeraRT-S3BucketCMK', reason: sseS3 },
       { id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check', reason: sseS3 },
     );
-    if (internetFacing && props.allowedCidrs === undefined) {
+    if (internetFacing && cidrs.includes('0.0.0.0/0')) {
       Validations.of(this.securityGroup).acknowledge({
         id: 'AwsSolutions-EC23',
         reason:
