@@ -1,4 +1,12 @@
-import { CfnOutput, CfnParameter, Duration, Stack, StackProps, Token } from 'aws-cdk-lib';
+import {
+  CfnOutput,
+  CfnParameter,
+  Duration,
+  Stack,
+  StackProps,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -61,6 +69,15 @@ export class EphemeraStack extends Stack {
       allowInternetEgress: config.allowInternetEgress,
       removalPolicy: config.removalPolicy,
     });
+    if (config.allowInternetEgress) {
+      // The operator opted in through configuration; the summary still shows
+      // the warning, with this reason, on every synth.
+      Validations.of(this.network).acknowledge({
+        id: 'ephemera:internet-egress',
+        reason:
+          'allowInternetEgress=true was set in the configuration for a model upstream outside AWS; traffic to it leaves the VPC through NAT.',
+      });
+    }
     this.store = new MetadataStore(this, 'MetadataStore', {
       encryptionKey: this.keys.metadataKey,
       removalPolicy: config.removalPolicy,

@@ -1,0 +1,45 @@
+/**
+ * Every documented configuration switch synthesizes with zero unacknowledged
+ * findings under every rule pack, not only the defaults.
+ */
+import { buildApp, synthWithCompliance } from '../../lib/app';
+import { tempOutdir } from '../support/ephemera-app';
+
+const VARIANTS: Record<string, Record<string, string>> = {
+  'FIPS, TLS 1.3 only, port-80 redirect': {
+    fips: 'true',
+    tlsVersions: 'tls1.3',
+    httpRedirect: 'true',
+  },
+  'private front door with internet egress': { frontDoor: 'private', allowInternetEgress: 'true' },
+  'OpenAI-compatible upstream with a CMK-encrypted secret': {
+    upstream: 'openai-compatible',
+    upstreamBaseUrl: 'https://llm.internal.example',
+    upstreamSecretArn: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:tok-AbCdEf',
+    upstreamSecretKmsKeyArn:
+      'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  },
+  'own domain, 3 AZs, EU residency, alarm emails, WAF': {
+    domainName: 'api.example.com',
+    hostedZoneId: 'Z0123456789ABC',
+    hostedZoneName: 'example.com',
+    maxAzs: '3',
+    account: '111111111111',
+    allowedRegions: 'eu-west-1,eu-central-1',
+    alarmEmails: 'ops@example.com',
+    webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/ephemera/abc',
+  },
+};
+
+test.each(Object.entries(VARIANTS))('%s: zero unacknowledged findings', (_name, overrides) => {
+  const { app, plugins } = buildApp(
+    {
+      outdir: tempOutdir(),
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    },
+    { region: 'eu-west-1', ...overrides },
+  );
+  const { summary } = synthWithCompliance(app, plugins);
+  expect(summary.findings).toEqual([]);
+});
