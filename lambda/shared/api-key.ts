@@ -14,6 +14,7 @@
  */
 
 import { randomBytes, randomInt } from 'node:crypto';
+import { trimOws } from '../../lib/core/text';
 
 export const API_KEY_PREFIX = 'eph_';
 export const KEY_ID_LENGTH = 16;
@@ -67,11 +68,12 @@ export function parseApiKey(s: string): ApiKeyParts | undefined {
  * (RFC 9110 auth schemes are), separated from the key by one or more spaces;
  * spaces and tabs around the whole value are ignored. An absent, empty or
  * blank header is `missing`; anything else that is not `Bearer <api key>` is
- * `malformed`. Never throws.
+ * `malformed`. Never throws, and takes time linear in the header's length
+ * (no backtracking pattern: the header arrives before authentication).
  */
 export function parseBearer(authorizationHeader: string | undefined): BearerResult {
   if (typeof authorizationHeader !== 'string') return { error: 'missing' };
-  const value = authorizationHeader.replace(/^[ \t]+|[ \t]+$/g, '');
+  const value = trimOws(authorizationHeader);
   if (value === '') return { error: 'missing' };
   const m = /^bearer +(\S+)$/i.exec(value);
   if (!m) return { error: 'malformed' };
