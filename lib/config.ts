@@ -1,8 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { parseModels } from '../lambda/gateway/config';
-import { DEFAULT_MODELS, GatewayModel } from './inference-gateway';
+import { parseModels } from './core/models';
+import { isEmailAddress } from './core/text';
+import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from './core/upstream-url';
+import { DEFAULT_MODELS, GatewayModel, RemoteImageUrls } from './inference-gateway';
 import { TlsVersions } from './tls-load-balancer';
 
 /** How the API is offered (DESIGN.md, Configuration). */
@@ -37,6 +39,7 @@ export interface EphemeraConfig {
   readonly gatewayTimeout: Duration;
   readonly gatewayMaxConcurrency: number;
   readonly maxImagesPerRequest: number;
+  readonly remoteImageUrls: RemoteImageUrls;
 }
 
 /** The model upstream as configured (the secret is referenced by ARN). */
@@ -86,6 +89,7 @@ export const CONFIG_DEFAULTS = {
   gatewayTimeoutSeconds: 300,
   gatewayMaxConcurrency: 50,
   maxImagesPerRequest: 4,
+  remoteImageUrls: 'deny',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -127,13 +131,19 @@ export function readConfig(scope: Construct): EphemeraConfig {
     }
     return v;
   };
-  const list = (key: ConfigKey, pattern: RegExp, what: string): string[] => {
+  const list = (
+    key: ConfigKey,
+    valid: RegExp | ((s: string) => boolean),
+    what: string,
+  ): string[] => {
     let v = raw(key);
     if (typeof v === 'string') {
       const s = v.trim();
       v = s.startsWith('[') ? safeJson(s) : s === '' ? [] : s.split(',').map((x) => x.trim());
     }
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && pattern.test(x))) {
+    const ok = (x: unknown) =>
+      typeof x === 'string' && (typeof valid === 'function' ? valid(x) : valid.test(x));
+    if (!Array.isArray(v) || !v.every(ok)) {
       problems.push(`${key} must be a list of ${what} (got ${JSON.stringify(raw(key))})`);
       return [];
     }
@@ -151,11 +161,15 @@ export function readConfig(scope: Construct): EphemeraConfig {
   function readUpstream(): GatewayUpstreamConfig {
     const kind = oneOf('upstream', ['bedrock', 'openai-compatible'] as const);
     if (kind === 'bedrock') return { kind };
-    const baseUrl = str(
-      'upstreamBaseUrl',
-      /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
-      'an https:// URL (TLS only)',
-    );
+    // The gateway's own check, so a URL synth accepts never fails its cold start.
+    // The message never repeats the value: it may hold a password.
+    const rawUrl = raw('upstreamBaseUrl');
+    let baseUrl: string | undefined;
+    if (rawUrl !== '' && rawUrl !== undefined && rawUrl !== null) {
+      const checked = checkUpstreamBaseUrl(rawUrl);
+      if (checked.ok) baseUrl = checked.url;
+      else problems.push(`upstreamBaseUrl ${checked.problem}`);
+    }
     const secretArn = str(
       'upstreamSecretArn',
       /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
@@ -215,7 +229,7 @@ export function readConfig(scope: Construct): EphemeraConfig {
     ),
     httpRedirect: bool('httpRedirect'),
     webAclArn: str('webAclArn', /^arn:aws[a-z-]*:wafv2:.+$/, 'a WAFv2 web ACL ARN'),
-    alarmEmails: list('alarmEmails', /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'email addresses'),
+    alarmEmails: list('alarmEmails', isEmailAddress, 'email addresses'),
     allowedRegions: list('allowedRegions', /^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS region names'),
     allowInternetEgress: bool('allowInternetEgress'),
     keyRotationDays: int('keyRotationDays', 90, 2560),
@@ -228,6 +242,7 @@ export function readConfig(scope: Construct): EphemeraConfig {
     gatewayTimeout: Duration.seconds(int('gatewayTimeoutSeconds', 30, 900)),
     gatewayMaxConcurrency: int('gatewayMaxConcurrency', 1, 1000),
     maxImagesPerRequest: int('maxImagesPerRequest', 1, 10),
+    remoteImageUrls: oneOf('remoteImageUrls', ['deny', 'allow'] as const),
   };
   if (
     config.upstream.kind === 'openai-compatible' &&
@@ -235,7 +250,7 @@ export function readConfig(scope: Construct): EphemeraConfig {
     !raw('upstreamBaseUrl')
   ) {
     problems.push(
-      'upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)',
+      `upstreamBaseUrl is required when upstream is openai-compatible (${UPSTREAM_URL_RULE})`,
     );
   }
   const valid = (key: ConfigKey) => !problems.some((p) => p.startsWith(`${key} `));

@@ -6,23 +6,10 @@
  * request.
  */
 
-import { ID_PATTERNS } from '../shared/allowlist-logger';
+import { parseModels, type ModelConfig } from '../../lib/core/models';
+import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from '../../lib/core/upstream-url';
 
-export type ModelKind = 'chat' | 'image';
-
-export interface ModelConfig {
-  /** Public model name, as clients send it and as usage records show it. */
-  readonly id: string;
-  /** Model id at the upstream (Bedrock model id, inference profile or ARN; or the upstream's name). */
-  readonly upstreamId: string;
-  readonly kind: ModelKind;
-  /** Price of 1,000 input tokens, in millionths of a US dollar. @default 0 */
-  readonly inputMicroUsdPer1kTokens: number;
-  /** Price of 1,000 output tokens, in millionths of a US dollar. @default 0 */
-  readonly outputMicroUsdPer1kTokens: number;
-  /** Price of one image, in millionths of a US dollar. @default 0 */
-  readonly microUsdPerImage: number;
-}
+export type { ModelConfig, ModelKind } from '../../lib/core/models';
 
 export type UpstreamConfig =
   | { readonly kind: 'bedrock' }
@@ -47,7 +34,15 @@ export interface GatewayConfig {
   readonly metadataRetentionDays: number;
   readonly upstreamTimeoutMs: number;
   readonly maxImagesPerRequest: number;
+  /**
+   * Whether chat messages may carry `https://` image URLs (`allow`), which the
+   * upstream would fetch from inside the private network, or only `data:`
+   * URLs (`deny`).
+   */
+  readonly remoteImageUrls: RemoteImageUrls;
 }
+
+export type RemoteImageUrls = 'deny' | 'allow';
 
 export const IMAGE_TTL_RANGE = { min: 300, max: 86_400 } as const;
 export const METADATA_RETENTION_RANGE = { min: 1, max: 3_650 } as const;
@@ -61,7 +56,6 @@ const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const SECRET_ARN_PATTERN =
   /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-const UPSTREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -124,11 +118,19 @@ export function parseConfig(env: Env): GatewayConfig {
       MAX_IMAGES_RANGE,
       DEFAULT_MAX_IMAGES_PER_REQUEST,
     ),
+    remoteImageUrls: parseRemoteImageUrls(env.REMOTE_IMAGE_URLS, problems),
   };
   if (problems.length > 0) {
     throw new Error(`Invalid gateway configuration: ${problems.join('; ')}`);
   }
   return config;
+}
+
+function parseRemoteImageUrls(value: string | undefined, problems: string[]): RemoteImageUrls {
+  if (value === undefined || value === '' || value === 'deny') return 'deny';
+  if (value === 'allow') return 'allow';
+  problems.push("REMOTE_IMAGE_URLS must be 'deny' or 'allow'");
+  return 'deny';
 }
 
 function parseUpstream(env: Env, problems: string[]): UpstreamConfig {
@@ -154,94 +156,16 @@ function parseUpstream(env: Env, problems: string[]): UpstreamConfig {
 }
 
 function parseBaseUrl(value: string | undefined, problems: string[]): string {
-  const what = 'an https:// URL without credentials, query or fragment';
   if (!value) {
-    problems.push(`UPSTREAM_BASE_URL is required with UPSTREAM_KIND=openai-compatible (${what})`);
+    problems.push(
+      `UPSTREAM_BASE_URL is required with UPSTREAM_KIND=openai-compatible (${UPSTREAM_URL_RULE})`,
+    );
     return '';
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    problems.push(`UPSTREAM_BASE_URL must be ${what}`);
+  const checked = checkUpstreamBaseUrl(value);
+  if (!checked.ok) {
+    problems.push(`UPSTREAM_BASE_URL ${checked.problem}`);
     return '';
   }
-  if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash) {
-    problems.push(`UPSTREAM_BASE_URL must be ${what}`);
-    return '';
-  }
-  return url.href.replace(/\/+$/, '');
-}
-
-/**
- * Parses and checks a model list (JSON). Also used at synth time by the CDK
- * construct, so a list that would fail the gateway's cold start fails synth.
- */
-export function parseModels(
-  value: string | undefined,
-  problems: string[],
-  label = 'MODELS',
-): ModelConfig[] {
-  const what =
-    'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative ' +
-    'inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
-  if (!value) {
-    problems.push(`${label} is required (${what})`);
-    return [];
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    problems.push(`${label} must be ${what}`);
-    return [];
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) {
-    problems.push(`${label} must be ${what}, with at least one model`);
-    return [];
-  }
-  const models: ModelConfig[] = [];
-  const seen = new Set<string>();
-  parsed.forEach((entry: unknown, i) => {
-    const at = `${label}[${i}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      problems.push(`${at} must be an object`);
-      return;
-    }
-    const e = entry as Record<string, unknown>;
-    const idKind = ID_PATTERNS.model;
-    if (typeof e.id !== 'string' || e.id.length > idKind.maxLength || !idKind.pattern.test(e.id)) {
-      problems.push(
-        `${at}.id must be 1-128 characters of letters, digits and . _ : / - (starting with a letter or digit)`,
-      );
-      return;
-    }
-    if (seen.has(e.id)) problems.push(`${at}.id repeats an earlier model id`);
-    seen.add(e.id);
-    if (typeof e.upstreamId !== 'string' || !UPSTREAM_ID_PATTERN.test(e.upstreamId)) {
-      problems.push(
-        `${at}.upstreamId must be 1-256 characters of letters, digits and . _ : / @ + -`,
-      );
-    }
-    if (e.kind !== 'chat' && e.kind !== 'image')
-      problems.push(`${at}.kind must be 'chat' or 'image'`);
-    const price = (field: string): number => {
-      const v = e[field];
-      if (v === undefined) return 0;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e12) {
-        problems.push(`${at}.${field} must be a non-negative number (micro-USD)`);
-        return 0;
-      }
-      return v;
-    };
-    models.push({
-      id: e.id,
-      upstreamId: String(e.upstreamId),
-      kind: e.kind === 'image' ? 'image' : 'chat',
-      inputMicroUsdPer1kTokens: price('inputMicroUsdPer1kTokens'),
-      outputMicroUsdPer1kTokens: price('outputMicroUsdPer1kTokens'),
-      microUsdPerImage: price('microUsdPerImage'),
-    });
-  });
-  return models;
+  return checked.url;
 }

@@ -49,6 +49,7 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     gatewayTimeoutSeconds: c.gatewayTimeout.toSeconds(),
     gatewayMaxConcurrency: c.gatewayMaxConcurrency,
     maxImagesPerRequest: c.maxImagesPerRequest,
+    remoteImageUrls: c.remoteImageUrls,
   };
 }
 
@@ -266,7 +267,9 @@ describe('readConfig rejects bad values', () => {
   test('an OpenAI-compatible upstream needs an https base URL and a secret ARN if any', () => {
     expectThrowsExactly(
       () => configFrom({ upstream: 'openai-compatible' }),
-      invalid('upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL)'),
+      invalid(
+        'upstreamBaseUrl is required when upstream is openai-compatible (an https:// URL without credentials, query or fragment)',
+      ),
     );
     expectThrowsExactly(
       () =>
@@ -325,11 +328,32 @@ describe('readConfig rejects bad values', () => {
   });
 
   test('a plain-HTTP upstream base URL is refused (P5)', () => {
-    expect(() =>
-      configFrom({ upstream: 'openai-compatible', upstreamBaseUrl: 'http://llm.example.com' }),
-    ).toThrow(
-      /\n {2}- upstreamBaseUrl must be an https:\/\/ URL \(TLS only\) \(got "http:\/\/llm.example.com"\)/,
+    expectThrowsExactly(
+      () =>
+        configFrom({ upstream: 'openai-compatible', upstreamBaseUrl: 'http://llm.example.com' }),
+      invalid(
+        'upstreamBaseUrl must be an https:// URL without credentials, query or fragment (TLS only)',
+      ),
     );
+  });
+
+  test('credentials in the upstream URL are refused with a pointer to upstreamSecretArn, and never repeated', () => {
+    const password = 'CANARY-password-5d1e';
+    let message = '';
+    try {
+      configFrom({
+        upstream: 'openai-compatible',
+        upstreamBaseUrl: `https://svc:${password}@llm.example.com/v1`,
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(
+      invalid(
+        'upstreamBaseUrl must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn',
+      ),
+    );
+    expect(message).not.toContain(password);
   });
 
   test('hostedZoneId needs a domain and a zone name', () => {

@@ -32,6 +32,7 @@ describe('parseConfig', () => {
       metadataRetentionDays: 30,
       upstreamTimeoutMs: 280000,
       maxImagesPerRequest: 4,
+      remoteImageUrls: 'deny',
     });
   });
 
@@ -77,7 +78,7 @@ describe('parseConfig', () => {
         'KEY_TABLE_NAME is required (a DynamoDB table name); ' +
         'IMAGE_BUCKET_NAME must be an S3 bucket name; ' +
         'HMAC_KEY_ID is required (a KMS key id or ARN); ' +
-        'UPSTREAM_BASE_URL must be an https:// URL without credentials, query or fragment; ' +
+        'UPSTREAM_BASE_URL must be an https:// URL without credentials, query or fragment (TLS only); ' +
         "MODELS[0].kind must be 'chat' or 'image'; " +
         'IMAGE_TTL_SECONDS must be a whole number from 300 to 86400; ' +
         'METADATA_RETENTION_DAYS must be a whole number from 1 to 3650; ' +
@@ -98,7 +99,7 @@ describe('parseConfig', () => {
     ],
     [
       { UPSTREAM_KIND: 'openai-compatible', UPSTREAM_BASE_URL: 'https://user:pw@x' },
-      'UPSTREAM_BASE_URL must be an https:// URL',
+      'UPSTREAM_BASE_URL must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn',
     ],
     [
       {
@@ -126,6 +127,7 @@ describe('parseConfig', () => {
       'MODELS[0].inputMicroUsdPer1kTokens must be a non-negative number (micro-USD)',
     ],
     [{ IMAGE_KMS_KEY_ARN: 'alias/images' }, 'IMAGE_KMS_KEY_ARN must be a KMS key ARN'],
+    [{ REMOTE_IMAGE_URLS: 'yes' }, "REMOTE_IMAGE_URLS must be 'deny' or 'allow'"],
   ])('refuses %j', (env, message) => {
     expect(() => parseConfig(testEnv(env as Record<string, string>))).toThrow(message);
   });

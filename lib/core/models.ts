@@ -1,0 +1,129 @@
+/**
+ * The model list: what the gateway offers, under which public names, from
+ * which upstream model, at what price. One parser, used by synth (cdk.json's
+ * `models` and the InferenceGateway construct) and by the gateway at cold
+ * start, so a list that one accepts the other never refuses.
+ */
+
+export type ModelKind = 'chat' | 'image';
+export const MODEL_KINDS: readonly ModelKind[] = ['chat', 'image'];
+
+/** A model as configured (prices in millionths of a US dollar). */
+export interface ModelSpec {
+  /** Public model name, as clients send it and as usage records show it. */
+  readonly id: string;
+  /** Model id at the upstream: a Bedrock model id, inference profile or ARN; or the upstream's name. */
+  readonly upstreamId: string;
+  readonly kind: ModelKind;
+  /** Price of 1,000 input tokens. @default 0 */
+  readonly inputMicroUsdPer1kTokens?: number;
+  /** Price of 1,000 output tokens. @default 0 */
+  readonly outputMicroUsdPer1kTokens?: number;
+  /** Price of one image. @default 0 */
+  readonly microUsdPerImage?: number;
+}
+
+/** A model as the gateway uses it: every price present. */
+export type ModelConfig = Required<ModelSpec>;
+
+/**
+ * Public model ids: letters, digits and `. _ : / -`, starting with a letter or
+ * digit, at most 128 characters. The usage record's `model` field has the same rule.
+ */
+export const MODEL_ID = { pattern: /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, maxLength: 128 } as const;
+
+const UPSTREAM_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}$/;
+
+/**
+ * Bedrock models offered when none are configured. The prices only feed the
+ * cost field of usage records; they are examples: set your own contract's
+ * prices in cdk.json (`models`).
+ */
+export const DEFAULT_MODELS: readonly ModelSpec[] = [
+  {
+    id: 'amazon.nova-lite-v1:0',
+    upstreamId: 'amazon.nova-lite-v1:0',
+    kind: 'chat',
+    inputMicroUsdPer1kTokens: 60,
+    outputMicroUsdPer1kTokens: 240,
+  },
+  {
+    id: 'amazon.nova-canvas-v1:0',
+    upstreamId: 'amazon.nova-canvas-v1:0',
+    kind: 'image',
+    microUsdPerImage: 40_000,
+  },
+];
+
+/**
+ * Parses and checks a model list given as JSON text. Problems are appended to
+ * `problems`, prefixed with `label`; the models that parsed are returned.
+ */
+export function parseModels(
+  value: string | undefined,
+  problems: string[],
+  label = 'MODELS',
+): ModelConfig[] {
+  const what =
+    'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative ' +
+    'inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+  if (!value) {
+    problems.push(`${label} is required (${what})`);
+    return [];
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    problems.push(`${label} must be ${what}`);
+    return [];
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    problems.push(`${label} must be ${what}, with at least one model`);
+    return [];
+  }
+  const models: ModelConfig[] = [];
+  const seen = new Set<string>();
+  parsed.forEach((entry: unknown, i) => {
+    const at = `${label}[${i}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      problems.push(`${at} must be an object`);
+      return;
+    }
+    const e = entry as Record<string, unknown>;
+    const idKind = MODEL_ID;
+    if (typeof e.id !== 'string' || e.id.length > idKind.maxLength || !idKind.pattern.test(e.id)) {
+      problems.push(
+        `${at}.id must be 1-128 characters of letters, digits and . _ : / - (starting with a letter or digit)`,
+      );
+      return;
+    }
+    if (seen.has(e.id)) problems.push(`${at}.id repeats an earlier model id`);
+    seen.add(e.id);
+    if (typeof e.upstreamId !== 'string' || !UPSTREAM_ID_PATTERN.test(e.upstreamId)) {
+      problems.push(
+        `${at}.upstreamId must be 1-256 characters of letters, digits and . _ : / @ + -`,
+      );
+    }
+    if (e.kind !== 'chat' && e.kind !== 'image')
+      problems.push(`${at}.kind must be 'chat' or 'image'`);
+    const price = (field: string): number => {
+      const v = e[field];
+      if (v === undefined) return 0;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e12) {
+        problems.push(`${at}.${field} must be a non-negative number (micro-USD)`);
+        return 0;
+      }
+      return v;
+    };
+    models.push({
+      id: e.id,
+      upstreamId: String(e.upstreamId),
+      kind: e.kind === 'image' ? 'image' : 'chat',
+      inputMicroUsdPer1kTokens: price('inputMicroUsdPer1kTokens'),
+      outputMicroUsdPer1kTokens: price('outputMicroUsdPer1kTokens'),
+      microUsdPerImage: price('microUsdPerImage'),
+    });
+  });
+  return models;
+}
