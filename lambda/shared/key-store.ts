@@ -19,10 +19,14 @@
  *
  * `verify` reads the item with a strongly consistent GetItem on every call and
  * never caches it, so a revocation takes effect at once. For a known id, the MAC
- * of the presented secret (KMS, cached) is compared with `crypto.timingSafeEqual`;
- * an unknown id is refused without one (ids are public, and a made-up key must
- * not cost a KMS call). The secret is checked before the key's
- * state, so only a holder of the secret learns that a key expired or was revoked.
+ * of the presented secret is compared with `crypto.timingSafeEqual`; an unknown
+ * id is refused without one (ids are public, and a made-up key must not cost a
+ * KMS call). A secret that verified before is checked from the in-memory cache;
+ * any other costs a KMS call, is cached only if it verifies, and passes a
+ * per-key-id `FailureGate` first, so guesses at a real key id cost a handful of
+ * KMS calls and then back off, and never evict real keys or customer hashes
+ * from the cache. The secret is checked before the key's state, so only a
+ * holder of the secret learns that a key expired or was revoked.
  */
 
 import { timingSafeEqual } from 'node:crypto';
@@ -36,6 +40,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { formatApiKey, isKeyId, newApiKey, newSecret, parseBearer } from './api-key';
+import { FailureGate } from './failure-gate';
 import { awsErrorName, KeyedHashError, type KeyedHasher } from './keyed-hash';
 
 export type Scope = 'inference' | 'admin';
@@ -57,9 +62,12 @@ const MAC_BYTES = 32;
 export type VerifyFailureReason =
   'missing' | 'malformed' | 'unknown' | 'invalid' | 'expired' | 'revoked' | 'scope';
 
-export type VerifyResult =
-  | { ok: true; keyId: string; scopes: Scope[] }
-  | { ok: false; status: 401 | 403; reason: VerifyFailureReason };
+export type VerifyFailure =
+  | { ok: false; status: 401 | 403; reason: VerifyFailureReason }
+  /** Too many failed secrets for this key id on this instance: no KMS call was made. */
+  | { ok: false; status: 429; reason: 'throttled'; retryAfterSeconds: number };
+
+export type VerifyResult = { ok: true; keyId: string; scopes: Scope[] } | VerifyFailure;
 
 export interface CreatedKey {
   id: string;
@@ -101,6 +109,8 @@ export interface KeyStoreDeps {
   readonly hasher: KeyedHasher;
   /** Clock, injectable for tests. @default () => new Date() */
   readonly now?: () => Date;
+  /** Bounds the KMS calls failed secrets can cost per key id. @default a FailureGate with its defaults */
+  readonly failures?: FailureGate;
 }
 
 /** Invalid input; the message names the field and the allowed range (maps to 400). */
@@ -235,6 +245,9 @@ export class KeyStore {
   private readonly tableName: string;
   private readonly hasher: KeyedHasher;
   private readonly now: () => Date;
+  private readonly failures: FailureGate;
+  /** MACs being computed for verification, by message, so concurrent requests share one. */
+  private readonly pendingMacs = new Map<string, Promise<Buffer>>();
 
   constructor(deps: KeyStoreDeps) {
     if (typeof deps.tableName !== 'string' || deps.tableName.length === 0) {
@@ -244,6 +257,7 @@ export class KeyStore {
     this.tableName = deps.tableName;
     this.hasher = deps.hasher;
     this.now = deps.now ?? (() => new Date());
+    this.failures = deps.failures ?? new FailureGate();
   }
 
   /** Creates a key; the returned `key` is the only copy of the secret. */
@@ -326,7 +340,37 @@ export class KeyStore {
       throw new KeyStoreUnavailableError('dynamodb', awsErrorName(e));
     }
     if (!item) return { ok: false, status: 401, reason: 'unknown' };
-    const mac = await this.macOf(keyId, secret);
+    const message = `${keyId}:${secret}`;
+    let mac = this.hasher.cached?.('apikey', message);
+    let gated = false;
+    if (!mac) {
+      const pending = this.pendingMacs.get(message);
+      if (pending) {
+        mac = await pending;
+      } else {
+        const waitMs = this.failures.tryStart(keyId, this.now().getTime());
+        if (waitMs > 0) {
+          return {
+            ok: false,
+            status: 429,
+            reason: 'throttled',
+            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+          };
+        }
+        gated = true;
+        const computing = this.macOf(keyId, secret, false);
+        this.pendingMacs.set(message, computing);
+        try {
+          mac = await computing;
+        } catch (err) {
+          // KMS failed: not the caller's fault, so not a failed attempt.
+          this.failures.finish(keyId, this.now().getTime(), true);
+          throw err;
+        } finally {
+          this.pendingMacs.delete(message);
+        }
+      }
+    }
 
     const nowMs = this.now().getTime();
     const currentOk = macEquals(mac, item.secret_mac?.B);
@@ -335,7 +379,10 @@ export class KeyStore {
       macEquals(mac, item.previous_secret_mac?.B) &&
       previousUntil !== undefined &&
       nowMs < previousUntil * 1000;
+    if (gated) this.failures.finish(keyId, nowMs, currentOk || previousOk);
     if (!currentOk && !previousOk) return { ok: false, status: 401, reason: 'invalid' };
+    // Proved right: from now on this secret is checked without KMS.
+    this.hasher.remember?.('apikey', message, mac);
 
     if (item.revoked_at !== undefined) return { ok: false, status: 401, reason: 'revoked' };
     const expiresAt = num(item, 'expires_at');
@@ -474,10 +521,13 @@ export class KeyStore {
     return { data, next_cursor: encodeCursor(lastKey) };
   }
 
-  /** The MAC of a secret; rejects only with `KeyStoreUnavailableError('kms')`. */
-  private async macOf(keyId: string, secret: string): Promise<Buffer> {
+  /**
+   * The MAC of a secret; rejects only with `KeyStoreUnavailableError('kms')`.
+   * `remember: false` for a secret not yet known to be right.
+   */
+  private async macOf(keyId: string, secret: string, remember = true): Promise<Buffer> {
     try {
-      return await this.hasher.mac('apikey', `${keyId}:${secret}`);
+      return await this.hasher.mac('apikey', `${keyId}:${secret}`, { remember });
     } catch (err) {
       throw new KeyStoreUnavailableError(
         'kms',

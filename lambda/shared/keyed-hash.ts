@@ -7,9 +7,12 @@
  *
  * Each domain (`customer`, `apikey`) prefixes its messages, so a customer id can
  * never produce the same hash as an API key secret. Results are cached in memory
- * (LRU) under the SHA-256 of the domain-separated message, so the cache holds
- * neither a raw customer id nor a raw secret, and concurrent requests for the
- * same uncached message share a single KMS call.
+ * (one LRU per domain) under the SHA-256 of the domain-separated message, so the
+ * cache holds neither a raw customer id nor a raw secret, and concurrent requests
+ * for the same uncached message share a single KMS call. A caller checking a
+ * secret asks for `remember: false` and calls `remember` only once the MAC
+ * matched, so made-up secrets never enter the cache and cannot evict real keys
+ * or customer hashes.
  */
 
 import { createHash } from 'node:crypto';
@@ -20,9 +23,18 @@ export type HashDomain = 'customer' | 'apikey';
 
 export const HASH_DOMAINS: readonly HashDomain[] = ['customer', 'apikey'];
 
+export interface MacOptions {
+  /** Keep the result in the cache. @default true */
+  readonly remember?: boolean;
+}
+
 export interface KeyedHasher {
   /** HMAC-SHA256 of `${domain}:${message}` (32 bytes). */
-  mac(domain: HashDomain, message: string): Promise<Buffer>;
+  mac(domain: HashDomain, message: string, options?: MacOptions): Promise<Buffer>;
+  /** The cached MAC of a message, without a KMS call; undefined when not cached. */
+  cached?(domain: HashDomain, message: string): Buffer | undefined;
+  /** Caches a MAC computed with `remember: false`, once it has proved right. */
+  remember?(domain: HashDomain, message: string, mac: Buffer): void;
 }
 
 /** Default number of cached hashes. */
@@ -54,7 +66,7 @@ export interface KmsHasherOptions {
   readonly kms: KMSClient;
   /** Id or ARN of the HMAC_256 KMS key (HMAC_KEY_ID). */
   readonly keyId: string;
-  /** Number of hashes kept in memory. @default 10000 */
+  /** Number of hashes kept in memory, per domain. @default 10000 */
   readonly cacheEntries?: number;
 }
 
@@ -71,7 +83,12 @@ export function createKmsHasher(options: KmsHasherOptions): KeyedHasher {
   if (typeof keyId !== 'string' || keyId.length === 0) {
     throw new Error('createKmsHasher: keyId is required');
   }
-  const cache = new LruCache<Buffer>(options.cacheEntries ?? DEFAULT_HASH_CACHE_ENTRIES);
+  const caches = new Map<HashDomain, LruCache<Buffer>>(
+    HASH_DOMAINS.map((d) => [
+      d,
+      new LruCache<Buffer>(options.cacheEntries ?? DEFAULT_HASH_CACHE_ENTRIES),
+    ]),
+  );
   const inFlight = new Map<string, Promise<Buffer>>();
 
   async function generate(message: Buffer): Promise<Buffer> {
@@ -90,42 +107,49 @@ export function createKmsHasher(options: KmsHasherOptions): KeyedHasher {
     return Buffer.from(mac);
   }
 
-  return {
-    async mac(domain, message) {
-      if (!HASH_DOMAINS.includes(domain)) {
-        throw new KeyedHashError('Keyed hash failed: unknown domain');
-      }
-      if (typeof message !== 'string') {
-        throw new KeyedHashError('Keyed hash failed: message must be a string');
-      }
-      const input = Buffer.from(`${domain}:${message}`, 'utf8');
-      if (input.length > MAX_MAC_MESSAGE_BYTES) {
-        throw new KeyedHashError(
-          `Keyed hash failed: message longer than ${MAX_MAC_MESSAGE_BYTES} bytes`,
-        );
-      }
-      const cacheKey = createHash('sha256').update(input).digest('hex');
+  /** The domain's cache and the message's key in it; throws on bad input. */
+  function locate(
+    domain: HashDomain,
+    message: string,
+  ): { cache: LruCache<Buffer>; key: string; input: Buffer } {
+    const cache = caches.get(domain);
+    if (!cache) throw new KeyedHashError('Keyed hash failed: unknown domain');
+    if (typeof message !== 'string') {
+      throw new KeyedHashError('Keyed hash failed: message must be a string');
+    }
+    const input = Buffer.from(`${domain}:${message}`, 'utf8');
+    if (input.length > MAX_MAC_MESSAGE_BYTES) {
+      throw new KeyedHashError(
+        `Keyed hash failed: message longer than ${MAX_MAC_MESSAGE_BYTES} bytes`,
+      );
+    }
+    return { cache, key: createHash('sha256').update(input).digest('hex'), input };
+  }
 
-      const cached = cache.get(cacheKey);
+  return {
+    async mac(domain, message, macOptions = {}) {
+      const { cache, key, input } = locate(domain, message);
+      const cached = cache.get(key);
       if (cached) return Buffer.from(cached);
 
-      let pending = inFlight.get(cacheKey);
+      let pending = inFlight.get(key);
       if (!pending) {
-        pending = generate(input).then(
-          (mac) => {
-            cache.set(cacheKey, mac);
-            inFlight.delete(cacheKey);
-            return mac;
-          },
-          (err: unknown) => {
-            inFlight.delete(cacheKey);
-            throw err;
-          },
-        );
-        inFlight.set(cacheKey, pending);
+        pending = generate(input).finally(() => inFlight.delete(key));
+        inFlight.set(key, pending);
       }
+      const mac = await pending;
+      if (macOptions.remember !== false) cache.set(key, mac);
       // Copies, so no caller can alter the cached value.
-      return Buffer.from(await pending);
+      return Buffer.from(mac);
+    },
+    cached(domain, message) {
+      const { cache, key } = locate(domain, message);
+      const hit = cache.get(key);
+      return hit ? Buffer.from(hit) : undefined;
+    },
+    remember(domain, message, mac) {
+      const { cache, key } = locate(domain, message);
+      if (Buffer.isBuffer(mac) && mac.length === 32) cache.set(key, Buffer.from(mac));
     },
   };
 }

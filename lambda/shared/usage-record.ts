@@ -74,6 +74,7 @@ export const USAGE_AUTH_FAILURES = [
   'expired',
   'revoked',
   'scope',
+  'throttled',
 ] as const;
 export type UsageAuthFailure = (typeof USAGE_AUTH_FAILURES)[number];
 

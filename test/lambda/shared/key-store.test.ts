@@ -585,3 +585,118 @@ describe('KeyStore with the KMS hasher', () => {
     });
   });
 });
+
+describe('KeyStore under guesses at a public key id', () => {
+  // Instance mocks (not class mocks), so the dynalite-backed tests are untouched.
+  const kms = new KMSClient({ region: 'us-east-1' });
+  const guessDdb = new DynamoDBClient({ region: 'us-east-1' });
+  let kmsMock: ReturnType<typeof mockClient>;
+  let ddbMock: ReturnType<typeof mockClient>;
+  let realKey: string;
+  let realId: string;
+  let item: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>;
+
+  beforeAll(async () => {
+    // A real key, created in dynalite; the guesses below read its item through a
+    // mock of the same answer, so 10,000 of them run in a moment.
+    kmsMock = mockClient(kms);
+    ddbMock = mockClient(guessDdb);
+    kmsMock.on(GenerateMacCommand).callsFake(async (input: { Message: Uint8Array }) => ({
+      Mac: new Uint8Array(createHmac('sha256', 'kms-key').update(input.Message).digest()),
+    }));
+    const tableName = await newTable();
+    const creator = new KeyStore({
+      ddb,
+      tableName,
+      hasher: createKmsHasher({ kms, keyId: 'alias/hmac' }),
+      now: () => T0,
+    });
+    const created = await creator.create({ name: 'real', scopes: ['inference'] });
+    realKey = created.key;
+    realId = created.id;
+    item = (await rawItem(tableName, realId))!;
+    ddbMock.on(GetItemCommand).callsFake(async (input: { Key: { key_id: { S: string } } }) => ({
+      Item: input.Key.key_id.S === realId ? item : undefined,
+    }));
+  });
+
+  afterAll(() => {
+    kmsMock.restore();
+    ddbMock.restore();
+  });
+
+  function gatewayStore(now: () => Date = () => T0) {
+    const hasher = createKmsHasher({ kms, keyId: 'alias/hmac' });
+    return { hasher, store: new KeyStore({ ddb: guessDdb, tableName: 'keys', hasher, now }) };
+  }
+  const junk = (i: number) =>
+    `Bearer eph_${realId}_${createHmac('sha256', 'junk').update(String(i)).digest('base64url').slice(0, 42)}A`;
+  const macCalls = () => kmsMock.commandCalls(GenerateMacCommand).length;
+
+  it('10,000 made-up secrets for a real key id cost 5 KMS calls, and evict nothing from the cache', async () => {
+    const { hasher, store } = gatewayStore();
+    // Warm: the real key verified once, a customer hash computed once.
+    await expect(store.verify(`Bearer ${realKey}`, 'inference')).resolves.toMatchObject({
+      ok: true,
+    });
+    await hasher.mac('customer', 'customer-42');
+    kmsMock.resetHistory();
+
+    const reasons: Record<string, number> = {};
+    for (let i = 0; i < 10_000; i++) {
+      const verdict = await store.verify(junk(i), 'inference');
+      expect(verdict.ok).toBe(false);
+      if (!verdict.ok) reasons[verdict.reason] = (reasons[verdict.reason] ?? 0) + 1;
+    }
+    expect(macCalls()).toBe(5);
+    expect(reasons).toEqual({ invalid: 5, throttled: 9_995 });
+
+    // The real key and the customer hash are still cached: no KMS call for either.
+    kmsMock.resetHistory();
+    await expect(store.verify(`Bearer ${realKey}`, 'inference')).resolves.toMatchObject({
+      ok: true,
+    });
+    await hasher.mac('customer', 'customer-42');
+    expect(macCalls()).toBe(0);
+  });
+
+  it('a burst of concurrent guesses cannot slip past the gate', async () => {
+    const { store } = gatewayStore();
+    kmsMock.resetHistory();
+    const verdicts = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => store.verify(junk(100_000 + i), 'inference')),
+    );
+    expect(macCalls()).toBeLessThanOrEqual(5);
+    expect(verdicts.every((v) => !v.ok)).toBe(true);
+  });
+
+  it('answers 429 with a Retry-After while backing off, and lets one attempt through when it ends', async () => {
+    let t = T0.getTime();
+    const { store } = gatewayStore(() => new Date(t));
+    for (let i = 0; i < 5; i++) await store.verify(junk(200_000 + i), 'inference');
+    await expect(store.verify(junk(200_010), 'inference')).resolves.toEqual({
+      ok: false,
+      status: 429,
+      reason: 'throttled',
+      retryAfterSeconds: 1,
+    });
+    kmsMock.resetHistory();
+    t += 1_000;
+    // The real holder, not yet cached on this instance, gets through once the back-off ends.
+    await expect(store.verify(`Bearer ${realKey}`, 'inference')).resolves.toMatchObject({
+      ok: true,
+    });
+    expect(macCalls()).toBe(1);
+  });
+
+  it('an unknown key id never costs a KMS call', async () => {
+    const { store } = gatewayStore();
+    kmsMock.resetHistory();
+    for (let i = 0; i < 1_000; i++) {
+      await expect(
+        store.verify(`Bearer eph_${'z'.repeat(16)}_${'A'.repeat(43)}`, 'inference'),
+      ).resolves.toMatchObject({ ok: false, reason: 'unknown' });
+    }
+    expect(macCalls()).toBe(0);
+  });
+});

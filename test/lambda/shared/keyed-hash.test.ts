@@ -145,6 +145,29 @@ describe('createKmsHasher', () => {
     );
   });
 
+  it('with remember: false computes without caching; remember() caches once proved right', async () => {
+    const hasher = createKmsHasher({ kms: new KMSClient({}), keyId: KEY_ID });
+    const guess = await hasher.mac('apikey', 'id:guess', { remember: false });
+    expect(guess.equals(hmac('apikey:id:guess'))).toBe(true);
+    expect(hasher.cached!('apikey', 'id:guess')).toBeUndefined();
+    await hasher.mac('apikey', 'id:guess', { remember: false });
+    expect(macCalls()).toHaveLength(2);
+
+    hasher.remember!('apikey', 'id:guess', guess);
+    expect(hasher.cached!('apikey', 'id:guess')?.equals(guess)).toBe(true);
+    await hasher.mac('apikey', 'id:guess');
+    expect(macCalls()).toHaveLength(2);
+  });
+
+  it('keeps one cache per domain: API-key churn cannot evict customer hashes', async () => {
+    const hasher = createKmsHasher({ kms: new KMSClient({}), keyId: KEY_ID, cacheEntries: 2 });
+    await hasher.mac('customer', 'c1');
+    for (let i = 0; i < 5; i++) await hasher.mac('apikey', `k${i}`);
+    kmsMock.resetHistory();
+    await hasher.mac('customer', 'c1');
+    expect(macCalls()).toHaveLength(0);
+  });
+
   it('requires a key id', () => {
     expect(() => createKmsHasher({ kms: new KMSClient({}), keyId: '' })).toThrow(
       'createKmsHasher: keyId is required',
