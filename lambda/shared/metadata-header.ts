@@ -23,6 +23,8 @@
  * is a 400, so a client that sends `yes` or `1` learns that it was not honoured.
  */
 
+import { trimOws } from '../../lib/core/text';
+
 export const METADATA_HEADER = 'x-ephemera-metadata';
 export const OPT_OUT_HEADER = 'x-ephemera-learning-opt-out';
 
@@ -45,7 +47,6 @@ export type OptOutHeaderResult =
 /** Whitespace (any Unicode), control characters (C0, DEL, C1) and unpaired surrogates. */
 const FORBIDDEN_IN_NAME = /[\s\p{Cc}\p{Cs}]/u;
 const FORBIDDEN_IN_CUSTOMER_ID = /[;=\s\p{Cc}\p{Cs}]/u;
-const OWS = /^[ \t]+|[ \t]+$/g;
 
 /** Whether `id` is an acceptable customer id (the same rule the header applies). */
 export function isValidCustomerId(id: unknown): id is string {
@@ -61,7 +62,7 @@ export function parseMetadataHeader(value: string | undefined): MetadataHeaderRe
   let customerId: string | undefined;
   let found = false;
   for (const raw of value.split(';')) {
-    const pair = raw.replace(OWS, '');
+    const pair = trimOws(raw);
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     if (eq <= 0) return { ok: false, message: METADATA_MALFORMED_MESSAGE };
@@ -80,8 +81,36 @@ export function parseMetadataHeader(value: string | undefined): MetadataHeaderRe
 /** Parses `X-Ephemera-Learning-Opt-Out`. Never throws. */
 export function parseOptOutHeader(value: string | undefined): OptOutHeaderResult {
   if (typeof value !== 'string') return { ok: true, optOut: false };
-  const v = value.replace(OWS, '').toLowerCase();
+  const trimmed = trimOws(value);
+  // Only 'true', 'false' or nothing can be valid: anything longer is refused
+  // before any per-character work beyond the trim.
+  if (trimmed.length > 5) return { ok: false, message: OPT_OUT_INVALID_MESSAGE };
+  const v = trimmed.toLowerCase();
   if (v === 'true') return { ok: true, optOut: true };
   if (v === 'false' || v === '') return { ok: true, optOut: false };
   return { ok: false, message: OPT_OUT_INVALID_MESSAGE };
+}
+
+/**
+ * Parses every `X-Ephemera-Metadata` header of a request, in the order
+ * received, exactly as one header holding all their parameters: the first
+ * `customer_id` across them wins, and a malformed pair anywhere refuses the
+ * request.
+ */
+export function parseMetadataHeaders(values: readonly string[]): MetadataHeaderResult {
+  return values.length === 0 ? { ok: true } : parseMetadataHeader(values.join(';'));
+}
+
+/**
+ * Parses every `X-Ephemera-Learning-Opt-Out` header: each must be valid, and
+ * the request is opted out if any says `true` (the cautious reading).
+ */
+export function parseOptOutHeaders(values: readonly string[]): OptOutHeaderResult {
+  let optOut = false;
+  for (const value of values) {
+    const parsed = parseOptOutHeader(value);
+    if (!parsed.ok) return parsed;
+    optOut ||= parsed.optOut;
+  }
+  return { ok: true, optOut };
 }
