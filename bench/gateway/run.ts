@@ -33,6 +33,7 @@ import type { ALBEvent } from 'aws-lambda';
 import { createKmsHasher } from '../../lambda/shared/keyed-hash';
 import { KeyStore } from '../../lambda/shared/key-store';
 import { parseConfig, type GatewayConfig } from '../../lambda/gateway/config';
+import { createUpstream } from '../../lambda/gateway/upstreams';
 import { createHandler, type GatewayHandler } from '../../lambda/gateway/gateway';
 import type { ChatResult, Upstream } from '../../lambda/gateway/upstream';
 import {
@@ -172,7 +173,15 @@ async function main(): Promise<void> {
     name: 'bench',
     scopes: ['inference'],
   });
-  const handler = createHandler({ config, ddb, s3, kms, hasher, logSink: () => undefined });
+  const handler = createHandler({
+    config,
+    ddb,
+    s3,
+    kms,
+    hasher,
+    upstream: createUpstream(config),
+    logSink: () => undefined,
+  });
   const cannedChat: ChatResult = {
     choices: [
       {

@@ -6,6 +6,7 @@
  * the request, the upstream's answer or an exception's message (promise P1).
  */
 
+import type { VerifyFailure } from '../shared/key-store';
 import type { UsageErrorType } from '../shared/usage-record';
 
 export type ErrorType = UsageErrorType;
@@ -34,6 +35,8 @@ export const MESSAGES = {
   missingKey: "Missing API key: send 'Authorization: Bearer <api key>'",
   malformedKey: "Malformed Authorization header: expected 'Bearer eph_<key id>_<secret>'",
   invalidKey: 'Invalid, expired or revoked API key',
+  tooManyFailures:
+    'Too many failed attempts with this API key id; retry after the time in Retry-After',
   scope: "This API key lacks the 'inference' scope",
   tooLarge: 'Request body exceeds the 1 MB limit',
   invalidJson: 'Request body must be a JSON object',
@@ -51,9 +54,15 @@ export const MESSAGES = {
   completionTooLarge: 'The completion exceeds the 1 MB response limit; lower max_tokens or n',
 } as const;
 
-/** 401/403 for a failed key check. */
-export function authError(status: 401 | 403, reason: string): HttpError {
-  if (status === 403) return new HttpError(403, 'permission_error', MESSAGES.scope);
+/** 401, 403 or 429 for a failed key check. */
+export function authError(verdict: VerifyFailure): HttpError {
+  if (verdict.status === 429) {
+    return new HttpError(429, 'rate_limit_error', MESSAGES.tooManyFailures, {
+      'Retry-After': String(verdict.retryAfterSeconds),
+    });
+  }
+  if (verdict.status === 403) return new HttpError(403, 'permission_error', MESSAGES.scope);
+  const reason = verdict.reason;
   const message =
     reason === 'missing'
       ? MESSAGES.missingKey

@@ -16,17 +16,23 @@ import { randomUUID } from 'node:crypto';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { ID_PATTERNS, type LineSink } from '../shared/allowlist-logger';
+import {
+  headerValues,
+  toFrontDoorResult,
+  toHttpRequest,
+  type FrontDoorEvent,
+  type FrontDoorResult,
+  type HttpRequest,
+  type HttpResult,
+} from '../shared/http-event';
 import { createKmsHasher, customerHash, type KeyedHasher } from '../shared/keyed-hash';
 import { KeyStore, type Scope, type VerifyResult } from '../shared/key-store';
 import {
   METADATA_HEADER,
   OPT_OUT_HEADER,
-  parseMetadataHeader,
-  parseOptOutHeader,
+  parseMetadataHeaders,
+  parseOptOutHeaders,
 } from '../shared/metadata-header';
 import {
   createUsageLogger,
@@ -35,26 +41,16 @@ import {
   type UsageMethod,
   type UsageRecord,
 } from '../shared/usage-record';
-import { BedrockUpstream } from './bedrock-upstream';
 import { chatCompletionJson } from './chat-response';
 import type { GatewayConfig, ModelConfig, ModelKind } from './config';
 import { authError, HttpError, invalidRequest, MESSAGES } from './errors';
-import {
-  albResult,
-  errorResult,
-  fitsResponseLimit,
-  jsonBody,
-  jsonResult,
-  lowerCaseHeaders,
-} from './http';
-import { storeImages } from './image-store';
-import { OpenAiUpstream, type FetchLike } from './openai-upstream';
+import { albResult, errorResult, fitsResponseLimit, jsonBody, jsonResult } from './http';
+import { planImages } from './image-plan';
 import { costMicroUsd } from './pricing';
 import { RETENTION_HEADER, retentionHeader } from './retention-header';
 import { matchRoute, type RouteName } from './router';
 import { chatCompletionSse, SSE_CONTENT_TYPE } from './sse';
 import { UpstreamError, type Upstream } from './upstream';
-import { secretTokenSource } from './upstream-token';
 import { validateChat } from './validate-chat';
 import { validateImages } from './validate-images';
 
@@ -66,14 +62,15 @@ export interface KeyVerifier {
 export interface GatewayDeps {
   readonly config: GatewayConfig;
   readonly ddb: DynamoDBClient;
-  readonly s3: S3Client;
   readonly kms: KMSClient;
-  /** Required when the upstream is `bedrock` (and no `upstream` is given). */
-  readonly bedrock?: BedrockRuntimeClient;
-  /** Required when the upstream is `openai-compatible` with a secret. */
-  readonly secrets?: SecretsManagerClient;
-  /** `fetch` for the openai-compatible upstream. @default globalThis.fetch */
-  readonly fetch?: FetchLike;
+  /** The model upstream (`createUpstream` in ./upstreams builds the configured one). */
+  readonly upstream: Upstream;
+  /**
+   * S3 for images asked for by URL.
+   * @default - a client created on the first such request (S3 and its
+   *   presigner are loaded only then: most requests never need them)
+   */
+  readonly s3?: S3Client;
   /** Where usage lines go. @default stdout */
   readonly logSink?: LineSink;
   /** Clock. @default () => new Date() */
@@ -82,8 +79,6 @@ export interface GatewayDeps {
   readonly hasher?: KeyedHasher;
   /** @default a KeyStore on `config.keyTableName` */
   readonly keys?: KeyVerifier;
-  /** @default built from `config.upstream` */
-  readonly upstream?: Upstream;
 }
 
 /** The subset of the Lambda context the handler reads. */
@@ -92,35 +87,15 @@ export interface InvocationContext {
   getRemainingTimeInMillis?(): number;
 }
 
-export type GatewayHandler = (event: ALBEvent, context?: InvocationContext) => Promise<ALBResult>;
+export type GatewayHandler = (
+  event: FrontDoorEvent,
+  context?: InvocationContext,
+) => Promise<FrontDoorResult>;
 
 /** Time kept back from the Lambda deadline to answer 504 and write the record. */
 const DEADLINE_RESERVE_MS = 3_000;
 const MIN_UPSTREAM_MS = 1_000;
 const HEALTH_BODY = JSON.stringify({ status: 'ok' });
-
-/** Builds the upstream named by the configuration. */
-export function createUpstream(deps: GatewayDeps): Upstream {
-  const upstream = deps.config.upstream;
-  if (upstream.kind === 'bedrock') {
-    if (!deps.bedrock)
-      throw new Error('createHandler: a Bedrock client is required for UPSTREAM_KIND=bedrock');
-    return new BedrockUpstream(deps.bedrock);
-  }
-  let token: () => Promise<string | undefined> = async () => undefined;
-  if (upstream.secretArn) {
-    if (!deps.secrets)
-      throw new Error(
-        'createHandler: a Secrets Manager client is required for UPSTREAM_SECRET_ARN',
-      );
-    token = secretTokenSource(deps.secrets, upstream.secretArn);
-  }
-  return new OpenAiUpstream({
-    baseUrl: upstream.baseUrl,
-    token,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-  });
-}
 
 /** Per-request state: the record being built and what was stored. */
 interface RequestState {
@@ -139,7 +114,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
   const now = deps.now ?? (() => new Date());
   const hasher = deps.hasher ?? createKmsHasher({ kms: deps.kms, keyId: config.hmacKeyId });
   const keys = deps.keys ?? new KeyStore({ ddb, tableName: config.keyTableName, hasher, now });
-  const upstream = deps.upstream ?? createUpstream(deps);
+  const upstream = deps.upstream;
   const logger = createUsageLogger(deps.logSink);
   const modelsById = new Map(config.models.map((m) => [m.id, m]));
 
@@ -151,19 +126,20 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
   }
 
   /**
-   * The upstream deadline of this request: UPSTREAM_TIMEOUT_MS, cut to what the
-   * Lambda has left minus a reserve. The timer is cleared when the request ends,
-   * so timers do not pile up over a warm instance's life.
+   * A deadline signal for this request: at most `capMs`, cut to what the
+   * Lambda has left minus a reserve (for the error answer and the record).
+   * The timer is cleared when the request ends, so timers do not pile up over
+   * a warm instance's life.
    */
-  function upstreamSignal(state: RequestState): AbortSignal {
-    let ms = config.upstreamTimeoutMs;
+  function deadlineSignal(state: RequestState, capMs: number): AbortSignal {
+    let ms = capMs;
     const remaining = state.context?.getRemainingTimeInMillis?.();
     if (typeof remaining === 'number' && Number.isFinite(remaining)) {
       ms = Math.min(ms, remaining - DEADLINE_RESERVE_MS);
     }
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new DOMException('Upstream deadline', 'TimeoutError')),
+      () => controller.abort(new DOMException('Deadline', 'TimeoutError')),
       Math.max(MIN_UPSTREAM_MS, ms),
     );
     timer.unref?.();
@@ -171,25 +147,37 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     return controller.signal;
   }
 
-  async function authenticate(headers: Map<string, string>, state: RequestState): Promise<void> {
+  /** The upstream deadline: UPSTREAM_TIMEOUT_MS, within the Lambda's time. */
+  const upstreamSignal = (state: RequestState) => deadlineSignal(state, config.upstreamTimeoutMs);
+
+  async function authenticate(request: HttpRequest, state: RequestState): Promise<void> {
+    // The opt-out is recorded whenever it is valid, whatever else fails
+    // (key, other headers, body): the client asked for it.
+    const optOut = parseOptOutHeaders(headerValues(request, OPT_OUT_HEADER));
+    if (optOut.ok) state.record.opt_out = optOut.optOut;
+
+    const authorization = headerValues(request, 'authorization');
     let verdict: VerifyResult;
-    try {
-      verdict = await keys.verify(headers.get('authorization'), 'inference');
-    } catch {
-      throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    if (authorization.length > 1) {
+      // Two credentials: refuse rather than guess which one was meant.
+      verdict = { ok: false, status: 401, reason: 'malformed' };
+    } else {
+      try {
+        verdict = await keys.verify(authorization[0], 'inference');
+      } catch {
+        throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+      }
     }
     if (!verdict.ok) {
       state.record.auth_failure = verdict.reason;
-      throw authError(verdict.status, verdict.reason);
+      throw authError(verdict);
     }
     state.record.api_key_id = verdict.keyId;
     state.authenticated = true;
 
-    const metadata = parseMetadataHeader(headers.get(METADATA_HEADER));
-    if (!metadata.ok) throw invalidRequest(metadata.message);
-    const optOut = parseOptOutHeader(headers.get(OPT_OUT_HEADER));
     if (!optOut.ok) throw invalidRequest(optOut.message);
-    state.record.opt_out = optOut.optOut;
+    const metadata = parseMetadataHeaders(headerValues(request, METADATA_HEADER));
+    if (!metadata.ok) throw invalidRequest(metadata.message);
     if (metadata.customerId !== undefined) {
       try {
         state.record.customer_hash = await customerHash(hasher, metadata.customerId);
@@ -199,8 +187,8 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     }
   }
 
-  async function chat(event: ALBEvent, state: RequestState): Promise<ALBResult> {
-    const checked = validateChat(jsonBody(event));
+  async function chat(http: HttpRequest, state: RequestState): Promise<HttpResult> {
+    const checked = validateChat(jsonBody(http), { remoteImageUrls: config.remoteImageUrls });
     if (!checked.ok) throw invalidRequest(checked.message);
     const request = checked.value;
     const model = findModel(request.model, 'chat');
@@ -237,8 +225,8 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     return response;
   }
 
-  async function images(event: ALBEvent, state: RequestState): Promise<ALBResult> {
-    const checked = validateImages(jsonBody(event), config.maxImagesPerRequest);
+  async function images(http: HttpRequest, state: RequestState): Promise<HttpResult> {
+    const checked = validateImages(jsonBody(http), config.maxImagesPerRequest);
     if (!checked.ok) throw invalidRequest(checked.message);
     const request = checked.value;
     const model = findModel(request.model, 'image');
@@ -258,21 +246,41 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     const created = Math.floor(state.now.getTime() / 1000);
 
     if (request.responseFormat === 'url') {
+      // The TTL runs from storage, not from the request's start, so a slow
+      // upstream does not hand out a URL that is about to expire.
+      const storedAt = now();
+      let planned;
+      try {
+        planned = planImages(result.images, storedAt, config.imageTtlSeconds);
+      } catch {
+        throw new HttpError(502, 'upstream_error', MESSAGES.upstreamError);
+      }
+      state.imageKeys.push(...planned.map((p) => p.key));
       state.record.image_ttl_seconds = config.imageTtlSeconds;
+      // Every key is on record, with the customer hash, before any upload
+      // starts: an instance that dies mid-request leaves no image that
+      // erasure cannot find. No record, no upload.
+      if (!(await writeRecord(state))) {
+        state.imageKeys.length = 0;
+        delete state.record.image_ttl_seconds;
+        throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+      }
       let stored;
       try {
-        stored = await storeImages(
+        // Loaded on first use: S3 and its presigner stay out of the cold start.
+        const store = await import('./image-store');
+        stored = await store.uploadImages(
           {
-            s3: deps.s3,
+            s3: deps.s3 ?? store.defaultS3Client(),
             bucket: config.imageBucketName,
             ttlSeconds: config.imageTtlSeconds,
             ...(config.imageKmsKeyArn ? { kmsKeyArn: config.imageKmsKeyArn } : {}),
           },
-          result.images,
-          // The TTL runs from storage, not from the request's start, so a slow
-          // upstream does not hand out a URL that is about to expire.
-          now(),
-          (key) => state.imageKeys.push(key),
+          planned,
+          storedAt,
+          // Uploads end inside the Lambda's reserve, so the answer and the
+          // final record are always written.
+          deadlineSignal(state, config.upstreamTimeoutMs),
         );
       } catch {
         throw new HttpError(500, 'internal_error', MESSAGES.storeFailed);
@@ -294,7 +302,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     return response;
   }
 
-  async function models(state: RequestState): Promise<ALBResult> {
+  async function models(state: RequestState): Promise<HttpResult> {
     const offered = await upstream.models(config.models, upstreamSignal(state));
     const data = offered.map((m) => ({
       id: m.id,
@@ -307,15 +315,15 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
 
   async function dispatch(
     route: RouteName,
-    event: ALBEvent,
+    request: HttpRequest,
     state: RequestState,
-  ): Promise<ALBResult> {
-    await authenticate(lowerCaseHeaders(event), state);
+  ): Promise<HttpResult> {
+    await authenticate(request, state);
     switch (route) {
       case 'chat_completions':
-        return chat(event, state);
+        return chat(request, state);
       case 'image_generations':
-        return images(event, state);
+        return images(request, state);
       case 'models':
         return models(state);
       case 'healthz':
@@ -339,11 +347,14 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
 
   return async function handler(event, context) {
     const started = performance.now();
-    const method = typeof event.httpMethod === 'string' ? event.httpMethod.toUpperCase() : '';
-    const path = typeof event.path === 'string' ? event.path : '';
+    const request = toHttpRequest(event);
+    const { method, path } = request;
     const match = matchRoute(method, path);
     if (match.kind === 'found' && match.route === 'healthz') {
-      return jsonResult(200, HEALTH_BODY, { [RETENTION_HEADER]: retentionHeader({}) });
+      return toFrontDoorResult(
+        event,
+        jsonResult(200, HEALTH_BODY, { [RETENTION_HEADER]: retentionHeader({}) }),
+      );
     }
 
     const startedAt = now();
@@ -367,7 +378,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       cleanups: [],
     };
 
-    let response: ALBResult;
+    let response: HttpResult;
     try {
       if (match.kind === 'not_found')
         throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
@@ -376,7 +387,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
           Allow: match.allow,
         });
       }
-      response = await dispatch(match.route, event, state);
+      response = await dispatch(match.route, request, state);
     } catch (err) {
       const httpError = toHttpError(err);
       record.error_type = httpError.type;
@@ -403,7 +414,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       }),
       'X-Request-Id': requestId,
     };
-    return response;
+    return toFrontDoorResult(event, response);
   };
 }
 

@@ -1,17 +1,18 @@
 /**
- * The ALB side of the handler: reading headers and the body of an `ALBEvent`,
- * and building `ALBResult`s within the ALB's limits (request and response bodies
- * of a Lambda target are limited to 1 MB; multi-value headers are off).
+ * Reading the body of a request and building results within the load
+ * balancer's limits (request and response bodies of a Lambda target are
+ * limited to 1 MB). Events and results are translated for each front door by
+ * `lambda/shared/http-event.ts`.
  */
 
-import type { ALBEvent, ALBResult } from 'aws-lambda';
+import type { HttpRequest, HttpResult } from '../shared/http-event';
 import { errorBody, HttpError, MESSAGES } from './errors';
 
 /** Largest request body accepted (the ALB's limit for Lambda targets). */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 /**
- * Largest serialized `ALBResult` returned. The ALB limits the response JSON of a
+ * Largest serialized `HttpResult` returned. The ALB limits the response JSON of a
  * Lambda target to 1 MB; this stays under both readings of "MB".
  */
 export const MAX_RESPONSE_BYTES = 1_000_000;
@@ -32,20 +33,13 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
 };
 
-/** Request headers with lower-case names. */
-export function lowerCaseHeaders(event: ALBEvent): Map<string, string> {
-  const headers = new Map<string, string>();
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (typeof value === 'string') headers.set(name.toLowerCase(), value);
-  }
-  return headers;
-}
-
 /**
  * Decodes and parses the JSON body. Throws 413 when it is over
  * {@link MAX_REQUEST_BODY_BYTES} and 400 when it is not a JSON object.
  */
-export function jsonBody(event: ALBEvent): Record<string, unknown> {
+export function jsonBody(
+  event: Pick<HttpRequest, 'body' | 'isBase64Encoded'>,
+): Record<string, unknown> {
   const raw = event.body ?? '';
   // A base64 string of n characters holds at most 3n/4 bytes; check before decoding.
   if (
@@ -75,7 +69,7 @@ export function albResult(
   body: string,
   contentType: string,
   headers: Readonly<Record<string, string>> = {},
-): ALBResult {
+): HttpResult {
   return {
     statusCode: status,
     statusDescription: `${status} ${STATUS_TEXT[status] ?? 'Status'}`,
@@ -96,16 +90,16 @@ export function jsonResult(
   status: number,
   body: string,
   headers?: Readonly<Record<string, string>>,
-): ALBResult {
+): HttpResult {
   return albResult(status, body, JSON_CONTENT_TYPE, headers);
 }
 
-export function errorResult(err: HttpError): ALBResult {
+export function errorResult(err: HttpError): HttpResult {
   return jsonResult(err.status, errorBody(err.type, err.message), err.headers);
 }
 
 /** Whether the serialized result fits the ALB's response limit. */
-export function fitsResponseLimit(result: ALBResult): boolean {
+export function fitsResponseLimit(result: HttpResult): boolean {
   const body = result.body ?? '';
   // Most answers are far below the limit; measure exactly only near it.
   if (body.length < MAX_RESPONSE_BYTES / 4) return true;

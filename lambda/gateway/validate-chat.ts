@@ -98,7 +98,25 @@ function textContent(v: unknown, at: string): string {
   return fail(`${at} must be a string or an array of text parts`);
 }
 
-function userParts(v: unknown, at: string): UserPart[] {
+/** What the validator accepts beyond OpenAI's own rules. */
+export interface ChatValidationOptions {
+  /**
+   * `deny`: image parts must be `data:image/` URLs; `allow`: `https://` URLs
+   * are accepted too (the upstream then fetches them).
+   * @default 'deny'
+   */
+  readonly remoteImageUrls?: 'deny' | 'allow';
+}
+
+/**
+ * Why a remote image URL is refused, and how to change it. The upstream
+ * would fetch it from inside the private network: a way for a client to make
+ * the platform request addresses it cannot reach itself.
+ */
+export const REMOTE_IMAGE_URL_REFUSED =
+  'must be a data:image/ URL: remote image URLs are refused because the model upstream would fetch them from inside the private network (a deployment can allow them with remoteImageUrls=allow)';
+
+function userParts(v: unknown, at: string, options: ChatValidationOptions): UserPart[] {
   if (typeof v === 'string') return [{ type: 'text', text: v }];
   if (!Array.isArray(v) || v.length === 0)
     return fail(`${at} must be a string or a non-empty array of content parts`);
@@ -117,6 +135,9 @@ function userParts(v: unknown, at: string): UserPart[] {
         !/^(https:\/\/|data:image\/)/.test(img.url)
       ) {
         return fail(`${pat}.image_url.url must be an https: or data:image/ URL`);
+      }
+      if (img.url.startsWith('https://') && options.remoteImageUrls !== 'allow') {
+        return fail(`${pat}.image_url.url ${REMOTE_IMAGE_URL_REFUSED}`);
       }
       const detail = img.detail;
       if (detail !== undefined && detail !== 'auto' && detail !== 'low' && detail !== 'high') {
@@ -154,7 +175,7 @@ function toolCalls(v: unknown, at: string): ToolCall[] {
 
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-function message(v: unknown, i: number): ChatMessage {
+function message(v: unknown, i: number, options: ChatValidationOptions): ChatMessage {
   const at = `messages[${i}]`;
   if (!isObject(v)) return fail(`${at} must be an object`);
   switch (v.role) {
@@ -162,7 +183,7 @@ function message(v: unknown, i: number): ChatMessage {
     case 'developer':
       return { role: 'system', text: textContent(v.content, `${at}.content`) };
     case 'user':
-      return { role: 'user', parts: userParts(v.content, `${at}.content`) };
+      return { role: 'user', parts: userParts(v.content, `${at}.content`, options) };
     case 'assistant': {
       const calls = toolCalls(v.tool_calls, `${at}.tool_calls`);
       const hasContent = v.content !== undefined && v.content !== null;
@@ -269,11 +290,14 @@ function stop(v: unknown): string[] {
 }
 
 /** Validates a parsed JSON body. Never throws on bad input. */
-export function validateChat(body: unknown): Validated<ChatRequest> {
-  return runValidation(() => parseChat(body));
+export function validateChat(
+  body: unknown,
+  options: ChatValidationOptions = {},
+): Validated<ChatRequest> {
+  return runValidation(() => parseChat(body, options));
 }
 
-function parseChat(body: unknown): ChatRequest {
+function parseChat(body: unknown, options: ChatValidationOptions): ChatRequest {
   if (!isObject(body)) return fail('Request body must be a JSON object');
   const model = requiredModel(body);
   const rawMessages = body.messages;
@@ -284,7 +308,7 @@ function parseChat(body: unknown): ChatRequest {
   ) {
     fail(`messages must be a non-empty array of at most ${CHAT_LIMITS.maxMessages} messages`);
   }
-  const messages = (rawMessages as unknown[]).map(message);
+  const messages = (rawMessages as unknown[]).map((m, i) => message(m, i, options));
   const maxTokensField = has(body, 'max_completion_tokens')
     ? 'max_completion_tokens'
     : 'max_tokens';

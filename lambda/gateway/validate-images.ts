@@ -1,10 +1,11 @@
 /**
  * Validates an OpenAI image generation request body.
  *
- * `response_format` defaults to `url`, as in OpenAI's API. That is also the only
- * practical mode behind an ALB, whose 1 MB response limit holds about one
- * 512x512 PNG as base64; `b64_json` stores nothing but fails with
- * `response_too_large` when the images do not fit.
+ * `response_format` defaults to `b64_json`, which stores nothing: only an
+ * image asked for by URL (`"url"`) is kept, for its TTL (promise P2). Behind
+ * the load balancer, whose 1 MB response limit holds about one 512x512 PNG as
+ * base64, larger answers fail with `response_too_large` and a message that
+ * points at `"url"`.
  */
 
 import {
@@ -89,7 +90,7 @@ function parseImages(body: unknown, maxImages: number): ImageRequest {
   if (style !== undefined && style !== null && !STYLES.includes(style as ImageStyle)) {
     fail(`style must be one of ${STYLES.join(', ')}`);
   }
-  const responseFormat = body.response_format ?? 'url';
+  const responseFormat = body.response_format ?? 'b64_json';
   if (responseFormat !== 'url' && responseFormat !== 'b64_json') {
     fail("response_format must be 'url' or 'b64_json'");
   }

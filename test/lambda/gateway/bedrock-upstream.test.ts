@@ -21,7 +21,8 @@ import { validateImages, type ImageRequest } from '../../../lambda/gateway/valid
 import { pngBytes } from './support/fixtures';
 
 const chat = (body: Record<string, unknown>): ChatRequest => {
-  const r = validateChat({ model: 'm', ...body });
+  // Remote image URLs allowed, so that Bedrock's own refusal of them is tested.
+  const r = validateChat({ model: 'm', ...body }, { remoteImageUrls: 'allow' });
   if (!r.ok) throw new Error(r.message);
   return r.value;
 };

@@ -21,6 +21,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
 import { KeyStore } from '../../../lambda/shared/key-store';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import { createUpstream } from '../../../lambda/gateway/upstreams';
+import type { GatewayConfig } from '../../../lambda/gateway/config';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
 import {
   albEvent,
@@ -162,12 +164,13 @@ beforeAll(async () => {
     );
   }
 
+  const bedrockConfig = testConfig({ UPSTREAM_TIMEOUT_MS: '1000' });
   bedrockHandler = createHandler({
-    config: testConfig({ UPSTREAM_TIMEOUT_MS: '1000' }),
+    config: bedrockConfig,
     ddb: aws.ddb,
     s3: aws.s3,
     kms: aws.kms,
-    bedrock,
+    upstream: createUpstream(bedrockConfig, { bedrock }),
   });
   const oaiConfig = testConfig({
     UPSTREAM_KIND: 'openai-compatible',
@@ -178,19 +181,20 @@ beforeAll(async () => {
       { id: 'draw', upstreamId: 'org/image-model', kind: 'image' },
     ]),
   });
-  openAiHandler = createHandler({
-    config: {
-      ...oaiConfig,
-      upstream: {
-        kind: 'openai-compatible',
-        baseUrl: fake.baseUrl,
-        secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
-      },
+  const openAiConfig: GatewayConfig = {
+    ...oaiConfig,
+    upstream: {
+      kind: 'openai-compatible',
+      baseUrl: fake.baseUrl,
+      secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
     },
+  };
+  openAiHandler = createHandler({
+    config: openAiConfig,
     ddb: aws.ddb,
     s3: aws.s3,
     kms: aws.kms,
-    secrets,
+    upstream: createUpstream(openAiConfig, { secrets }),
   });
 });
 
@@ -370,7 +374,7 @@ describe('canary requests', () => {
           await send(openAiHandler, {
             path: '/v1/images/generations',
             headers: headers(),
-            body: { model: 'draw', prompt: canary('oai-image-prompt') },
+            body: { model: 'draw', prompt: canary('oai-image-prompt'), response_format: 'url' },
           })
         ).statusCode,
       ).toBe(200);

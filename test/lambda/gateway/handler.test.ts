@@ -18,6 +18,7 @@ import { KeyStore } from '../../../lambda/shared/key-store';
 import { parseImageKey } from '../../../lambda/shared/image-key';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import { createUpstream } from '../../../lambda/gateway/upstreams';
 import type { GatewayConfig } from '../../../lambda/gateway/config';
 import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
 import { albEvent, bearer, context, json, pngBytes, sseData, testConfig } from './support/fixtures';
@@ -43,7 +44,7 @@ function handlerWith(
     ddb: aws.ddb,
     s3: aws.s3,
     kms: aws.kms,
-    bedrock,
+    upstream: createUpstream(config, { bedrock }),
     logSink: (line) => lines.push(line),
     ...extra,
   });
@@ -725,7 +726,7 @@ describe('images (bedrock)', () => {
       const { response, item } = await invoke(handlerWith(testConfig(), { s3 }), {
         path: '/v1/images/generations',
         headers: bearer(inferenceKey),
-        body: { model: 'image-gen', prompt: 'p', n: 2 },
+        body: { model: 'image-gen', prompt: 'p', n: 2, response_format: 'url' },
       });
       expect(response.statusCode).toBe(500);
       expect(json(response)).toEqual({

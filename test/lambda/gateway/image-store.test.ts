@@ -1,7 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseImageKey } from '../../../lambda/shared/image-key';
-import { storeImages } from '../../../lambda/gateway/image-store';
+import { planImages } from '../../../lambda/gateway/image-plan';
+import { uploadImages } from '../../../lambda/gateway/image-store';
 import { pngBytes } from './support/fixtures';
 
 const s3 = new S3Client({
@@ -18,18 +21,19 @@ beforeEach(() => {
 const now = new Date('2025-06-01T12:00:00.250Z');
 const KMS = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
-describe('storeImages', () => {
-  it('puts each image under an expiry key with SSE-KMS and returns https URLs that expire with it', async () => {
-    const stored: string[] = [];
+const noDeadline = () => new AbortController().signal;
+
+describe('planImages and uploadImages', () => {
+  it('puts each image under its planned expiry key with SSE-KMS and returns https URLs that expire with it', async () => {
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
-    const result = await storeImages(
+    const planned = planImages([pngBytes(), jpeg], now, 900);
+    const result = await uploadImages(
       { s3, bucket: 'img-bucket', ttlSeconds: 900, kmsKeyArn: KMS },
-      [pngBytes(), jpeg],
+      planned,
       now,
-      (key) => stored.push(key),
+      noDeadline(),
     );
-    expect(result).toHaveLength(2);
-    expect(stored.sort()).toEqual(result.map((r) => r.key).sort());
+    expect(result.map((r) => r.key)).toEqual(planned.map((p) => p.key));
 
     const puts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts.map((p) => p.ContentType).sort()).toEqual(['image/jpeg', 'image/png']);
@@ -59,33 +63,26 @@ describe('storeImages', () => {
   });
 
   it('leaves encryption to the bucket default when no key is configured', async () => {
-    await storeImages(
+    await uploadImages(
       { s3, bucket: 'img-bucket', ttlSeconds: 300 },
-      [pngBytes()],
+      planImages([pngBytes()], now, 300),
       now,
-      () => undefined,
+      noDeadline(),
     );
     const put = s3Mock.commandCalls(PutObjectCommand)[0].args[0].input;
     expect(put).not.toHaveProperty('ServerSideEncryption');
     expect(put).not.toHaveProperty('SSEKMSKeyId');
   });
 
-  it('refuses bytes that are not a known image format', async () => {
-    await expect(
-      storeImages(
-        { s3, bucket: 'b', ttlSeconds: 300 },
-        [Buffer.from('GIF89a')],
-        now,
-        () => undefined,
-      ),
-    ).rejects.toThrow('Unrecognised image format');
-    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  it('refuses to plan bytes that are not a known image format', () => {
+    expect(() => planImages([pngBytes(), Buffer.from('GIF89a')], now, 300)).toThrow(
+      'Unrecognised image format',
+    );
   });
 
-  it('reports every key before its upload, and settles every upload before failing', async () => {
+  it('settles every upload before failing', async () => {
     // The first upload is slow and succeeds; the second fails at once. The
-    // failure must not be reported while the first upload is still running,
-    // and both keys must be known (either object may exist).
+    // failure must not be reported while the first upload is still running.
     let slowDone = false;
     s3Mock
       .on(PutObjectCommand)
@@ -95,19 +92,47 @@ describe('storeImages', () => {
         return {};
       })
       .rejects(new Error('slow down'));
-    const stored: string[] = [];
+    const planned = planImages([pngBytes('a'), pngBytes('b')], now, 300);
     await expect(
-      storeImages({ s3, bucket: 'b', ttlSeconds: 300 }, [pngBytes('a'), pngBytes('b')], now, (k) =>
-        stored.push(k),
-      ),
+      uploadImages({ s3, bucket: 'b', ttlSeconds: 300 }, planned, now, noDeadline()),
     ).rejects.toThrow();
     expect(slowDone).toBe(true);
-    expect(stored).toHaveLength(2);
     expect(
       s3Mock
         .commandCalls(PutObjectCommand)
         .map((c) => c.args[0].input.Key)
         .sort(),
-    ).toEqual([...stored].sort());
+    ).toEqual(planned.map((p) => p.key).sort());
+  });
+
+  it('gives up on uploads when the deadline passes (a real client against a server that never answers)', async () => {
+    const hanging = new Set<import('node:http').ServerResponse>();
+    const server = createServer((_req, res) => hanging.add(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const slowS3 = new S3Client({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    try {
+      const started = Date.now();
+      await expect(
+        uploadImages(
+          { s3: slowS3, bucket: 'b', ttlSeconds: 300 },
+          planImages([pngBytes()], now, 300),
+          now,
+          AbortSignal.timeout(200),
+        ),
+      ).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      slowS3.destroy();
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

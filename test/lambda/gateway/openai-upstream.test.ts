@@ -15,6 +15,7 @@ import { KeyStore } from '../../../lambda/shared/key-store';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import type { GatewayConfig } from '../../../lambda/gateway/config';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import { createUpstream } from '../../../lambda/gateway/upstreams';
 import {
   fromOpenAiChatBody,
   statusFailure,
@@ -62,12 +63,13 @@ describe('openai-compatible upstream through the handler', () => {
     };
   }
   function handler(env?: Record<string, string>): GatewayHandler {
+    const c = config(env);
     return createHandler({
-      config: config(env),
+      config: c,
       ddb: aws.ddb,
       s3: aws.s3,
       kms: aws.kms,
-      secrets,
+      upstream: createUpstream(c, { secrets }),
       logSink: (l) => lines.push(l),
     });
   }
@@ -164,7 +166,13 @@ describe('openai-compatible upstream through the handler', () => {
     const { response, item } = await invoke(handler(), {
       path: '/v1/images/generations',
       headers: bearer(key),
-      body: { model: 'draw', prompt: 'a fox', size: '512x512', style: 'vivid' },
+      body: {
+        model: 'draw',
+        prompt: 'a fox',
+        size: '512x512',
+        style: 'vivid',
+        response_format: 'url',
+      },
     });
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(fake.requests[0].body)).toEqual({
@@ -268,33 +276,36 @@ describe('openai-compatible upstream through the handler', () => {
 
 describe('openai-compatible translators', () => {
   it('rebuilds messages, tools and formats', () => {
-    const r = validateChat({
-      model: 'm',
-      messages: [
-        { role: 'system', content: 's' },
-        {
-          role: 'user',
-          content: [
-            { type: 'text', text: 'a' },
-            { type: 'image_url', image_url: { url: 'https://x/y.png' } },
-          ],
-        },
-        {
-          role: 'assistant',
-          content: null,
-          tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
-        },
-        { role: 'tool', tool_call_id: 'c', content: 'r' },
-      ],
-      stop: 'S',
-      tools: [{ type: 'function', function: { name: 'f' } }],
-      tool_choice: { type: 'function', function: { name: 'f' } },
-      response_format: { type: 'json_object' },
-      top_p: 0.3,
-      max_tokens: 5,
-      presence_penalty: 0.5,
-      frequency_penalty: -0.5,
-    });
+    const r = validateChat(
+      {
+        model: 'm',
+        messages: [
+          { role: 'system', content: 's' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+            ],
+          },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          { role: 'tool', tool_call_id: 'c', content: 'r' },
+        ],
+        stop: 'S',
+        tools: [{ type: 'function', function: { name: 'f' } }],
+        tool_choice: { type: 'function', function: { name: 'f' } },
+        response_format: { type: 'json_object' },
+        top_p: 0.3,
+        max_tokens: 5,
+        presence_penalty: 0.5,
+        frequency_penalty: -0.5,
+      },
+      { remoteImageUrls: 'allow' },
+    );
     if (!r.ok) throw new Error(r.message);
     expect(toOpenAiChatBody(r.value, 'up')).toEqual({
       model: 'up',

@@ -4,7 +4,7 @@ import { validateImages } from '../../../lambda/gateway/validate-images';
 const base = { model: 'img', prompt: 'a cat' };
 
 describe('validateImages', () => {
-  it('applies OpenAI defaults (url, 1024x1024, n=1)', () => {
+  it('applies the defaults (b64_json, which stores nothing; 1024x1024; n=1)', () => {
     expect(validateImages(base, 4)).toEqual({
       ok: true,
       value: {
@@ -14,7 +14,7 @@ describe('validateImages', () => {
         size: '1024x1024',
         width: 1024,
         height: 1024,
-        responseFormat: 'url',
+        responseFormat: 'b64_json',
       },
     });
   });

@@ -1,0 +1,49 @@
+/**
+ * Builds the configured model upstream.
+ *
+ * A deployment uses one upstream kind, so the deployed bundle is built with
+ * `process.env.EPHEMERA_UPSTREAM_KIND` defined as that kind: the branch of the
+ * other kind becomes dead code, its imports go unused, and esbuild leaves that
+ * code and its SDK client out of the asset. Unbundled (tests, local mode) both
+ * branches are live and the configuration decides.
+ */
+
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BedrockUpstream } from './bedrock-upstream';
+import type { GatewayConfig } from './config';
+import { OpenAiUpstream, type FetchLike } from './openai-upstream';
+import type { Upstream } from './upstream';
+import { secretTokenSource } from './upstream-token';
+
+/** Clients for the upstream; each is created when absent and needed. */
+export interface UpstreamClients {
+  readonly bedrock?: BedrockRuntimeClient;
+  readonly secrets?: SecretsManagerClient;
+  /** `fetch` for the openai-compatible upstream. @default globalThis.fetch */
+  readonly fetch?: FetchLike;
+}
+
+export function createUpstream(config: GatewayConfig, clients: UpstreamClients = {}): Upstream {
+  const upstream = config.upstream;
+  if (process.env.EPHEMERA_UPSTREAM_KIND !== 'openai-compatible' && upstream.kind === 'bedrock') {
+    return new BedrockUpstream(clients.bedrock ?? new BedrockRuntimeClient({}));
+  }
+  if (process.env.EPHEMERA_UPSTREAM_KIND !== 'bedrock' && upstream.kind === 'openai-compatible') {
+    let token: () => Promise<string | undefined> = async () => undefined;
+    if (upstream.secretArn) {
+      token = secretTokenSource(
+        clients.secrets ?? new SecretsManagerClient({}),
+        upstream.secretArn,
+      );
+    }
+    return new OpenAiUpstream({
+      baseUrl: upstream.baseUrl,
+      token,
+      ...(clients.fetch ? { fetch: clients.fetch } : {}),
+    });
+  }
+  throw new Error(
+    `This gateway bundle was built for the ${process.env.EPHEMERA_UPSTREAM_KIND} upstream, not ${upstream.kind}`,
+  );
+}
