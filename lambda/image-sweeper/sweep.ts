@@ -10,9 +10,13 @@
  *
  * A run stops early, leaving the rest for the next run, when the invocation is
  * close to its timeout or after `maxDeletesPerRun` deletions. It writes exactly one
- * log line of counts. If anything failed it then throws an error with a fixed
- * message, so that the invocation counts as failed and the errors alarm can fire;
- * no S3 error text is ever logged or rethrown.
+ * log line of counts, which also carries CloudWatch metrics (embedded metric
+ * format, dimension `ImageBucket`): how far behind the sweep is
+ * (`SweepLagSeconds`: how long past its expiry the oldest due image it left
+ * behind is, 0 when it left none), `ImagesSwept`, `SweepErrors`, and
+ * `SweepsCompleted` (1 when the run could list what was due). If anything
+ * failed it then throws an error with a fixed message, so that the invocation
+ * counts as failed; no S3 error text is ever logged or rethrown.
  */
 
 import {
@@ -25,6 +29,7 @@ import {
 import {
   type AllowlistLogger,
   createAllowlistLogger,
+  type EmbeddedMetrics,
   type LogSchema,
 } from '../shared/allowlist-logger';
 import { IMAGE_KEY_PREFIX, parseImageKey } from '../shared/image-key';
@@ -44,7 +49,32 @@ export const SWEEP_LOG_SCHEMA = {
   duration_ms: { kind: 'int', min: 0 },
   /** True when the run stopped before reaching the end of what is due. */
   truncated: { kind: 'bool' },
+  /** Seconds past its expiry of the oldest due image left behind (0: none left). */
+  lag_seconds: { kind: 'int', min: 0 },
+  /** Failed deletions, plus 1 when the bucket could not be listed. */
+  errors: { kind: 'int', min: 0 },
+  /** 1 when the run could list what was due, else 0. */
+  completed: { kind: 'int', min: 0, max: 1 },
 } as const satisfies LogSchema;
+
+/** Namespace of Ephemera's own metrics. */
+export const METRIC_NAMESPACE = 'Ephemera';
+/** The dimension that tells deployments apart: the image bucket's name. */
+export const SWEEP_METRIC_DIMENSION = 'ImageBucket';
+
+/** The sweep line's metrics (see the construct's `metricSweepLag` and friends). */
+export function sweepMetrics(bucketName: string): EmbeddedMetrics<typeof SWEEP_LOG_SCHEMA> {
+  return {
+    namespace: METRIC_NAMESPACE,
+    dimensions: { [SWEEP_METRIC_DIMENSION]: bucketName },
+    metrics: [
+      { name: 'SweepLagSeconds', field: 'lag_seconds', unit: 'Seconds' },
+      { name: 'ImagesSwept', field: 'deleted', unit: 'Count' },
+      { name: 'SweepErrors', field: 'errors', unit: 'Count' },
+      { name: 'SweepsCompleted', field: 'completed', unit: 'Count' },
+    ],
+  };
+}
 
 export type SweepLogger = AllowlistLogger<typeof SWEEP_LOG_SCHEMA>;
 
@@ -60,15 +90,6 @@ export const DELETE_FAILED_MESSAGE = 'Image sweep failed: some images could not 
 /** Thrown (after logging) when the bucket could not be listed. Fixed text, never S3's. */
 export const LIST_FAILED_MESSAGE = 'Image sweep failed: the image bucket could not be listed';
 
-export type KeyClass = 'due' | 'future' | 'malformed';
-
-/** Whether a listed key is due for deletion at `nowMs`, not yet due, or not an image key. */
-export function classifyKey(key: string, nowMs: number): KeyClass {
-  const parsed = parseImageKey(key);
-  if (!parsed) return 'malformed';
-  return parsed.expiresAtEpochSeconds * 1000 <= nowMs ? 'due' : 'future';
-}
-
 export interface SweepSummary {
   readonly listed: number;
   readonly deleted: number;
@@ -76,6 +97,8 @@ export interface SweepSummary {
   readonly malformed: number;
   readonly durationMs: number;
   readonly truncated: boolean;
+  /** Seconds past its expiry of the oldest due image left behind; undefined when unknown (listing failed). */
+  readonly lagSeconds?: number;
 }
 
 /** The part of the Lambda context the sweeper uses. */
@@ -90,7 +113,7 @@ export interface SweeperDeps {
   readonly bucketName: string;
   /** Clock. @default () => new Date() */
   readonly now?: () => Date;
-  /** Logger for the run's line. @default createAllowlistLogger('sweep', SWEEP_LOG_SCHEMA) */
+  /** Logger for the run's line. @default the sweep line with its metrics, to stdout */
   readonly logger?: SweepLogger;
   /** Deletions attempted per run. @default 50000 */
   readonly maxDeletesPerRun?: number;
@@ -109,7 +132,6 @@ export type SweepHandler = (event?: unknown, context?: TimeBudget) => Promise<Sw
 export function createHandler(deps: SweeperDeps): SweepHandler {
   const { s3, bucketName } = deps;
   const now = deps.now ?? (() => new Date());
-  const logger = deps.logger ?? createAllowlistLogger('sweep', SWEEP_LOG_SCHEMA);
   const maxDeletesPerRun = deps.maxDeletesPerRun ?? DEFAULT_MAX_DELETES_PER_RUN;
   const minRemainingMillis = deps.minRemainingMillis ?? DEFAULT_MIN_REMAINING_MILLIS;
   const listPageSize = deps.listPageSize ?? 1000;
@@ -128,6 +150,9 @@ export function createHandler(deps: SweeperDeps): SweepHandler {
   if (problems.length > 0) {
     throw new Error(`Invalid image sweeper dependencies: ${problems.join('; ')}`);
   }
+  const logger =
+    deps.logger ??
+    createAllowlistLogger('sweep', SWEEP_LOG_SCHEMA, undefined, sweepMetrics(bucketName));
 
   return async (_event, context) => {
     const startedMs = now().getTime();
@@ -137,7 +162,12 @@ export function createHandler(deps: SweeperDeps): SweepHandler {
     let malformed = 0;
     let truncated = false;
     let listFailed = false;
-    let batch: string[] = [];
+    let batch: { key: string; expiresMs: number }[] = [];
+    /** Expiry (ms) of the oldest due image known to be left behind. */
+    let oldestLeftMs: number | undefined;
+    const leftBehind = (expiresMs: number) => {
+      oldestLeftMs = Math.min(oldestLeftMs ?? expiresMs, expiresMs);
+    };
 
     const timeIsLow = (): boolean =>
       context !== undefined && context.getRemainingTimeInMillis() < minRemainingMillis;
@@ -151,24 +181,33 @@ export function createHandler(deps: SweeperDeps): SweepHandler {
         const out = await s3.send(
           new DeleteObjectsCommand({
             Bucket: bucketName,
-            Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+            Delete: { Objects: keys.map(({ key }) => ({ Key: key })), Quiet: true },
           }),
         );
         // Quiet mode reports only failures. Their codes and messages are not logged.
         const errors = Math.min(out.Errors?.length ?? 0, keys.length);
         failed += errors;
         deleted += keys.length - errors;
+        for (const error of out.Errors ?? []) {
+          const parsed = error.Key === undefined ? undefined : parseImageKey(error.Key);
+          leftBehind(parsed ? parsed.expiresAtEpochSeconds * 1000 : keys[0].expiresMs);
+        }
         return true;
       } catch {
         failed += keys.length;
+        // Keys sort by expiry: the first is the oldest.
+        leftBehind(keys[0].expiresMs);
         return false;
       }
     };
 
+    /** True when the run stopped for lack of time without seeing what came next. */
+    let stoppedUnseen = false;
     let continuationToken: string | undefined;
     scan: do {
       if (timeIsLow()) {
         truncated = true;
+        stoppedUnseen = true;
         break;
       }
       let page: ListObjectsV2CommandOutput;
@@ -190,21 +229,28 @@ export function createHandler(deps: SweeperDeps): SweepHandler {
         const key = object.Key;
         if (key === undefined) continue;
         listed++;
-        const keyClass = classifyKey(key, startedMs);
-        if (keyClass === 'malformed') {
+        const parsed = parseImageKey(key);
+        if (!parsed) {
           malformed++;
           continue;
         }
+        const expiresMs = parsed.expiresAtEpochSeconds * 1000;
         // Keys sort by expiry: nothing after the first future key is due.
-        if (keyClass === 'future') break scan;
+        if (expiresMs > startedMs) break scan;
         if (deleted + failed + batch.length >= maxDeletesPerRun) {
           truncated = true;
+          leftBehind(expiresMs);
           break scan;
         }
-        batch.push(key);
+        batch.push({ key, expiresMs });
         if (batch.length >= DELETE_BATCH_SIZE) {
-          if (!(await flush()) || timeIsLow()) {
+          if (!(await flush())) {
             truncated = true;
+            break scan;
+          }
+          if (timeIsLow()) {
+            truncated = true;
+            stoppedUnseen = true;
             break scan;
           }
         }
@@ -214,11 +260,37 @@ export function createHandler(deps: SweeperDeps): SweepHandler {
 
     if (!(await flush())) truncated = true;
 
-    const durationMs = Math.max(0, Math.round(now().getTime() - startedMs));
-    logger.write({ listed, deleted, failed, malformed, duration_ms: durationMs, truncated });
+    const endedMs = now().getTime();
+    const durationMs = Math.max(0, Math.round(endedMs - startedMs));
+    // Unknown when the listing failed, or when time ran out before the next key was seen.
+    const lagKnown = !listFailed && !stoppedUnseen;
+    const lagSeconds = lagKnown
+      ? oldestLeftMs === undefined
+        ? 0
+        : Math.max(0, Math.floor((endedMs - oldestLeftMs) / 1000))
+      : undefined;
+    logger.write({
+      listed,
+      deleted,
+      failed,
+      malformed,
+      duration_ms: durationMs,
+      truncated,
+      lag_seconds: lagSeconds,
+      errors: failed + (listFailed ? 1 : 0),
+      completed: lagKnown ? 1 : 0,
+    });
 
     if (listFailed) throw new Error(LIST_FAILED_MESSAGE);
     if (failed > 0) throw new Error(DELETE_FAILED_MESSAGE);
-    return { listed, deleted, failed, malformed, durationMs, truncated };
+    return {
+      listed,
+      deleted,
+      failed,
+      malformed,
+      durationMs,
+      truncated,
+      ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    };
   };
 }

@@ -8,6 +8,8 @@
  * even a caller that hands the logger a prompt by mistake cannot get it out.
  */
 
+import { MODEL_ID } from '../../lib/core/models';
+
 export type FieldKind =
   | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
   | { readonly kind: 'number'; readonly min?: number; readonly max?: number }
@@ -27,7 +29,7 @@ export const ID_PATTERNS = {
   /** Hex digests such as the keyed customer hash. */
   hex: { kind: 'id', pattern: /^[0-9a-f]+$/, maxLength: 128 },
   /** Model ids as the upstreams spell them (`amazon.nova-lite-v1:0`, `org/model`). */
-  model: { kind: 'id', pattern: /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, maxLength: 128 },
+  model: { kind: 'id', ...MODEL_ID },
   /** ISO-8601 UTC timestamps. */
   timestamp: {
     kind: 'id',
@@ -99,6 +101,30 @@ export interface AllowlistLogger<S extends LogSchema> {
   write(record: LogRecord<S>): void;
 }
 
+/** A CloudWatch metric published from a numeric field of the line. */
+export interface EmbeddedMetric<S extends LogSchema> {
+  /** Metric name, e.g. `SweepLagSeconds`. */
+  readonly name: string;
+  /** The schema field (of kind int or number) that holds the value. */
+  readonly field: keyof S & string;
+  readonly unit: 'Seconds' | 'Milliseconds' | 'Count';
+}
+
+/**
+ * Metrics in CloudWatch's embedded metric format: CloudWatch Logs extracts
+ * them from the line itself, so publishing needs no API call, no VPC
+ * endpoint and no permission beyond writing logs. Values come only from the
+ * schema's numeric fields; dimension values are fixed when the logger is
+ * created (names of the deployment's own resources, never request data).
+ */
+export interface EmbeddedMetrics<S extends LogSchema> {
+  readonly namespace: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly metrics: readonly EmbeddedMetric<S>[];
+}
+
+const METRIC_TOKEN = /^[A-Za-z0-9._/-]{1,255}$/;
+
 /**
  * Creates a logger for one event type. `event` names the line (for example
  * `usage` or `sweep`) and is written as a field of its own.
@@ -107,6 +133,7 @@ export function createAllowlistLogger<S extends LogSchema>(
   event: string,
   schema: S,
   sink: LineSink = stdoutSink,
+  emf?: EmbeddedMetrics<S>,
 ): AllowlistLogger<S> {
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(event)) {
     throw new Error(
@@ -118,12 +145,53 @@ export function createAllowlistLogger<S extends LogSchema>(
       throw new Error(`Logger schema may not declare the reserved field '${reserved}'`);
     }
   }
+  if (emf) checkEmbeddedMetrics(schema, emf);
   return {
     write(record) {
       const { clean, dropped } = sanitize(schema, record);
-      const line: Record<string, string | number | boolean> = { event, ...clean };
+      const line: Record<string, unknown> = { event, ...clean };
       if (dropped > 0) line.dropped_fields = dropped;
+      if (emf) {
+        const present = emf.metrics.filter((m) => typeof clean[m.field] === 'number');
+        if (present.length > 0) {
+          for (const m of present) line[m.name] = clean[m.field];
+          Object.assign(line, emf.dimensions);
+          line._aws = {
+            Timestamp: Date.now(),
+            CloudWatchMetrics: [
+              {
+                Namespace: emf.namespace,
+                Dimensions: [Object.keys(emf.dimensions)],
+                Metrics: present.map((m) => ({ Name: m.name, Unit: m.unit })),
+              },
+            ],
+          };
+        }
+      }
       sink(JSON.stringify(line));
     },
   };
+}
+
+function checkEmbeddedMetrics<S extends LogSchema>(schema: S, emf: EmbeddedMetrics<S>): void {
+  const names = [
+    emf.namespace,
+    ...Object.keys(emf.dimensions),
+    ...Object.values(emf.dimensions),
+    ...emf.metrics.map((m) => m.name),
+  ];
+  if (!names.every((n) => typeof n === 'string' && METRIC_TOKEN.test(n))) {
+    throw new Error('Embedded metric names and dimensions must be 1-255 of A-Z a-z 0-9 . _ / -');
+  }
+  for (const m of emf.metrics) {
+    const kind = Object.prototype.hasOwnProperty.call(schema, m.field)
+      ? schema[m.field]
+      : undefined;
+    if (!kind || (kind.kind !== 'int' && kind.kind !== 'number')) {
+      throw new Error(`Embedded metric ${m.name} must read a numeric schema field`);
+    }
+    if (Object.prototype.hasOwnProperty.call(schema, m.name)) {
+      throw new Error(`Embedded metric ${m.name} may not reuse a schema field name`);
+    }
+  }
 }

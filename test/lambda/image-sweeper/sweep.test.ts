@@ -15,7 +15,6 @@ import {
   SWEEP_LOG_SCHEMA,
   type SweeperDeps,
   type TimeBudget,
-  classifyKey,
   createHandler,
 } from '../../../lambda/image-sweeper/sweep';
 
@@ -112,15 +111,6 @@ beforeEach(() => {
   s3Mock.reset();
 });
 
-describe('classifyKey', () => {
-  test('a key is due once its expiry second has started, future before', () => {
-    expect(classifyKey(key(0, 'a'), NOW_MS)).toBe('due');
-    expect(classifyKey(key(-1, 'a'), NOW_MS)).toBe('due');
-    expect(classifyKey(key(1, 'a'), NOW_MS)).toBe('future');
-    expect(classifyKey('images/not-a-key', NOW_MS)).toBe('malformed');
-  });
-});
-
 describe('image sweeper', () => {
   test('empty bucket: one list call, nothing deleted, one line of zeros', async () => {
     s3Mock.on(ListObjectsV2Command).resolves({ KeyCount: 0, IsTruncated: false });
@@ -133,6 +123,7 @@ describe('image sweeper', () => {
       malformed: 0,
       durationMs: 0,
       truncated: false,
+      lagSeconds: 0,
     });
 
     const calls = s3Mock.commandCalls(ListObjectsV2Command);
@@ -152,6 +143,9 @@ describe('image sweeper', () => {
       malformed: 0,
       duration_ms: 0,
       truncated: false,
+      lag_seconds: 0,
+      errors: 0,
+      completed: 1,
     });
   });
 
@@ -261,6 +255,10 @@ describe('image sweeper', () => {
       malformed: 0,
       duration_ms: 0,
       truncated: false,
+      // The oldest key left behind, due[3], expired 100,000 s ago.
+      lag_seconds: 100_000,
+      errors: 2,
+      completed: 1,
     });
     expect(lines[0]).not.toContain(CANARY);
     expect(lines[0]).not.toContain('AccessDenied');
@@ -392,6 +390,9 @@ describe('image sweeper', () => {
       malformed: 1,
       duration_ms: 250,
       truncated: false,
+      lag_seconds: 100_001,
+      errors: 1,
+      completed: 1,
     });
     expect(lines[0]).not.toMatch(/images|secretid|png/);
   });
@@ -405,5 +406,86 @@ describe('image sweeper', () => {
     expect(() => createHandler({ s3, bucketName: BUCKET, minRemainingMillis: -1 })).toThrow(
       'Invalid image sweeper dependencies: minRemainingMillis must be a non-negative number',
     );
+  });
+});
+
+describe('how far behind the sweep is (SweepLagSeconds) and its metrics', () => {
+  test('a cap that leaves due images reports the age past expiry of the oldest one left', async () => {
+    const due = dueKeys(30);
+    fakeBucket(due);
+    const { lines, run } = harness({ maxDeletesPerRun: 25 });
+    const summary = await run(plenty);
+    // due[25] is the oldest left: it expired 100,000 - floor(25 / 10) = 99,998 s ago.
+    expect(summary).toMatchObject({ deleted: 25, truncated: true, lagSeconds: 99_998 });
+    expect(onlyLine(lines)).toMatchObject({ lag_seconds: 99_998, completed: 1, errors: 0 });
+  });
+
+  test('a failed DeleteObjects request leaves its batch: the lag is its oldest key', async () => {
+    fakeBucket(dueKeys(10));
+    s3Mock.on(DeleteObjectsCommand).rejects(new Error('throttled'));
+    const { lines, run } = harness();
+    await expect(run(plenty)).rejects.toThrow(DELETE_FAILED_MESSAGE);
+    expect(onlyLine(lines)).toMatchObject({ lag_seconds: 100_000, errors: 10, completed: 1 });
+  });
+
+  test('a failed listing reports an error and no lag, and does not count as completed', async () => {
+    s3Mock.on(ListObjectsV2Command).rejects(new Error(`${CANARY} denied`));
+    const { lines, run } = harness();
+    await expect(run(plenty)).rejects.toThrow(LIST_FAILED_MESSAGE);
+    const line = onlyLine(lines);
+    expect(line).toMatchObject({ errors: 1, completed: 0 });
+    expect(line).not.toHaveProperty('lag_seconds');
+  });
+
+  test('stopping for lack of time before seeing what comes next leaves the lag unknown', async () => {
+    fakeBucket(dueKeys(10));
+    const { lines, run } = harness();
+    await run({ getRemainingTimeInMillis: () => 1 });
+    expect(onlyLine(lines)).toMatchObject({ truncated: true, completed: 0 });
+    expect(onlyLine(lines)).not.toHaveProperty('lag_seconds');
+  });
+
+  test('the default logger publishes the metrics in embedded metric format, under the bucket dimension', async () => {
+    fakeBucket([...dueKeys(3), key(60, 'future')]);
+    const written: string[] = [];
+    const stdout = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    try {
+      const handler = createHandler({ s3, bucketName: BUCKET, now: () => new Date(NOW_MS) });
+      await handler({}, plenty);
+    } finally {
+      stdout.mockRestore();
+    }
+    expect(written).toHaveLength(1);
+    const line = JSON.parse(written[0]) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      event: 'sweep',
+      deleted: 3,
+      ImageBucket: BUCKET,
+      SweepLagSeconds: 0,
+      ImagesSwept: 3,
+      SweepErrors: 0,
+      SweepsCompleted: 1,
+      _aws: {
+        Timestamp: expect.any(Number),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'Ephemera',
+            Dimensions: [['ImageBucket']],
+            Metrics: [
+              { Name: 'SweepLagSeconds', Unit: 'Seconds' },
+              { Name: 'ImagesSwept', Unit: 'Count' },
+              { Name: 'SweepErrors', Unit: 'Count' },
+              { Name: 'SweepsCompleted', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
+    });
+    expect(written[0]).not.toMatch(/secretid|png|due0/);
   });
 });
