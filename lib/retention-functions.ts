@@ -1,13 +1,12 @@
-import * as path from 'path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowledgements';
+import { handlerCode } from './handler-bundle';
 import { PropsValidator } from './validation';
 
 /** The pinned runtime of every Ephemera function. */
@@ -31,12 +30,35 @@ export const DATA_PROTECTION_IDENTIFIERS = [
   logs.DataIdentifier.PUTTYPRIVATEKEY,
 ];
 
-/** Directory of the handler sources (`lambda/<name>/index.ts`). */
-export const LAMBDA_SOURCE_DIR = path.join(__dirname, '..', 'lambda');
+/** How a function is invoked, which decides where a failed invocation ends up (and why it has no DLQ). */
+export enum FunctionTrigger {
+  /** A load balancer or API Gateway waits for the answer: every failure is the caller's HTTP answer. */
+  SYNCHRONOUS = 'synchronous',
+  /** EventBridge on a schedule: the event carries no data and the next run repeats a failed one. */
+  SCHEDULE = 'schedule',
+  /** An SQS event source: failed messages stay on the queue, whose redrive policy is the dead-letter queue. */
+  QUEUE = 'queue',
+}
+
+const NO_DLQ_REASONS: Record<FunctionTrigger, string> = {
+  [FunctionTrigger.SYNCHRONOUS]:
+    'Invoked synchronously (load balancer or API Gateway): every failure is returned to the caller as the HTTP answer; there is no asynchronous event to dead-letter, and a DLQ would be a place where request content could land (P1).',
+  [FunctionTrigger.SCHEDULE]:
+    "Invoked on a schedule: the event carries no data and the next scheduled run repeats a failed one; a DLQ would only collect empty schedule events. Failures raise the function's own alarms.",
+  [FunctionTrigger.QUEUE]:
+    "Invoked by an SQS event source mapping: failed messages stay on the source queue, whose redrive policy moves them to that queue's dead-letter queue; a function DLQ applies only to asynchronous invocations, which this function never receives.",
+};
 
 export interface RetentionFunctionProps {
   /** Handler folder under `lambda/`, e.g. `image-sweeper`. */
   readonly handlerName: string;
+
+  /**
+   * How the function is invoked. Required, because it decides where a failed
+   * invocation ends up: the reason it has no dead-letter queue of its own
+   * (acknowledged for the HIPAA and NIST packs) follows from it.
+   */
+  readonly trigger: FunctionTrigger;
 
   /** Key that encrypts the function's log group (the project's logs key). */
   readonly logsKey: kms.IKey;
@@ -47,8 +69,12 @@ export interface RetentionFunctionProps {
    */
   readonly logRetention?: logs.RetentionDays;
 
-  /** VPC the function runs in. @default - not in a VPC */
-  readonly vpc?: ec2.IVpc;
+  /**
+   * VPC the function runs in. Required: a function outside a VPC reaches AWS
+   * services over the public endpoints (P9), and the HIPAA, NIST and PCI packs
+   * refuse it.
+   */
+  readonly vpc: ec2.IVpc;
 
   /** Subnets in `vpc`. @default - the VPC's isolated subnets */
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -72,6 +98,19 @@ export interface RetentionFunctionProps {
   readonly description?: string;
 
   /**
+   * Compile-time constants for the bundle (esbuild `define`), so code a
+   * deployment never runs is left out of it.
+   * @default - none
+   */
+  readonly define?: Record<string, string>;
+
+  /**
+   * Name of the bundle built with `define` (its prebuilt folder), e.g. `gateway-bedrock`.
+   * @default - the handler's name
+   */
+  readonly bundleName?: string;
+
+  /**
    * Attach a CloudWatch Logs data-protection policy to the log group that
    * masks personal data and secrets, as a second net behind the allowlist
    * logger (it masks what it recognises; the logger is the real guard).
@@ -88,14 +127,15 @@ export interface RetentionFunctionProps {
 
 /**
  * A Lambda function as every Ephemera handler runs: pinned Node.js runtime on
- * ARM64, a minified esbuild bundle (local esbuild, no Docker) with the AWS SDK
- * clients bundled through module-first resolution, source maps on, an
+ * ARM64, a minified esbuild bundle split into ES module chunks (local
+ * esbuild, no Docker; see `handler-bundle.ts`) with the AWS SDK clients
+ * bundled through module-first resolution, an
  * explicit log group encrypted with the logs key and bounded retention, no
  * X-Ray tracing (traces could carry payload fragments; P1), and reserved
  * concurrency.
  */
 export class RetentionFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly logGroup: logs.LogGroup;
   public readonly role: iam.Role;
 
@@ -111,6 +151,10 @@ export class RetentionFunction extends Construct {
       .integer('memorySize', memorySize, 128, 10240)
       .integer('reservedConcurrentExecutions', reserved, 1, 1000)
       .duration('timeout', props.timeout, Duration.seconds(1), Duration.minutes(15))
+      .check(
+        Object.values(FunctionTrigger).includes(props.trigger),
+        `trigger must be one of ${Object.values(FunctionTrigger).join(', ')}`,
+      )
       .throwIfInvalid();
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
@@ -127,7 +171,7 @@ export class RetentionFunction extends Construct {
     });
 
     // A role with only what the function itself needs to run: write to its own
-    // log group, and manage its network interfaces when it is in a VPC. No
+    // log group, and manage its network interfaces in the VPC. No
     // AWS-managed policy (those allow logs:* on every log group).
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -139,33 +183,35 @@ export class RetentionFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    if (props.vpc) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [
-            'ec2:CreateNetworkInterface',
-            'ec2:DescribeNetworkInterfaces',
-            'ec2:DescribeSubnets',
-            'ec2:DeleteNetworkInterface',
-            'ec2:AssignPrivateIpAddresses',
-            'ec2:UnassignPrivateIpAddresses',
-          ],
-          resources: ['*'],
-        }),
-      );
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Lambda manages the network interfaces of a function in a VPC with EC2 actions that do not support resource-level permissions (the same actions as AWSLambdaVPCAccessExecutionRole).',
-      });
-    }
+    // Lambda manages the function's network interfaces in the VPC.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Lambda manages the network interfaces of a function in a VPC with EC2 actions that do not support resource-level permissions (the same actions as AWSLambdaVPCAccessExecutionRole).',
+    });
     acknowledgeInlinePolicy(this.role, `the ${props.handlerName} function`);
     acknowledgeShortLogRetention(this.logGroup);
 
-    this.function = new NodejsFunction(this, 'Function', {
+    this.function = new lambda.Function(this, 'Function', {
       role: this.role,
-      entry: path.join(LAMBDA_SOURCE_DIR, props.handlerName, 'index.ts'),
-      handler: 'handler',
+      code: handlerCode({
+        handler: props.handlerName,
+        ...(props.define ? { define: props.define, name: props.bundleName } : {}),
+      }),
+      handler: 'index.handler',
       runtime: FUNCTION_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
@@ -176,26 +222,13 @@ export class RetentionFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.TEXT,
       tracing: lambda.Tracing.DISABLED,
       vpc: props.vpc,
-      vpcSubnets: props.vpc
-        ? (props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED })
-        : undefined,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        ...props.environment,
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: OutputFormat.CJS,
-        mainFields: ['module', 'main'],
-        // Bundle the SDK clients instead of using the runtime's copy.
-        externalModules: [],
-        forceDockerBundling: false,
-      },
-      // SDK v3 reuses connections by default; the v2-era variable would be unused.
-      awsSdkConnectionReuse: false,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      environment: props.environment,
     });
+    const noDlq = NO_DLQ_REASONS[props.trigger];
+    Validations.of(this.function).acknowledge(
+      { id: 'HIPAA.Security-LambdaDLQ', reason: noDlq },
+      { id: 'NIST.800.53.R5-LambdaDLQ', reason: noDlq },
+    );
   }
 }

@@ -1,7 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   DATA_PROTECTION_IDENTIFIERS,
+  FunctionTrigger,
   RetentionFunction,
   RetentionFunctionProps,
 } from '../../lib/retention-functions';
@@ -11,6 +12,7 @@ import {
   statementsOfRole,
   testKey,
   testStack,
+  testVpc,
 } from '../support/stacks';
 
 function build(props: Partial<RetentionFunctionProps> = {}) {
@@ -18,7 +20,9 @@ function build(props: Partial<RetentionFunctionProps> = {}) {
   const logsKey = testKey(stack, 'LogsKey');
   const fn = new RetentionFunction(stack, 'Fn', {
     handlerName: 'image-sweeper',
+    trigger: FunctionTrigger.SCHEDULE,
     logsKey,
+    vpc: testVpc(stack),
     ...props,
   });
   return { stack, logsKey, fn, template: Template.fromStack(stack) };
@@ -37,9 +41,7 @@ describe('RetentionFunction', () => {
       ReservedConcurrentExecutions: 10,
       TracingConfig: Match.absent(),
       LoggingConfig: { LogFormat: 'Text', LogGroup: { Ref: logicalId(fn.logGroup) } },
-      Environment: {
-        Variables: { NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: 'usage' },
-      },
+      Environment: { Variables: { TABLE_NAME: 'usage' } },
     });
   });
 
@@ -51,12 +53,24 @@ describe('RetentionFunction', () => {
     });
   });
 
-  test('the role may only write to its own log group', () => {
+  test('the role may only write to its own log group and manage its network interfaces', () => {
     expect(statementsOfRole(template, fn.role)).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: [{ 'Fn::GetAtt': [logicalId(fn.logGroup), 'Arn'] }],
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        Resource: ['*'],
       },
     ]);
   });
@@ -74,6 +88,25 @@ describe('RetentionFunction', () => {
     expect(deidentify.DataIdentifier).toHaveLength(DATA_PROTECTION_IDENTIFIERS.length);
     expect(audit.DataIdentifier).toEqual(deidentify.DataIdentifier);
   });
+});
+
+describe('RetentionFunction trigger', () => {
+  test.each([
+    [FunctionTrigger.SYNCHRONOUS, 'every failure is returned to the caller as the HTTP answer'],
+    [FunctionTrigger.SCHEDULE, 'the next scheduled run repeats a failed one'],
+    [FunctionTrigger.QUEUE, "whose redrive policy moves them to that queue's dead-letter queue"],
+  ])(
+    '%s: the missing DLQ is acknowledged on the function with the reason that trigger gives',
+    (trigger, reason) => {
+      const { fn } = build({ trigger });
+      const acks = fn.function.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .map((m) => JSON.stringify(m.data));
+      expect(acks.join(' ')).toContain('HIPAA.Security-LambdaDLQ');
+      expect(acks.join(' ')).toContain('NIST.800.53.R5-LambdaDLQ');
+      expect(acks.join(' ')).toContain(reason);
+    },
+  );
 });
 
 describe('RetentionFunction validation', () => {
