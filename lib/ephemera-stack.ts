@@ -78,6 +78,11 @@ export class EphemeraStack extends Stack {
           'allowInternetEgress=true was set in the configuration for a model upstream outside AWS; traffic to it leaves the VPC through NAT.',
       });
     }
+    this.incidents = new IncidentResponse(this, 'Incidents', {
+      encryptionKey: this.keys.queuesKey,
+      watchedKeys: this.keys.allKeys,
+      alarmEmails: config.alarmEmails,
+    });
     this.store = new MetadataStore(this, 'MetadataStore', {
       encryptionKey: this.keys.metadataKey,
       removalPolicy: config.removalPolicy,
@@ -91,6 +96,7 @@ export class EphemeraStack extends Stack {
       vpc: this.network.vpc,
       vpcSubnets: this.network.workloadSubnets,
       removalPolicy: config.removalPolicy,
+      alarms: this.incidents,
     });
     this.frontDoor = new TlsLoadBalancer(this, 'FrontDoor', {
       vpc: this.network.vpc,
@@ -110,12 +116,6 @@ export class EphemeraStack extends Stack {
       idleTimeout: config.gatewayTimeout.plus(Duration.seconds(10)),
       removalPolicy: config.removalPolicy,
     });
-    this.incidents = new IncidentResponse(this, 'Incidents', {
-      encryptionKey: this.keys.queuesKey,
-      watchedKeys: this.keys.allKeys,
-      alarmEmails: config.alarmEmails,
-    });
-
     this.gateway = new InferenceGateway(this, 'Gateway', {
       listener: this.frontDoor.httpsListener,
       vpc: this.network.vpc,
@@ -128,12 +128,14 @@ export class EphemeraStack extends Stack {
       logsKey: this.keys.logsKey,
       upstream: this.upstream(config),
       models: config.models,
+      allowedRegions: config.allowedRegions,
+      remoteImageUrls: config.remoteImageUrls,
       metadataRetentionDays: config.metadataRetentionDays,
       timeout: config.gatewayTimeout,
       maxConcurrency: config.gatewayMaxConcurrency,
       maxImagesPerRequest: config.maxImagesPerRequest,
       logRetention: config.logRetention,
-      incidents: this.incidents,
+      alarms: this.incidents,
       removalPolicy: config.removalPolicy,
     });
 

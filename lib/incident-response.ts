@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { acknowledgeInlinePolicy } from './acknowledgements';
+import { isEmailAddress } from './core/text';
 import { PropsValidator } from './validation';
 
 export interface IncidentResponseProps {
@@ -25,6 +26,12 @@ export interface IncidentResponseProps {
   readonly alarmEmails?: string[];
 }
 
+/** Where a construct sends its alarms (state changes reach the people on call). */
+export interface IAlarmSink {
+  /** Sends the alarm's ALARM and OK transitions to this sink. */
+  addAlarm(alarm: cloudwatch.Alarm): void;
+}
+
 /** Key-management API calls that would make encrypted data unreadable. */
 export const KEY_STATE_EVENTS = ['DisableKey', 'ScheduleKeyDeletion'] as const;
 
@@ -36,14 +43,14 @@ export const KEY_STATE_EVENTS = ['DisableKey', 'ScheduleKeyDeletion'] as const;
  * Control Tower and most landing zones have one). Other constructs add their
  * alarms with `addAlarm`.
  */
-export class IncidentResponse extends Construct {
+export class IncidentResponse extends Construct implements IAlarmSink {
   public readonly topic: sns.Topic;
   public readonly keyStateRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: IncidentResponseProps) {
     super(scope, id);
     const emails = props.alarmEmails ?? [];
-    const badEmails = emails.filter((e) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e));
+    const badEmails = emails.filter((e) => !isEmailAddress(e));
     new PropsValidator('IncidentResponse')
       .check(
         badEmails.length === 0,
@@ -98,10 +105,22 @@ export class IncidentResponse extends Construct {
     }
   }
 
+  /**
+   * An alarm sink that notifies an SNS topic of your own (an existing incident
+   * topic, for instance), for constructs used without an IncidentResponse.
+   */
+  public static sinkFor(topic: sns.ITopic): IAlarmSink {
+    return { addAlarm: (alarm) => notify(alarm, topic) };
+  }
+
   /** Sends an alarm's state changes to the alarm topic. */
   public addAlarm(alarm: cloudwatch.Alarm): void {
-    const action = new cwActions.SnsAction(this.topic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
+    notify(alarm, this.topic);
   }
+}
+
+function notify(alarm: cloudwatch.Alarm, topic: sns.ITopic): void {
+  const action = new cwActions.SnsAction(topic);
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
 }

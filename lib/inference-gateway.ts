@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,26 +11,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { IncidentResponse } from './incident-response';
-import { RetentionFunction } from './retention-functions';
+import { IAlarmSink } from './incident-response';
+import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
-import { parseModels } from '../lambda/gateway/config';
+import { bedrockReach, residencyProblems } from './core/bedrock-regions';
+import { DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
+import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { PropsValidator } from './validation';
 
 /** A model the gateway offers (prices in millionths of a US dollar). */
-export interface GatewayModel {
-  /** Public model name, as clients send it. */
-  readonly id: string;
-  /** Model id at the upstream: a Bedrock model id or inference profile, or the upstream's name. */
-  readonly upstreamId: string;
-  readonly kind: 'chat' | 'image';
-  /** @default 0 */
-  readonly inputMicroUsdPer1kTokens?: number;
-  /** @default 0 */
-  readonly outputMicroUsdPer1kTokens?: number;
-  /** @default 0 */
-  readonly microUsdPerImage?: number;
-}
+export type GatewayModel = ModelSpec;
+export { DEFAULT_MODELS };
+
+/** Whether chat messages may carry `https://` image URLs for the upstream to fetch. */
+export type RemoteImageUrls = 'deny' | 'allow';
 
 /** Where the gateway sends inference. */
 export type GatewayUpstream =
@@ -42,27 +36,6 @@ export type GatewayUpstream =
       /** Secret holding the upstream's bearer token. @default - no credential */
       readonly credentials?: secretsmanager.ISecret;
     };
-
-/**
- * Bedrock models offered when none are configured. The prices only feed the
- * cost field of usage records; they are examples: set your own contract's
- * prices in cdk.json (`models`).
- */
-export const DEFAULT_MODELS: GatewayModel[] = [
-  {
-    id: 'amazon.nova-lite-v1:0',
-    upstreamId: 'amazon.nova-lite-v1:0',
-    kind: 'chat',
-    inputMicroUsdPer1kTokens: 60,
-    outputMicroUsdPer1kTokens: 240,
-  },
-  {
-    id: 'amazon.nova-canvas-v1:0',
-    upstreamId: 'amazon.nova-canvas-v1:0',
-    kind: 'image',
-    microUsdPerImage: 40_000,
-  },
-];
 
 /**
  * Paths the listener forwards to the gateway: all of them, so every answer
@@ -94,6 +67,21 @@ export interface InferenceGatewayProps {
   /** @default DEFAULT_MODELS */
   readonly models?: GatewayModel[];
   /**
+   * Data residency: the regions prompts may be processed in. A Bedrock model
+   * that can route outside them (a cross-region inference profile whose
+   * geography reaches further, any `global.` profile, an application
+   * inference profile) is refused at synth.
+   * @default - no restriction
+   */
+  readonly allowedRegions?: string[];
+  /**
+   * `deny`: image parts of chat messages must be `data:` URLs (a 400 says
+   * why); `allow`: `https://` image URLs are passed to the upstream, which
+   * fetches them from inside the VPC.
+   * @default 'deny'
+   */
+  readonly remoteImageUrls?: RemoteImageUrls;
+  /**
    * How long usage records are kept (1 to 3650 days).
    * @default 30
    */
@@ -113,8 +101,8 @@ export interface InferenceGatewayProps {
   readonly maxImagesPerRequest?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
-  /** Where the gateway's alarms go. @default - no alarms */
-  readonly incidents?: IncidentResponse;
+  /** Where the gateway's alarms go (errors, throttles). */
+  readonly alarms: IAlarmSink;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -137,7 +125,7 @@ export class InferenceGateway extends Construct {
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
     super(scope, id);
     this.timeout = props.timeout ?? Duration.minutes(5);
-    const models = props.models ?? DEFAULT_MODELS;
+    const models = props.models ?? [...DEFAULT_MODELS];
     const upstream = props.upstream ?? { kind: 'bedrock' };
     const retentionDays = props.metadataRetentionDays ?? 30;
     const maxImages = props.maxImagesPerRequest ?? 4;
@@ -145,17 +133,28 @@ export class InferenceGateway extends Construct {
     // refuse fails here instead of failing every request after deploy.
     const modelProblems: string[] = [];
     parseModels(JSON.stringify(models), modelProblems, 'models');
-    new PropsValidator('InferenceGateway')
+    const region = Token.isUnresolved(Stack.of(this).region) ? undefined : Stack.of(this).region;
+    if (upstream.kind === 'bedrock' && modelProblems.length === 0) {
+      modelProblems.push(...residencyProblems(models, props.allowedRegions ?? [], region));
+    }
+    const baseUrl =
+      upstream.kind === 'openai-compatible' ? checkUpstreamBaseUrl(upstream.baseUrl) : undefined;
+    const remoteImageUrls = props.remoteImageUrls ?? 'deny';
+    const validator = new PropsValidator('InferenceGateway');
+    if (models.length > 0) for (const problem of modelProblems) validator.check(false, problem);
+    validator
       .duration('timeout', this.timeout, Duration.seconds(30), Duration.minutes(15))
       .integer('metadataRetentionDays', retentionDays, 1, 3650)
       .integer('maxConcurrency', props.maxConcurrency, 1, 1000)
       .integer('maxImagesPerRequest', maxImages, 1, 10)
       .check(models.length > 0, 'models must name at least one model')
-      .check(modelProblems.length === 0 || models.length === 0, modelProblems.join('; '))
       .check(
-        upstream.kind !== 'openai-compatible' ||
-          /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(upstream.baseUrl),
-        'upstream.baseUrl must be an https:// URL without query or fragment (TLS only, P5)',
+        baseUrl === undefined || baseUrl.ok,
+        `upstream.baseUrl ${baseUrl && !baseUrl.ok ? baseUrl.problem : ''}`,
+      )
+      .check(
+        remoteImageUrls === 'deny' || remoteImageUrls === 'allow',
+        "remoteImageUrls must be 'deny' or 'allow'",
       )
       .throwIfInvalid();
 
@@ -172,14 +171,16 @@ export class InferenceGateway extends Construct {
       // Leave 15 s for the error answer and the usage record after an upstream timeout.
       UPSTREAM_TIMEOUT_MS: String(this.timeout.toMilliseconds() - 15_000),
       MAX_IMAGES_PER_REQUEST: String(maxImages),
+      REMOTE_IMAGE_URLS: remoteImageUrls,
     };
-    if (upstream.kind === 'openai-compatible') {
-      environment.UPSTREAM_BASE_URL = upstream.baseUrl.replace(/\/+$/, '');
+    if (baseUrl?.ok && upstream.kind === 'openai-compatible') {
+      environment.UPSTREAM_BASE_URL = baseUrl.url;
       if (upstream.credentials) environment.UPSTREAM_SECRET_ARN = upstream.credentials.secretArn;
     }
 
     this.handler = new RetentionFunction(this, 'Handler', {
       handlerName: 'gateway',
+      trigger: FunctionTrigger.SYNCHRONOUS,
       description: 'Ephemera: OpenAI-compatible inference with zero retention',
       logsKey: props.logsKey,
       logRetention: props.logRetention,
@@ -191,12 +192,19 @@ export class InferenceGateway extends Construct {
       environment,
       removalPolicy: props.removalPolicy,
       dataProtection: true,
+      // One upstream kind per deployment: the other kind's client is left out
+      // of the bundle (dead code once the kind is a constant).
+      define: { 'process.env.EPHEMERA_UPSTREAM_KIND': JSON.stringify(upstream.kind) },
+      bundleName: `gateway-${upstream.kind}`,
     });
     const fn = this.handler.function;
     this.grantLeastPrivilege(fn.role!, props, models, upstream);
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
       targetType: elbv2.TargetType.LAMBDA,
+      // Every value of a repeated header reaches the gateway (otherwise only
+      // the last), so "the first customer_id wins" holds across headers.
+      multiValueHeadersEnabled: true,
       targets: [new targets.LambdaTarget(fn)],
       healthCheck: { enabled: true, path: '/healthz', interval: Duration.minutes(1) },
     });
@@ -208,8 +216,8 @@ export class InferenceGateway extends Construct {
     });
 
     this.restrictLoadBalancerPermission();
-    if (props.incidents) this.addAlarms(props.incidents);
-    this.acknowledgeFindings(props, models);
+    this.addAlarms(props.alarms);
+    this.acknowledgeFindings(props);
   }
 
   private grantLeastPrivilege(
@@ -250,12 +258,7 @@ export class InferenceGateway extends Construct {
     );
     props.images.grantPutAndPresign(role);
     if (upstream.kind === 'bedrock') {
-      add(
-        new iam.PolicyStatement({
-          actions: ['bedrock:InvokeModel'],
-          resources: [...new Set(models.flatMap((m) => bedrockResourceArns(stack, m.upstreamId)))],
-        }),
-      );
+      for (const statement of bedrockStatements(stack, models)) add(statement);
     } else if (upstream.credentials) {
       upstream.credentials.grantRead(role);
       // grantRead adds nothing for an imported key: say it here, through
@@ -298,7 +301,7 @@ export class InferenceGateway extends Construct {
     }
   }
 
-  private addAlarms(incidents: IncidentResponse): void {
+  private addAlarms(sink: IAlarmSink): void {
     const fn = this.handler.function;
     const errors = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
       alarmDescription:
@@ -315,18 +318,11 @@ export class InferenceGateway extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    incidents.addAlarm(errors);
-    incidents.addAlarm(throttles);
+    sink.addAlarm(errors);
+    sink.addAlarm(throttles);
   }
 
-  private acknowledgeFindings(props: InferenceGatewayProps, models: GatewayModel[]): void {
-    const fn = this.handler.function;
-    const sync =
-      'The load balancer invokes the gateway synchronously and gets every error as the HTTP answer; there is no asynchronous event to dead-letter, and a DLQ would be a place where request content could land (P1).';
-    Validations.of(fn).acknowledge(
-      { id: 'HIPAA.Security-LambdaDLQ', reason: sync },
-      { id: 'NIST.800.53.R5-LambdaDLQ', reason: sync },
-    );
+  private acknowledgeFindings(props: InferenceGatewayProps): void {
     const stack = Stack.of(this);
     const bucketId = stack.getLogicalId(props.images.bucket.node.defaultChild as s3.CfnBucket);
     Validations.of(this.handler.role).acknowledge({
@@ -334,35 +330,73 @@ export class InferenceGateway extends Construct {
       reason:
         'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:PutObject and s3:GetObject (presigned URLs).',
     });
-    for (const m of models) {
-      if (!isInferenceProfile(m.upstreamId)) continue;
-      Validations.of(this.handler.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/${baseModelId(m.upstreamId)}]`,
-        reason:
-          'A cross-region inference profile routes to the same foundation model in any region of its geography; the wildcard is the region of one named model only.',
-      });
+  }
+}
+
+/**
+ * `bedrock:InvokeModel` for exactly the regions each configured model can
+ * reach: a foundation model in its region; a geographic inference profile,
+ * plus its foundation model in each destination region of its geography, only
+ * through that profile; a global profile as AWS documents it (the
+ * region-less model ARN, only through that profile).
+ */
+export function bedrockStatements(
+  stack: Stack,
+  models: readonly GatewayModel[],
+): iam.PolicyStatement[] {
+  const region = Token.isUnresolved(stack.region) ? undefined : stack.region;
+  const actions = ['bedrock:InvokeModel'];
+  const p = stack.partition;
+  const direct = new Set<string>();
+  const statements: iam.PolicyStatement[] = [];
+  const profileArn = (profileId: string, at: string | undefined) =>
+    `arn:${p}:bedrock:${at ?? stack.region}:${stack.account}:inference-profile/${profileId}`;
+  const modelArn = (modelId: string, at: string) =>
+    `arn:${p}:bedrock:${at}::foundation-model/${modelId}`;
+  for (const m of models) {
+    const reach = bedrockReach(m.upstreamId, region);
+    switch (reach.kind) {
+      case 'in-region':
+        direct.add(modelArn(reach.modelId, reach.region ?? stack.region));
+        break;
+      case 'opaque':
+        direct.add(reach.arn);
+        break;
+      case 'geographic': {
+        const profile = profileArn(reach.profileId, reach.region);
+        direct.add(profile);
+        statements.push(
+          new iam.PolicyStatement({
+            actions,
+            resources: reach.destinations.map((r) => modelArn(reach.modelId, r)),
+            conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profile } },
+          }),
+        );
+        break;
+      }
+      case 'global': {
+        const profile = profileArn(reach.profileId, reach.region);
+        direct.add(profile);
+        statements.push(
+          new iam.PolicyStatement({
+            actions,
+            resources: [modelArn(reach.modelId, reach.region ?? stack.region)],
+            conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profile } },
+          }),
+          new iam.PolicyStatement({
+            actions,
+            resources: [`arn:${p}:bedrock:::foundation-model/${reach.modelId}`],
+            conditions: {
+              StringEquals: {
+                'aws:RequestedRegion': 'unspecified',
+                'bedrock:InferenceProfileArn': profile,
+              },
+            },
+          }),
+        );
+        break;
+      }
     }
   }
-}
-
-const PROFILE_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\./;
-
-function isInferenceProfile(upstreamId: string): boolean {
-  return PROFILE_PREFIX.test(upstreamId);
-}
-
-function baseModelId(upstreamId: string): string {
-  return upstreamId.replace(PROFILE_PREFIX, '');
-}
-
-/** The resources `bedrock:InvokeModel` needs for one model id (or inference profile, or ARN). */
-function bedrockResourceArns(stack: Stack, upstreamId: string): string[] {
-  if (upstreamId.startsWith('arn:')) return [upstreamId];
-  if (isInferenceProfile(upstreamId)) {
-    return [
-      `arn:${stack.partition}:bedrock:${stack.region}:${stack.account}:inference-profile/${upstreamId}`,
-      `arn:${stack.partition}:bedrock:*::foundation-model/${baseModelId(upstreamId)}`,
-    ];
-  }
-  return [`arn:${stack.partition}:bedrock:${stack.region}::foundation-model/${upstreamId}`];
+  return [new iam.PolicyStatement({ actions, resources: [...direct] }), ...statements];
 }

@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import {
   compliancePlugins,
   DataKeys,
+  IncidentResponse,
   IsolatedNetwork,
   readComplianceReport,
   RetentionTransportChecks,
@@ -14,7 +15,7 @@ import {
 } from '../../lib/index';
 import { tempOutdir } from '../support/ephemera-app';
 
-test('DataKeys + IsolatedNetwork + ShortTtlImageBucket in a user stack pass every pack', () => {
+test('DataKeys + IsolatedNetwork + IncidentResponse + ShortTtlImageBucket in a user stack pass every pack', () => {
   const app = new App({
     outdir: tempOutdir(),
     context: { '@aws-cdk/core:failSynthOnValidationErrors': false },
@@ -22,9 +23,14 @@ test('DataKeys + IsolatedNetwork + ShortTtlImageBucket in a user stack pass ever
   const stack = new Stack(app, 'TeamImages', { env: { region: 'eu-central-1' } });
   const keys = new DataKeys(stack, 'Keys', { aliasPrefix: 'alias/team-images' });
   const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
+  const incidents = new IncidentResponse(stack, 'Incidents', {
+    encryptionKey: keys.queuesKey,
+    watchedKeys: keys.allKeys,
+  });
   const images = new ShortTtlImageBucket(stack, 'Images', {
     encryptionKey: keys.imagesKey,
     logsKey: keys.logsKey,
+    alarms: incidents,
     ttl: Duration.minutes(30),
     vpc: network.vpc,
     vpcSubnets: network.workloadSubnets,

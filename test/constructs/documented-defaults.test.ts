@@ -11,10 +11,14 @@ import { IsolatedNetwork, IsolatedNetworkProps } from '../../lib/isolated-networ
 import { MetadataStore, MetadataStoreProps } from '../../lib/metadata-store';
 import { DEFAULT_MODELS, InferenceGatewayProps } from '../../lib/inference-gateway';
 import { gatewayInStack } from '../support/gateway-fixture';
-import { RetentionFunction, RetentionFunctionProps } from '../../lib/retention-functions';
+import {
+  FunctionTrigger,
+  RetentionFunction,
+  RetentionFunctionProps,
+} from '../../lib/retention-functions';
 import { ShortTtlImageBucket, ShortTtlImageBucketProps } from '../../lib/short-ttl-image-bucket';
 import { TlsLoadBalancer, TlsLoadBalancerProps, TlsVersions } from '../../lib/tls-load-balancer';
-import { testApp, testCertificate } from '../support/stacks';
+import { testAlarmSink, testApp, testCertificate, testVpc } from '../support/stacks';
 
 /**
  * Every literal `@default` in the JSDoc of a construct's props is checked
@@ -78,6 +82,8 @@ const BUILDERS: Record<string, Builder> = {
     const images = new ShortTtlImageBucket(stack, 'Subject', {
       encryptionKey: importedKey(stack, 'Images'),
       logsKey: importedKey(stack, 'Logs'),
+      vpc: testVpc(stack),
+      alarms: testAlarmSink(stack),
       ...(extra as Partial<ShortTtlImageBucketProps>),
     });
     // The TTL reaches the gateway's configuration, not this construct's template.
@@ -102,7 +108,9 @@ const BUILDERS: Record<string, Builder> = {
   RetentionFunctionProps: (stack, extra) => {
     new RetentionFunction(stack, 'Subject', {
       handlerName: 'image-sweeper',
+      trigger: FunctionTrigger.SCHEDULE,
       logsKey: importedKey(stack, 'Logs'),
+      vpc: testVpc(stack),
       ...(extra as Partial<RetentionFunctionProps>),
     });
   },
@@ -255,6 +263,7 @@ const TABLE: Array<[string, string, string, unknown, unknown]> = [
   ],
   ['InferenceGatewayProps', 'maxConcurrency', '50', 50, 20],
   ['InferenceGatewayProps', 'maxImagesPerRequest', '4', 4, 2],
+  ['InferenceGatewayProps', 'remoteImageUrls', "'deny'", 'deny', 'allow'],
   [
     'InferenceGatewayProps',
     'logRetention',

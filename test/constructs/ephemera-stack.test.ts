@@ -30,6 +30,29 @@ describe('EphemeraStack: data residency (allowedRegions)', () => {
       'allowedRegions is set (eu-west-1, eu-central-1), so the stack needs an explicit region: set CDK_DEFAULT_REGION or pass -c region=<region>.',
     );
   });
+
+  test('refuses a configured model whose inference profile can route outside the allowed regions', () => {
+    const models = JSON.stringify([
+      { id: 'claude', upstreamId: 'eu.anthropic.claude-x-v1:0', kind: 'chat' },
+    ]);
+    expect(() => stackWith({ ...RESIDENCY, models }, 'eu-west-1')).toThrow(
+      'models[0] (claude) is a cross-region inference profile (eu.) that can send prompts to eu-north-1, eu-south-1, eu-south-2, eu-west-3, outside allowedRegions (eu-west-1, eu-central-1)',
+    );
+  });
+});
+
+describe('EphemeraStack: remote image URLs', () => {
+  test('refused by default; remoteImageUrls=allow reaches the gateway', () => {
+    const variable = (stack: EphemeraStack) =>
+      Template.fromStack(stack).findResources('AWS::Lambda::Function')[
+        logicalId(stack.gateway.handler.function)
+      ].Properties.Environment.Variables.REMOTE_IMAGE_URLS;
+    expect(variable(stackWith({}))).toBe('deny');
+    expect(variable(stackWith({ remoteImageUrls: 'allow' }))).toBe('allow');
+    expect(() => stackWith({ remoteImageUrls: 'sometimes' })).toThrow(
+      'remoteImageUrls must be one of deny, allow (got "sometimes")',
+    );
+  });
 });
 
 describe('EphemeraStack: front door', () => {

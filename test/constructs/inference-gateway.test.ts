@@ -1,10 +1,16 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_MODELS, GATEWAY_PATHS, InferenceGatewayProps } from '../../lib/inference-gateway';
 import { defaultStack } from '../support/ephemera-app';
 import { gatewayInStack } from '../support/gateway-fixture';
-import { expectThrowsExactly, logicalId, statementsOfRole, testStack } from '../support/stacks';
+import {
+  expectThrowsExactly,
+  logicalId,
+  statementsOfRole,
+  testApp,
+  testStack,
+} from '../support/stacks';
 
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
@@ -123,7 +129,7 @@ describe('InferenceGateway in the default stack', () => {
           IMAGE_TTL_SECONDS: '3600',
           METADATA_RETENTION_DAYS: '30',
           MODELS: JSON.stringify(DEFAULT_MODELS),
-          NODE_OPTIONS: '--enable-source-maps',
+          REMOTE_IMAGE_URLS: 'deny',
         }),
       },
     });
@@ -156,9 +162,23 @@ describe('InferenceGateway in the default stack', () => {
   test('errors and throttles alarm to the incident topic', () => {
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
-      { AlarmActions: [{ Ref: logicalId(stack.incidents.topic) }] },
+      {
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(gw.handler.function) } }],
+        AlarmActions: [{ Ref: logicalId(stack.incidents.topic) }],
+        OKActions: [{ Ref: logicalId(stack.incidents.topic) }],
+      },
       2,
     );
+  });
+
+  test('the target group passes every value of a repeated header (multi-value headers on)', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'lambda',
+      TargetGroupAttributes: Match.arrayWith([
+        { Key: 'lambda.multi_value_headers.enabled', Value: 'true' },
+      ]),
+    });
   });
 });
 
@@ -169,26 +189,132 @@ describe('InferenceGateway options', () => {
     return { stack, gw, template: Template.fromStack(stack) };
   }
 
-  test('an inference profile grants the profile and its model in any region, nothing more', () => {
+  const bedrockStatementsOf = (
+    gw: ReturnType<typeof build>['gw'],
+    template: Template,
+  ): ReturnType<typeof statementsOfRole> =>
+    statementsOfRole(template, gw.handler.role).filter((s) =>
+      (s.Action as string[]).includes('bedrock:InvokeModel'),
+    );
+  const profileArn = (region: string, id: string) => ({
+    'Fn::Join': [
+      '',
+      [`arn:aws:bedrock:${region}:`, { Ref: 'AWS::AccountId' }, `:inference-profile/${id}`],
+    ],
+  });
+  const EU_DESTINATIONS = [
+    'eu-central-1',
+    'eu-north-1',
+    'eu-south-1',
+    'eu-south-2',
+    'eu-west-1',
+    'eu-west-3',
+  ];
+
+  test('a geographic inference profile grants the profile, and its model only in the regions of that geography, only through the profile', () => {
     const { gw, template } = build({
       models: [{ id: 'nova', upstreamId: 'eu.amazon.nova-lite-v1:0', kind: 'chat' }],
     });
-    const bedrock = statementsOfRole(template, gw.handler.role).find((s) =>
-      (s.Action as string[]).includes('bedrock:InvokeModel'),
-    );
-    expect(bedrock?.Resource).toEqual([
-      'arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0',
+    const profile = profileArn('eu-west-1', 'eu.amazon.nova-lite-v1:0');
+    expect(bedrockStatementsOf(gw, template)).toEqual([
+      { Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: [profile] },
       {
-        'Fn::Join': [
-          '',
-          [
-            'arn:aws:bedrock:eu-west-1:',
-            { Ref: 'AWS::AccountId' },
-            ':inference-profile/eu.amazon.nova-lite-v1:0',
-          ],
-        ],
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel'],
+        Resource: EU_DESTINATIONS.map(
+          (r) => `arn:aws:bedrock:${r}::foundation-model/amazon.nova-lite-v1:0`,
+        ),
+        Condition: { StringEquals: { 'bedrock:InferenceProfileArn': profile } },
       },
     ]);
+    // No region wildcard anywhere.
+    expect(JSON.stringify(bedrockStatementsOf(gw, template))).not.toContain('bedrock:*');
+  });
+
+  test('a caller region that is a destination only for itself is added (eu. from London)', () => {
+    const stack = new Stack(testApp(), 'London', { env: { region: 'eu-west-2' } });
+    const gw = gatewayInStack(stack, {
+      models: [{ id: 'nova', upstreamId: 'eu.amazon.nova-lite-v1:0', kind: 'chat' }],
+    });
+    const [, viaProfile] = bedrockStatementsOf(gw, Template.fromStack(stack));
+    expect(viaProfile.Resource).toEqual(
+      [...EU_DESTINATIONS, 'eu-west-2']
+        .sort()
+        .map((r) => `arn:aws:bedrock:${r}::foundation-model/amazon.nova-lite-v1:0`),
+    );
+  });
+
+  test('a global profile is granted as AWS documents it: the profile, the model through it here, and the region-less model', () => {
+    const { gw, template } = build({
+      models: [{ id: 'claude', upstreamId: 'global.anthropic.claude-x-v1:0', kind: 'chat' }],
+    });
+    const profile = profileArn('eu-west-1', 'global.anthropic.claude-x-v1:0');
+    expect(bedrockStatementsOf(gw, template)).toEqual([
+      { Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: [profile] },
+      {
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel'],
+        Resource: ['arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-x-v1:0'],
+        Condition: { StringEquals: { 'bedrock:InferenceProfileArn': profile } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel'],
+        Resource: ['arn:aws:bedrock:::foundation-model/anthropic.claude-x-v1:0'],
+        Condition: {
+          StringEquals: {
+            'aws:RequestedRegion': 'unspecified',
+            'bedrock:InferenceProfileArn': profile,
+          },
+        },
+      },
+    ]);
+  });
+
+  test('allowedRegions refuses every model that can send prompts elsewhere, naming the model and the regions', () => {
+    expectThrowsExactly(
+      () =>
+        build({
+          allowedRegions: ['eu-west-1', 'eu-central-1'],
+          models: [
+            { id: 'here', upstreamId: 'amazon.nova-lite-v1:0', kind: 'chat' },
+            { id: 'eu-wide', upstreamId: 'eu.amazon.nova-lite-v1:0', kind: 'chat' },
+            { id: 'anywhere', upstreamId: 'global.anthropic.claude-x-v1:0', kind: 'chat' },
+            {
+              id: 'wrapped',
+              upstreamId:
+                'arn:aws:bedrock:eu-west-1:111111111111:application-inference-profile/abc123',
+              kind: 'chat',
+            },
+            {
+              id: 'elsewhere',
+              upstreamId: 'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0',
+              kind: 'chat',
+            },
+          ],
+        }),
+      'Invalid InferenceGateway props:\n' +
+        '  - models[1] (eu-wide) is a cross-region inference profile (eu.) that can send prompts to eu-north-1, eu-south-1, eu-south-2, eu-west-3, outside allowedRegions (eu-west-1, eu-central-1); use the in-region model id amazon.nova-lite-v1:0, or allow those regions\n' +
+        '  - models[2] (anywhere) is a global cross-region inference profile: it can send prompts to any commercial region, outside allowedRegions (eu-west-1, eu-central-1); use the in-region model id anthropic.claude-x-v1:0\n' +
+        '  - models[3] (wrapped) is an application inference profile, which can wrap a cross-region profile; where it routes cannot be checked at synth, so it is refused while allowedRegions is set\n' +
+        '  - models[4] (elsewhere) runs in us-east-1, which is not in allowedRegions',
+    );
+  });
+
+  test('allowedRegions accepts a geographic profile whose every destination is allowed', () => {
+    const { gw, template } = build({
+      allowedRegions: EU_DESTINATIONS,
+      models: [{ id: 'nova', upstreamId: 'eu.amazon.nova-lite-v1:0', kind: 'chat' }],
+    });
+    expect(bedrockStatementsOf(gw, template)).toHaveLength(2);
+  });
+
+  test('a profile that cannot be called from the stack region is refused', () => {
+    expectThrowsExactly(
+      () => build({ models: [{ id: 'us', upstreamId: 'us.amazon.nova-lite-v1:0', kind: 'chat' }] }),
+      'Invalid InferenceGateway props:\n' +
+        '  - models[0] (us): the us. inference profile cannot be called from eu-west-1 (it serves us-east-1, us-east-2, us-west-1, us-west-2, ca-central-1, ca-west-1)',
+    );
   });
 
   test('an openai-compatible upstream gets its base URL and may read only its credential; no Bedrock', () => {
@@ -234,7 +360,7 @@ describe('InferenceGateway options', () => {
         '  - metadataRetentionDays must be an integer from 1 to 3650 (got 0)\n' +
         '  - maxConcurrency must be an integer from 1 to 1000 (got 0)\n' +
         '  - models must name at least one model\n' +
-        '  - upstream.baseUrl must be an https:// URL without query or fragment (TLS only, P5)',
+        '  - upstream.baseUrl must be an https:// URL without credentials, query or fragment (TLS only)',
     );
   });
 });

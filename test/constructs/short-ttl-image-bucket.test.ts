@@ -1,6 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,7 +14,9 @@ import {
   logicalId,
   statementsOfRole,
   testKey,
+  testAlarmSink,
   testStack,
+  testVpc,
 } from '../support/stacks';
 
 interface Built {
@@ -28,19 +29,15 @@ interface Built {
 }
 
 /** The construct, plus a writer role granted through grantPutAndPresign. */
-function build(props: Partial<ShortTtlImageBucketProps> = {}, inVpc = false): Built {
+function build(props: Partial<ShortTtlImageBucketProps> = {}): Built {
   const stack = testStack();
   const imagesKey = testKey(stack, 'ImagesKey');
   const logsKey = testKey(stack, 'LogsKey');
-  const vpc = inVpc
-    ? new ec2.Vpc(stack, 'Vpc', {
-        natGateways: 0,
-        subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-      })
-    : undefined;
+  const vpc = testVpc(stack);
   const images = new ShortTtlImageBucket(stack, 'Images', {
     encryptionKey: imagesKey,
     logsKey,
+    alarms: testAlarmSink(stack),
     vpc,
     ...props,
   });
@@ -174,20 +171,12 @@ describe('ShortTtlImageBucket: the sweeper', () => {
       Architectures: ['arm64'],
       ReservedConcurrentExecutions: 1,
       Environment: {
-        Variables: Match.objectLike({
-          IMAGE_BUCKET_NAME: { Ref: bucketId },
-          NODE_OPTIONS: '--enable-source-maps',
-        }),
+        Variables: { IMAGE_BUCKET_NAME: { Ref: bucketId } },
       },
       LoggingConfig: { LogGroup: { Ref: logGroupId }, LogFormat: 'Text' },
       TracingConfig: Match.absent(),
       Role: { 'Fn::GetAtt': [logicalId(images.sweeper.role), 'Arn'] },
     });
-    const fn = template.findResources('AWS::Lambda::Function')[functionId].Properties;
-    const ownVariables = Object.keys(fn.Environment.Variables).filter(
-      (name) => name !== 'NODE_OPTIONS' && name !== 'AWS_NODEJS_CONNECTION_REUSE_ENABLED',
-    );
-    expect(ownVariables).toEqual(['IMAGE_BUCKET_NAME']);
   });
 
   test('logs to its own log group, encrypted with the logs key, kept 30 days, retained', () => {
@@ -235,12 +224,24 @@ describe('ShortTtlImageBucket: the sweeper', () => {
     );
   });
 
-  test('its role may write its own logs, list the image prefix and delete image objects: nothing else', () => {
+  test('its role may write its own logs, manage its network interfaces, list the image prefix and delete image objects: nothing else', () => {
     expect(statementsOfRole(template, images.sweeper.role)).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }],
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        Resource: ['*'],
       },
       {
         Effect: 'Allow',
@@ -272,25 +273,8 @@ describe('ShortTtlImageBucket: the sweeper', () => {
     });
   });
 
-  test('in a VPC its role also gets the network-interface actions, and nothing more', () => {
-    const inVpc = build({}, true);
-    const statements = statementsOfRole(inVpc.template, inVpc.images.sweeper.role);
-    expect(statements.map((s) => s.Action)).toEqual([
-      ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      [
-        'ec2:AssignPrivateIpAddresses',
-        'ec2:CreateNetworkInterface',
-        'ec2:DeleteNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSubnets',
-        'ec2:UnassignPrivateIpAddresses',
-      ],
-      ['s3:ListBucket'],
-      ['s3:DeleteObject'],
-    ]);
-    expect(statements[1]).toEqual(expect.objectContaining({ Effect: 'Allow', Resource: ['*'] }));
-    expect(statements[1].Condition).toBeUndefined();
-    inVpc.template.hasResourceProperties('AWS::Lambda::Function', {
+  test('runs in the VPC it is given', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
     });
   });
@@ -398,5 +382,54 @@ describe('ShortTtlImageBucket validation', () => {
     expect(() => build({ sweepInterval: Duration.seconds(90) })).toThrow(
       /^Invalid ShortTtlImageBucket props:\n {2}- sweepInterval/,
     );
+  });
+});
+
+describe('ShortTtlImageBucket: failures somebody hears about', () => {
+  const { images, template } = build({ sweepInterval: Duration.minutes(10) });
+  const bucketRef = { Ref: logicalId(images.bucket) };
+  const topic = 'arn:aws:sns:eu-west-1:111111111111:alarms';
+
+  test('an alarm fires when an image outlives its TTL by more than three sweep intervals', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Ephemera',
+      MetricName: 'SweepLagSeconds',
+      Dimensions: [{ Name: 'ImageBucket', Value: bucketRef }],
+      Statistic: 'Maximum',
+      Period: 600,
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+
+  test('an alarm fires when no sweep completes for three intervals, silence included', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Ephemera',
+      MetricName: 'SweepsCompleted',
+      Dimensions: [{ Name: 'ImageBucket', Value: bucketRef }],
+      Statistic: 'Sum',
+      Period: 600,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+      AlarmActions: [topic],
+    });
+  });
+
+  test('the alarms use the construct’s own metric methods, which dashboards can use too', () => {
+    expect(images.sweepLagAlarm.metric).toBeDefined();
+    const lag = images.metricSweepLag();
+    expect(lag.metricName).toBe('SweepLagSeconds');
+    expect(lag.namespace).toBe('Ephemera');
+    expect(lag.period.toMinutes()).toBe(10);
+    expect(images.metricImagesSwept().metricName).toBe('ImagesSwept');
+    expect(images.metricSweepErrors().metricName).toBe('SweepErrors');
+    expect(images.metricSweepsCompleted().statistic).toBe('Sum');
   });
 });

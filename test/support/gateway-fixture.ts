@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { DataKeys } from '../../lib/data-keys';
+import { IncidentResponse } from '../../lib/incident-response';
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/inference-gateway';
 import { IsolatedNetwork } from '../../lib/isolated-network';
 import { MetadataStore } from '../../lib/metadata-store';
@@ -15,9 +16,14 @@ export function gatewayInStack(
   const keys = new DataKeys(stack, 'Keys');
   const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
   const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
+  const incidents = new IncidentResponse(stack, 'Incidents', {
+    encryptionKey: keys.queuesKey,
+    watchedKeys: keys.allKeys,
+  });
   const images = new ShortTtlImageBucket(stack, 'Images', {
     encryptionKey: keys.imagesKey,
     logsKey: keys.logsKey,
+    alarms: incidents,
     vpc: network.vpc,
   });
   const lb = new TlsLoadBalancer(stack, 'Lb', {
@@ -33,6 +39,7 @@ export function gatewayInStack(
     images,
     hmacKey: keys.hmacKey,
     logsKey: keys.logsKey,
+    alarms: incidents,
     ...extra,
   });
 }

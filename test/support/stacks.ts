@@ -4,9 +4,12 @@ import * as path from 'path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { IConstruct } from 'constructs';
+import { IAlarmSink, IncidentResponse } from '../../lib/incident-response';
 
 /**
  * Test apps for construct tests: the context of `cdk.json` (feature flags and
@@ -47,6 +50,23 @@ export function testApp(context: Record<string, unknown> = {}): App {
 /** A stack in TEST_REGION (account unresolved) in a fresh test app. */
 export function testStack(context: Record<string, unknown> = {}, id = 'Test'): Stack {
   return new Stack(testApp(context), id, { env: { region: TEST_REGION } });
+}
+
+/** A VPC of isolated subnets only (no internet gateway, no NAT), for functions under test. */
+export function testVpc(stack: Stack, id = 'Vpc'): ec2.Vpc {
+  return new ec2.Vpc(stack, id, {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    restrictDefaultSecurityGroup: false,
+  });
+}
+
+/** An alarm sink notifying an imported topic, for constructs under test. */
+export function testAlarmSink(stack: Stack): IAlarmSink {
+  return IncidentResponse.sinkFor(
+    sns.Topic.fromTopicArn(stack, 'AlarmTopic', `arn:aws:sns:${TEST_REGION}:111111111111:alarms`),
+  );
 }
 
 /** A customer-managed key created in the stack, so templates reference it by GetAtt. */

@@ -1,0 +1,143 @@
+/**
+ * Reuse with defaults: every construct the library exports, built in a bare
+ * stack of someone else's app with only its required props (its
+ * dependencies imported, so nothing else is in the template), passes every
+ * rule pack. A construct that cannot pass without some prop must require it.
+ */
+
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import * as library from '../../lib/index';
+import { tempOutdir } from '../support/ephemera-app';
+
+const ACCOUNT = '111111111111';
+const REGION = 'eu-central-1';
+
+let keys = 0;
+const key = (scope: Construct, id: string): kms.IKey =>
+  (scope.node.tryFindChild(id) as kms.IKey | undefined) ??
+  kms.Key.fromKeyArn(
+    scope,
+    id,
+    `arn:aws:kms:${REGION}:${ACCOUNT}:key/${String(++keys).padStart(8, '0')}-aaaa-bbbb-cccc-ddddeeeeffff`,
+  );
+
+const vpc = (scope: Construct) =>
+  ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId: 'vpc-0123456789abcdef0',
+    vpcCidrBlock: '10.50.0.0/16',
+    availabilityZones: [`${REGION}a`, `${REGION}b`],
+    isolatedSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
+  });
+
+const alarms = (scope: Construct) =>
+  library.IncidentResponse.sinkFor(
+    sns.Topic.fromTopicArn(scope, 'Alarms', `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`),
+  );
+
+const table = (scope: Construct, id: string) =>
+  dynamodb.Table.fromTableArn(scope, id, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}`);
+
+/**
+ * Each exported construct with its required props only. A construct exported
+ * from lib/index.ts without an entry here fails the completeness test.
+ */
+const BARE: Record<string, (stack: Stack) => unknown> = {
+  DataKeys: (s) => new library.DataKeys(s, 'Subject'),
+  IsolatedNetwork: (s) => new library.IsolatedNetwork(s, 'Subject', { logsKey: key(s, 'Logs') }),
+  MetadataStore: (s) =>
+    new library.MetadataStore(s, 'Subject', { encryptionKey: key(s, 'Metadata') }),
+  IncidentResponse: (s) =>
+    new library.IncidentResponse(s, 'Subject', {
+      encryptionKey: key(s, 'Queues'),
+      watchedKeys: [key(s, 'Watched')],
+    }),
+  ShortTtlImageBucket: (s) =>
+    new library.ShortTtlImageBucket(s, 'Subject', {
+      encryptionKey: key(s, 'Images'),
+      logsKey: key(s, 'Logs'),
+      vpc: vpc(s),
+      alarms: alarms(s),
+    }),
+  RetentionFunction: (s) =>
+    new library.RetentionFunction(s, 'Subject', {
+      handlerName: 'image-sweeper',
+      trigger: library.FunctionTrigger.SCHEDULE,
+      logsKey: key(s, 'Logs'),
+      vpc: vpc(s),
+    }),
+  TlsLoadBalancer: (s) =>
+    new library.TlsLoadBalancer(s, 'Subject', {
+      vpc: vpc(s),
+      certificate: acm.Certificate.fromCertificateArn(
+        s,
+        'Certificate',
+        `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`,
+      ),
+    }),
+  InferenceGateway: (s) => {
+    const network = vpc(s);
+    const sink = alarms(s);
+    const listener = elbv2.ApplicationListener.fromApplicationListenerAttributes(s, 'Listener', {
+      listenerArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/lb/0123456789abcdef/0123456789abcdef`,
+      securityGroup: ec2.SecurityGroup.fromSecurityGroupId(s, 'LbSg', 'sg-0123456789abcdef0'),
+    });
+    return new library.InferenceGateway(s, 'Subject', {
+      listener,
+      vpc: network,
+      usageTable: table(s, 'usage'),
+      keyTable: table(s, 'keys'),
+      metadataKey: key(s, 'Metadata'),
+      images: new library.ShortTtlImageBucket(s, 'ImageBucket', {
+        encryptionKey: key(s, 'Images'),
+        logsKey: key(s, 'Logs'),
+        vpc: network,
+        alarms: sink,
+      }),
+      hmacKey: key(s, 'Hmac'),
+      logsKey: key(s, 'Logs'),
+      alarms: sink,
+    });
+  },
+};
+
+/** Classes exported by lib/index.ts that are constructs (stacks excluded: they are apps' roots). */
+const exportedConstructs = Object.entries(library)
+  .filter(
+    ([, value]) =>
+      typeof value === 'function' &&
+      value.prototype instanceof Construct &&
+      !(value.prototype instanceof Stack),
+  )
+  .map(([name]) => name)
+  .sort();
+
+test('every exported construct has a bare build here', () => {
+  expect(exportedConstructs).toEqual(Object.keys(BARE).sort());
+});
+
+test('each exported construct, alone in a bare stack with only its required props, passes every pack', () => {
+  const app = new App({
+    outdir: tempOutdir(),
+    context: { '@aws-cdk/core:failSynthOnValidationErrors': false },
+  });
+  for (const [name, build] of Object.entries(BARE)) {
+    build(new Stack(app, `Bare${name}`, { env: { account: ACCOUNT, region: REGION } }));
+  }
+  const plugins = library.compliancePlugins(app);
+  Validations.of(app).addPlugins(...plugins);
+  const assembly = app.synth();
+  const summary = library.readComplianceReport(
+    assembly.directory,
+    app,
+    plugins.map((p) => p.name),
+  );
+  expect(summary.plugins.every((p) => !p.error)).toBe(true);
+  expect(summary.findings).toEqual([]);
+});
