@@ -33,7 +33,7 @@ import {
   type ToolInputSchema,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelConfig } from './config';
-import { invalidRequest } from './errors';
+import { invalidRequest } from '../shared/http-errors';
 import { decodeBase64Image } from './image-format';
 import {
   isTimeout,

@@ -27,7 +27,7 @@ import {
   type HttpResult,
 } from '../shared/http-event';
 import { createKmsHasher, customerHash, type KeyedHasher } from '../shared/keyed-hash';
-import { KeyStore, type Scope, type VerifyResult } from '../shared/key-store';
+import { KeyStore } from '../shared/key-store';
 import {
   METADATA_HEADER,
   OPT_OUT_HEADER,
@@ -43,8 +43,15 @@ import {
 } from '../shared/usage-record';
 import { chatCompletionJson } from './chat-response';
 import type { GatewayConfig, ModelConfig, ModelKind } from './config';
-import { authError, HttpError, invalidRequest, MESSAGES } from './errors';
-import { albResult, errorResult, fitsResponseLimit, jsonBody, jsonResult } from './http';
+import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
+import { authenticate as checkApiKey, type KeyVerifier } from '../shared/authenticate';
+import {
+  albResult,
+  errorResult,
+  fitsResponseLimit,
+  jsonBody,
+  jsonResult,
+} from '../shared/http-results';
 import { planImages } from './image-plan';
 import { costMicroUsd } from './pricing';
 import { RETENTION_HEADER, retentionHeader } from './retention-header';
@@ -53,11 +60,6 @@ import { chatCompletionSse, SSE_CONTENT_TYPE } from './sse';
 import { UpstreamError, type Upstream } from './upstream';
 import { validateChat } from './validate-chat';
 import { validateImages } from './validate-images';
-
-/** What the gateway needs from the key store. */
-export interface KeyVerifier {
-  verify(authorization: string | undefined, required: Scope): Promise<VerifyResult>;
-}
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -156,23 +158,10 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     const optOut = parseOptOutHeaders(headerValues(request, OPT_OUT_HEADER));
     if (optOut.ok) state.record.opt_out = optOut.optOut;
 
-    const authorization = headerValues(request, 'authorization');
-    let verdict: VerifyResult;
-    if (authorization.length > 1) {
-      // Two credentials: refuse rather than guess which one was meant.
-      verdict = { ok: false, status: 401, reason: 'malformed' };
-    } else {
-      try {
-        verdict = await keys.verify(authorization[0], 'inference');
-      } catch {
-        throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
-      }
-    }
-    if (!verdict.ok) {
-      state.record.auth_failure = verdict.reason;
-      throw authError(verdict);
-    }
-    state.record.api_key_id = verdict.keyId;
+    const keyId = await checkApiKey(keys, request, 'inference', (reason) => {
+      state.record.auth_failure = reason;
+    });
+    state.record.api_key_id = keyId;
     state.authenticated = true;
 
     if (!optOut.ok) throw invalidRequest(optOut.message);
@@ -384,7 +373,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
         throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
       if (match.kind === 'method_not_allowed') {
         throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
-          Allow: match.allow,
+          headers: { Allow: match.allow },
         });
       }
       response = await dispatch(match.route, request, state);
@@ -434,7 +423,7 @@ export function toHttpError(err: unknown): HttpError {
     switch (err.failure) {
       case 'throttled':
         return new HttpError(429, 'rate_limit_error', MESSAGES.upstreamThrottled, {
-          'Retry-After': '1',
+          headers: { 'Retry-After': '1' },
         });
       case 'timeout':
         return new HttpError(504, 'upstream_timeout', MESSAGES.upstreamTimeout);

@@ -111,6 +111,8 @@ export interface KeyStoreDeps {
   readonly now?: () => Date;
   /** Bounds the KMS calls failed secrets can cost per key id. @default a FailureGate with its defaults */
   readonly failures?: FailureGate;
+  /** Longest life of a new key, in days (the deployment's maximum key age, 1-365). @default 365 */
+  readonly maxExpiresInDays?: number;
 }
 
 /** Invalid input; the message names the field and the allowed range (maps to 400). */
@@ -246,6 +248,7 @@ export class KeyStore {
   private readonly hasher: KeyedHasher;
   private readonly now: () => Date;
   private readonly failures: FailureGate;
+  private readonly maxExpiresInDays: number;
   /** MACs being computed for verification, by message, so concurrent requests share one. */
   private readonly pendingMacs = new Map<string, Promise<Buffer>>();
 
@@ -258,6 +261,10 @@ export class KeyStore {
     this.hasher = deps.hasher;
     this.now = deps.now ?? (() => new Date());
     this.failures = deps.failures ?? new FailureGate();
+    this.maxExpiresInDays = deps.maxExpiresInDays ?? MAX_EXPIRES_IN_DAYS;
+    if (!isInteger(this.maxExpiresInDays, 1, MAX_EXPIRES_IN_DAYS)) {
+      throw new Error(`KeyStore: maxExpiresInDays must be from 1 to ${MAX_EXPIRES_IN_DAYS}`);
+    }
   }
 
   /** Creates a key; the returned `key` is the only copy of the secret. */
@@ -270,10 +277,12 @@ export class KeyStore {
     const raw = (input ?? {}) as { name?: unknown; scopes?: unknown; expiresInDays?: unknown };
     validateName(raw.name, problems);
     const scopes = validateScopes(raw.scopes, problems);
-    const days = raw.expiresInDays ?? DEFAULT_EXPIRES_IN_DAYS;
-    if (!isInteger(days, 1, MAX_EXPIRES_IN_DAYS)) {
+    const max = this.maxExpiresInDays;
+    const defaultDays = Math.min(DEFAULT_EXPIRES_IN_DAYS, max);
+    const days = raw.expiresInDays ?? defaultDays;
+    if (!isInteger(days, 1, max)) {
       problems.push(
-        `expiresInDays must be a whole number from 1 to ${MAX_EXPIRES_IN_DAYS} (default ${DEFAULT_EXPIRES_IN_DAYS})`,
+        `expires_in_days must be a whole number from 1 to ${max} (default ${defaultDays})`,
       );
     }
     if (problems.length > 0) throw new KeyStoreInputError(problems.join('; '));
@@ -404,7 +413,7 @@ export class KeyStore {
     const keyId = validateId(id);
     if (!isInteger(graceSeconds, 0, MAX_GRACE_SECONDS)) {
       throw new KeyStoreInputError(
-        `graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS} (default ${DEFAULT_GRACE_SECONDS})`,
+        `grace_seconds must be a whole number from 0 to ${MAX_GRACE_SECONDS} (default ${DEFAULT_GRACE_SECONDS})`,
       );
     }
     const secret = newSecret();

@@ -62,6 +62,7 @@ export const USAGE_ERROR_TYPES = [
   'response_too_large',
   'service_unavailable',
   'internal_error',
+  'conflict_error',
 ] as const;
 export type UsageErrorType = (typeof USAGE_ERROR_TYPES)[number];
 

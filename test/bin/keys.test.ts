@@ -328,7 +328,7 @@ describe('main', () => {
     const { store } = fakeStore({
       create: async () => {
         throw new KeyStoreInputError(
-          'expiresInDays must be a whole number from 1 to 365 (default 90)',
+          'expires_in_days must be a whole number from 1 to 365 (default 90)',
         );
       },
     });
@@ -336,7 +336,9 @@ describe('main', () => {
     expect(
       await main(['create', '--name', 'ops', '--scope', 'admin', '--expires-in-days', '999'], d),
     ).toBe(2);
-    expect(err).toEqual(['error: expiresInDays must be a whole number from 1 to 365 (default 90)']);
+    expect(err).toEqual([
+      'error: expires_in_days must be a whole number from 1 to 365 (default 90)',
+    ]);
   });
 
   it('exits 1 for a key that cannot be rotated or an AWS failure', async () => {

@@ -14,7 +14,7 @@ import {
   toImageBody,
 } from '../../../lambda/gateway/bedrock-upstream';
 import type { ModelConfig } from '../../../lambda/gateway/config';
-import { HttpError } from '../../../lambda/gateway/errors';
+import { HttpError } from '../../../lambda/shared/http-errors';
 import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { validateImages, type ImageRequest } from '../../../lambda/gateway/validate-images';

@@ -121,7 +121,7 @@ describe('routing', () => {
     });
     expect(response.statusCode).toBe(404);
     expect(json(response)).toEqual({
-      error: { type: 'not_found_error', message: 'No such route' },
+      error: { type: 'not_found_error', message: 'No such route', param: null, code: null },
     });
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({
@@ -384,7 +384,12 @@ describe('chat completions (bedrock)', () => {
       body: chatBody(),
     });
     expect(json(response)).toEqual({
-      error: { type: 'upstream_error', message: 'The model upstream failed' },
+      error: {
+        type: 'upstream_error',
+        message: 'The model upstream failed',
+        param: null,
+        code: null,
+      },
     });
   });
 
@@ -410,7 +415,12 @@ describe('chat completions (bedrock)', () => {
     );
     expect(response.statusCode).toBe(504);
     expect(json(response)).toEqual({
-      error: { type: 'upstream_timeout', message: 'The model upstream did not answer in time' },
+      error: {
+        type: 'upstream_timeout',
+        message: 'The model upstream did not answer in time',
+        param: null,
+        code: null,
+      },
     });
     expect(logs[0]).toMatchObject({ status: 504, error_type: 'upstream_timeout' });
   });
@@ -707,6 +717,8 @@ describe('images (bedrock)', () => {
         type: 'response_too_large',
         message:
           'The generated images exceed the 1 MB response limit; use response_format "url", a smaller size or fewer images',
+        param: null,
+        code: null,
       },
     });
     expect(logs[0]).toMatchObject({ status: 422, image_count: 1 });
@@ -730,7 +742,12 @@ describe('images (bedrock)', () => {
       });
       expect(response.statusCode).toBe(500);
       expect(json(response)).toEqual({
-        error: { type: 'internal_error', message: 'Could not store the generated images' },
+        error: {
+          type: 'internal_error',
+          message: 'Could not store the generated images',
+          param: null,
+          code: null,
+        },
       });
       // The image that was stored lives until its TTL, so the header says so,
       // and the record lists every key an upload was attempted for, for erasure.

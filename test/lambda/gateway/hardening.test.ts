@@ -197,6 +197,8 @@ describe('repeated headers (multi-value headers on)', () => {
       error: {
         type: 'authentication_error',
         message: "Malformed Authorization header: expected 'Bearer eph_<key id>_<secret>'",
+        param: null,
+        code: 'invalid_api_key',
       },
     });
   });
@@ -326,6 +328,8 @@ describe('defaults that keep the promises', () => {
         type: 'invalid_request_error',
         message:
           'messages[0].content[1].image_url.url must be a data:image/ URL: remote image URLs are refused because the model upstream would fetch them from inside the private network (a deployment can allow them with remoteImageUrls=allow)',
+        param: null,
+        code: null,
       },
     });
     expect(bedrockMock.calls()).toHaveLength(0);

@@ -228,7 +228,12 @@ describe('openai-compatible upstream through the handler', () => {
     });
     expect(response.statusCode).toBe(502);
     expect(json(response)).toEqual({
-      error: { type: 'upstream_error', message: 'The model upstream failed' },
+      error: {
+        type: 'upstream_error',
+        message: 'The model upstream failed',
+        param: null,
+        code: null,
+      },
     });
   });
 

@@ -4,7 +4,7 @@ import {
   fitsResponseLimit,
   jsonBody,
   MAX_RESPONSE_BYTES,
-} from '../../../lambda/gateway/http';
+} from '../../../lambda/shared/http-results';
 import { costMicroUsd } from '../../../lambda/gateway/pricing';
 import { retentionHeader } from '../../../lambda/gateway/retention-header';
 import { matchRoute } from '../../../lambda/gateway/router';

@@ -453,7 +453,7 @@ describe('KeyStore with dynalite', () => {
   describe('input validation', () => {
     const NAME = "name must be 1-64 characters of letters, digits, space, '.', '_' or '-'";
     const SCOPES = "scopes must be a non-empty list of 'inference' and/or 'admin'";
-    const DAYS = 'expiresInDays must be a whole number from 1 to 365 (default 90)';
+    const DAYS = 'expires_in_days must be a whole number from 1 to 365 (default 90)';
 
     it.each<[string, unknown, string]>([
       ['empty name', { name: '', scopes: ['admin'] }, NAME],
@@ -492,12 +492,12 @@ describe('KeyStore with dynalite', () => {
       [
         'negative grace',
         () => store.rotate('aaaaaaaaaaaaaaaa', -1),
-        'graceSeconds must be a whole number from 0 to 604800 (default 86400)',
+        'grace_seconds must be a whole number from 0 to 604800 (default 86400)',
       ],
       [
         'long grace',
         () => store.rotate('aaaaaaaaaaaaaaaa', 604_801),
-        'graceSeconds must be a whole number from 0 to 604800 (default 86400)',
+        'grace_seconds must be a whole number from 0 to 604800 (default 86400)',
       ],
       [
         'limit 0',

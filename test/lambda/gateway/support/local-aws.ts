@@ -1,22 +1,18 @@
 /**
  * Real DynamoDB (dynalite) and S3 (s3rver) servers on 127.0.0.1 for the gateway
- * tests, each on a random port with its data in a temp dir removed on stop.
+ * tests (local/stores.ts), each on a random port with its data in a temp dir
+ * removed on stop.
  * KMS GenerateMac is mocked with a local HMAC, so keyed hashes behave like KMS's.
  */
 
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHmac, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ScanCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
-import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
+  GenerateMacCommand,
+  GetPublicKeyCommand,
+  KMSClient,
+  SignCommand,
+} from '@aws-sdk/client-kms';
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -24,30 +20,24 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-
-// Neither server ships types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
+import { LOCAL_CREDENTIALS, startLocalStores } from '../../../../local/stores';
 
 export const USAGE_TABLE = 'ephemera-usage';
 export const KEY_TABLE = 'ephemera-keys';
+export const DELETION_TABLE = 'ephemera-deletions';
+export const SIGNING_KEY_ID = 'arn:aws:kms:us-east-1:123456789012:key/signing-test';
 export const IMAGE_BUCKET = 'ephemera-images';
 export const HMAC_KEY_ID = 'arn:aws:kms:us-east-1:123456789012:key/hmac-test';
 const HMAC_TEST_KEY = Buffer.from('gateway-test-hmac-key');
-
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface LocalAws {
   readonly ddb: DynamoDBClient;
   readonly s3: S3Client;
   readonly kms: KMSClient;
   readonly kmsMock: AwsClientStub<KMSClient>;
-  /** Every item of every table. */
+  /** The public half of the receipt-signing key (DER SubjectPublicKeyInfo, as GetPublicKey returns it). */
+  readonly signingPublicKeyDer: Buffer;
+  /** Every item of every table (keys, usage, deletion jobs). */
   scanAll(): Promise<Record<string, AttributeValue>[]>;
   /** Every object in the image bucket: key, bytes and head metadata. */
   listObjects(): Promise<{ key: string; body: Buffer; head: Record<string, unknown> }[]>;
@@ -55,32 +45,16 @@ export interface LocalAws {
 }
 
 export async function startLocalAws(): Promise<LocalAws> {
-  const dir = mkdtempSync(join(tmpdir(), 'ephemera-gateway-'));
-  const ddbServer = dynalite({ createTableMs: 0, path: join(dir, 'dynamodb') });
-  await new Promise<void>((resolve) => ddbServer.listen(0, '127.0.0.1', resolve));
-  const ddbPort = (ddbServer.address() as AddressInfo).port;
-
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: join(dir, 's3'),
-    configureBuckets: [{ name: IMAGE_BUCKET }],
+  const stores = await startLocalStores({
+    names: {
+      usageTable: USAGE_TABLE,
+      keyTable: KEY_TABLE,
+      deletionTable: DELETION_TABLE,
+      imageBucket: IMAGE_BUCKET,
+    },
   });
-  const s3Address = await s3rver.run();
-
-  const ddb = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${ddbPort}`,
-    region: 'us-east-1',
-    credentials,
-  });
-  const s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${s3Address.port}`,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials,
-  });
-  const kms = new KMSClient({ region: 'us-east-1', credentials });
+  const { ddb, s3 } = stores;
+  const kms = new KMSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   const kmsMock = mockClient(kms);
   kmsMock.on(GenerateMacCommand).callsFake((input: { Message?: Uint8Array }) => ({
     Mac: createHmac('sha256', HMAC_TEST_KEY)
@@ -89,45 +63,37 @@ export async function startLocalAws(): Promise<LocalAws> {
     MacAlgorithm: 'HMAC_SHA_256',
   }));
 
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: KEY_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'key_id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'key_id', KeyType: 'HASH' }],
-    }),
-  );
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: USAGE_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'request_id', AttributeType: 'S' },
-        { AttributeName: 'customer_hash', AttributeType: 'S' },
-        { AttributeName: 'timestamp', AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: 'request_id', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'by_customer',
-          KeySchema: [
-            { AttributeName: 'customer_hash', KeyType: 'HASH' },
-            { AttributeName: 'timestamp', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  // KMS Sign and GetPublicKey on an ECC_NIST_P256 key, as the signing key answers them.
+  const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  kmsMock
+    .on(SignCommand)
+    .callsFake((input: { Message?: Uint8Array; SigningAlgorithm?: string }) => {
+      if (input.SigningAlgorithm !== 'ECDSA_SHA_256') throw new Error('unexpected algorithm');
+      return {
+        Signature: createSign('sha256')
+          .update(Buffer.from(input.Message ?? new Uint8Array()))
+          .sign({ key: signing.privateKey as KeyObject, dsaEncoding: 'der' }),
+        SigningAlgorithm: 'ECDSA_SHA_256',
+        KeyId: SIGNING_KEY_ID,
+      };
+    });
+  const signingPublicKeyDer = signing.publicKey.export({ type: 'spki', format: 'der' });
+  kmsMock.on(GetPublicKeyCommand).resolves({
+    KeyId: SIGNING_KEY_ID,
+    PublicKey: signingPublicKeyDer,
+    KeySpec: 'ECC_NIST_P256',
+    KeyUsage: 'SIGN_VERIFY',
+  });
 
   return {
     ddb,
     s3,
     kms,
     kmsMock,
+    signingPublicKeyDer,
     async scanAll() {
       const items: Record<string, AttributeValue>[] = [];
-      for (const table of [KEY_TABLE, USAGE_TABLE]) {
+      for (const table of [KEY_TABLE, USAGE_TABLE, DELETION_TABLE]) {
         let start: Record<string, AttributeValue> | undefined;
         do {
           const out = await ddb.send(
@@ -157,11 +123,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     },
     async stop() {
       kmsMock.restore();
-      ddb.destroy();
-      s3.destroy();
-      await s3rver.close();
-      await new Promise<void>((resolve) => ddbServer.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
+      await stores.stop();
     },
   };
 }

@@ -5,8 +5,8 @@
  * `lambda/shared/http-event.ts`.
  */
 
-import type { HttpRequest, HttpResult } from '../shared/http-event';
-import { errorBody, HttpError, MESSAGES } from './errors';
+import type { HttpRequest, HttpResult } from './http-event';
+import { errorBody, HttpError, MESSAGES } from './http-errors';
 
 /** Largest request body accepted (the ALB's limit for Lambda targets). */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
@@ -95,7 +95,7 @@ export function jsonResult(
 }
 
 export function errorResult(err: HttpError): HttpResult {
-  return jsonResult(err.status, errorBody(err.type, err.message), err.headers);
+  return jsonResult(err.status, errorBody(err), err.headers);
 }
 
 /** Whether the serialized result fits the ALB's response limit. */
