@@ -1,0 +1,51 @@
+/**
+ * The admin API's log line: one per request, metadata only (the allowlist
+ * logger writes nothing else). A customer appears only as its keyed hash.
+ */
+
+import {
+  createAllowlistLogger,
+  ID_PATTERNS,
+  type AllowlistLogger,
+  type LineSink,
+  type LogSchema,
+} from '../shared/allowlist-logger';
+import { USAGE_AUTH_FAILURES, USAGE_ERROR_TYPES, USAGE_METHODS } from '../shared/usage-record';
+import type { AdminRoute } from './routes';
+
+export const ADMIN_ROUTES: readonly (AdminRoute | 'unmatched')[] = [
+  'user_data_delete',
+  'deletion_status',
+  'logs',
+  'keys_create',
+  'keys_list',
+  'keys_rotate',
+  'keys_revoke',
+  'healthz',
+  'unmatched',
+];
+
+export const ADMIN_LOG_SCHEMA = {
+  request_id: ID_PATTERNS.token,
+  timestamp: ID_PATTERNS.timestamp,
+  api_key_id: ID_PATTERNS.token,
+  route: { kind: 'enum', values: ADMIN_ROUTES },
+  method: { kind: 'enum', values: USAGE_METHODS },
+  status: { kind: 'int', min: 100, max: 599 },
+  latency_ms: { kind: 'int', min: 0 },
+  error_type: { kind: 'enum', values: USAGE_ERROR_TYPES },
+  auth_failure: { kind: 'enum', values: USAGE_AUTH_FAILURES },
+  /** The customer an erasure or log query concerned (keyed hash). */
+  customer_hash: ID_PATTERNS.hex,
+  deletion_id: ID_PATTERNS.token,
+  /** The API key a key route acted on (public id). */
+  target_key_id: ID_PATTERNS.token,
+  /** How many records or keys a listing returned. */
+  result_count: { kind: 'int', min: 0 },
+} as const satisfies LogSchema;
+
+export type AdminLogRecord = { -readonly [K in keyof typeof ADMIN_LOG_SCHEMA]?: unknown };
+
+export function createAdminLogger(sink?: LineSink): AllowlistLogger<typeof ADMIN_LOG_SCHEMA> {
+  return createAllowlistLogger('admin', ADMIN_LOG_SCHEMA, sink);
+}

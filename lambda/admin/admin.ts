@@ -1,0 +1,159 @@
+/**
+ * The admin API (promises P7 and P8): erasure requests and their status,
+ * log queries, API keys. Only keys with the `admin` scope get in; an
+ * inference key is a 403. Every request writes one metadata-only log line
+ * (the customer as its keyed hash); nothing writes or deletes a usage record
+ * or touches an image here.
+ *
+ * Per request: route (404/405) → API key (401/403/429/503) → the route.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { ID_PATTERNS, type LineSink } from '../shared/allowlist-logger';
+import { authenticate, type KeyVerifier } from '../shared/authenticate';
+import {
+  toFrontDoorResult,
+  toHttpRequest,
+  type FrontDoorEvent,
+  type FrontDoorResult,
+  type HttpResult,
+} from '../shared/http-event';
+import { HttpError, MESSAGES } from '../shared/http-errors';
+import { errorResult, jsonResult } from '../shared/http-results';
+import type { JobQueue } from '../shared/job-queue';
+import { createKmsHasher, type KeyedHasher } from '../shared/keyed-hash';
+import { KeyStore } from '../shared/key-store';
+import { USAGE_METHODS } from '../shared/usage-record';
+import { createAdminLogger, type AdminLogRecord } from './admin-log';
+import type { AdminConfig } from './config';
+import type { AdminRequest, AdminServices } from './context';
+import { deletionStatus, requestErasure } from './erasure';
+import { createKey, listKeys, revokeKey, rotateKey } from './keys';
+import { queryLogs } from './logs';
+import { matchAdminRoute, type AdminRoute } from './routes';
+
+export interface AdminDeps {
+  readonly config: AdminConfig;
+  readonly ddb: DynamoDBClient;
+  readonly kms: KMSClient;
+  /** Where deletion job ids go. */
+  readonly queue: JobQueue;
+  /** Where log lines go. @default stdout */
+  readonly logSink?: LineSink;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default a KMS GenerateMac hasher on `config.hmacKeyId` */
+  readonly hasher?: KeyedHasher;
+}
+
+/** The subset of the Lambda context the handler reads. */
+export interface InvocationContext {
+  readonly awsRequestId?: string;
+}
+
+export type AdminHandler = (
+  event: FrontDoorEvent,
+  context?: InvocationContext,
+) => Promise<FrontDoorResult>;
+
+type Route = (svc: AdminServices, req: AdminRequest) => Promise<HttpResult>;
+
+const ROUTES: Record<Exclude<AdminRoute, 'healthz'>, Route> = {
+  user_data_delete: requestErasure,
+  deletion_status: deletionStatus,
+  logs: queryLogs,
+  keys_create: createKey,
+  keys_list: listKeys,
+  keys_rotate: rotateKey,
+  keys_revoke: revokeKey,
+};
+
+/** What an erasure request leaves: the job, kept for audit. */
+const DELETION_JOB_DAYS = 400;
+
+export function createAdminHandler(deps: AdminDeps): AdminHandler {
+  const { config } = deps;
+  const now = deps.now ?? (() => new Date());
+  const hasher = deps.hasher ?? createKmsHasher({ kms: deps.kms, keyId: config.hmacKeyId });
+  const keys = new KeyStore({
+    ddb: deps.ddb,
+    tableName: config.keyTableName,
+    hasher,
+    now,
+    maxExpiresInDays: config.maxKeyAgeDays,
+  });
+  const verifier: KeyVerifier = keys;
+  const svc: AdminServices = { config, ddb: deps.ddb, hasher, keys, queue: deps.queue, now };
+  const logger = createAdminLogger(deps.logSink);
+
+  return async function handler(event, context) {
+    const started = performance.now();
+    const http = toHttpRequest(event);
+    const match = matchAdminRoute(http.method, http.path);
+    if (match.kind === 'found' && match.route === 'healthz') {
+      return toFrontDoorResult(event, jsonResult(200, JSON.stringify({ status: 'ok' })));
+    }
+    const startedAt = now();
+    const record: AdminLogRecord = {
+      request_id: requestIdOf(context),
+      timestamp: startedAt.toISOString(),
+      method: (USAGE_METHODS as readonly string[]).includes(http.method) ? http.method : 'OTHER',
+      route: match.kind === 'found' ? match.route : 'unmatched',
+    };
+
+    let response: HttpResult;
+    try {
+      if (match.kind === 'not_found') {
+        throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
+      }
+      if (match.kind === 'method_not_allowed') {
+        throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
+          headers: { Allow: match.allow },
+        });
+      }
+      record.api_key_id = await authenticate(verifier, http, 'admin', (reason) => {
+        record.auth_failure = reason;
+      });
+      const route = match.route as Exclude<AdminRoute, 'healthz'>;
+      response = await ROUTES[route](svc, {
+        http,
+        record,
+        ...(match.id !== undefined ? { id: match.id } : {}),
+      });
+    } catch (err) {
+      const httpError =
+        err instanceof HttpError ? err : new HttpError(500, 'internal_error', MESSAGES.internal);
+      record.error_type = httpError.type;
+      response = errorResult(httpError);
+    }
+
+    record.status = response.statusCode;
+    record.latency_ms = Math.max(0, Math.round(performance.now() - started));
+    try {
+      logger.write(record);
+    } catch {
+      // A failing log sink must not fail the request; there is nothing safe to add.
+    }
+    const keptDays =
+      match.kind === 'found' && match.route === 'user_data_delete' && response.statusCode === 202
+        ? DELETION_JOB_DAYS
+        : config.metadataRetentionDays;
+    response.headers = {
+      ...response.headers,
+      'X-Ephemera-Retention': `content=none; metadata=${keptDays}d`,
+      'X-Request-Id': String(record.request_id),
+    };
+    return toFrontDoorResult(event, response);
+  };
+}
+
+function requestIdOf(context: InvocationContext | undefined): string {
+  const id = context?.awsRequestId;
+  return typeof id === 'string' &&
+    id.length <= ID_PATTERNS.token.maxLength &&
+    ID_PATTERNS.token.pattern.test(id)
+    ? id
+    : randomUUID();
+}
