@@ -40,6 +40,8 @@ export interface EphemeraConfig {
   readonly gatewayMaxConcurrency: number;
   readonly maxImagesPerRequest: number;
   readonly remoteImageUrls: RemoteImageUrls;
+  readonly accessLogs: boolean;
+  readonly maxKeyAgeDays: number;
 }
 
 /** The model upstream as configured (the secret is referenced by ARN). */
@@ -90,6 +92,8 @@ export const CONFIG_DEFAULTS = {
   gatewayMaxConcurrency: 50,
   maxImagesPerRequest: 4,
   remoteImageUrls: 'deny',
+  accessLogs: false,
+  maxKeyAgeDays: 90,
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -243,6 +247,8 @@ export function readConfig(scope: Construct): EphemeraConfig {
     gatewayMaxConcurrency: int('gatewayMaxConcurrency', 1, 1000),
     maxImagesPerRequest: int('maxImagesPerRequest', 1, 10),
     remoteImageUrls: oneOf('remoteImageUrls', ['deny', 'allow'] as const),
+    accessLogs: bool('accessLogs'),
+    maxKeyAgeDays: int('maxKeyAgeDays', 1, 365),
   };
   if (
     config.upstream.kind === 'openai-compatible' &&

@@ -14,6 +14,8 @@ import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EphemeraConfig, readConfig } from './config';
+import { AdminApi } from './admin-api';
+import { CustomerErasure } from './customer-erasure';
 import { DataKeys } from './data-keys';
 import { IncidentResponse } from './incident-response';
 import { GatewayUpstream, InferenceGateway } from './inference-gateway';
@@ -21,6 +23,7 @@ import { IsolatedNetwork } from './isolated-network';
 import { MetadataStore } from './metadata-store';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
 import { TlsLoadBalancer } from './tls-load-balancer';
+import { Watchdog } from './watchdog';
 
 export interface EphemeraStackProps extends StackProps {
   /**
@@ -44,6 +47,9 @@ export class EphemeraStack extends Stack {
   public readonly frontDoor: TlsLoadBalancer;
   public readonly incidents: IncidentResponse;
   public readonly gateway: InferenceGateway;
+  public readonly erasure: CustomerErasure;
+  public readonly admin: AdminApi;
+  public readonly watchdog: Watchdog;
 
   constructor(scope: Construct, id: string, props: EphemeraStackProps = {}) {
     super(scope, id, props);
@@ -111,6 +117,7 @@ export class EphemeraStack extends Stack {
       // A literal CIDR (not the VPC's token) so rule packs can read the rule.
       allowedCidrs: config.allowedCidrs ?? (internetFacing ? undefined : [config.vpcCidr]),
       webAclArn: config.webAclArn,
+      accessLogs: config.accessLogs,
       accessLogRetention: Duration.days(config.accessLogRetentionDays),
       // Longer than the longest request, so a slow completion is not cut off.
       idleTimeout: config.gatewayTimeout.plus(Duration.seconds(10)),
@@ -139,6 +146,52 @@ export class EphemeraStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
 
+    this.erasure = new CustomerErasure(this, 'Erasure', {
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.workloadSubnets,
+      usageTable: this.store.usageTable,
+      deletionTable: this.store.deletionTable,
+      metadataKey: this.keys.metadataKey,
+      queuesKey: this.keys.queuesKey,
+      signingKey: this.keys.signingKey,
+      images: this.images,
+      logsKey: this.keys.logsKey,
+      alarms: this.incidents,
+      // Access logs hold URLs and client IPs that erasure cannot reach: every receipt says so.
+      receiptExcludes: config.accessLogs ? ['load-balancer-access-logs'] : [],
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+    this.admin = new AdminApi(this, 'Admin', {
+      listener: this.frontDoor.httpsListener,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.workloadSubnets,
+      usageTable: this.store.usageTable,
+      keyTable: this.store.keyTable,
+      deletionTable: this.store.deletionTable,
+      metadataKey: this.keys.metadataKey,
+      hmacKey: this.keys.hmacKey,
+      logsKey: this.keys.logsKey,
+      erasure: this.erasure,
+      alarms: this.incidents,
+      metadataRetentionDays: config.metadataRetentionDays,
+      maxKeyAge: Duration.days(config.maxKeyAgeDays),
+      gatewayTimeout: config.gatewayTimeout,
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+    this.watchdog = new Watchdog(this, 'Watchdog', {
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.workloadSubnets,
+      deletionTable: this.store.deletionTable,
+      keyTable: this.store.keyTable,
+      metadataKey: this.keys.metadataKey,
+      logsKey: this.keys.logsKey,
+      alarms: this.incidents,
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+
     if (config.domainName && config.hostedZoneId) {
       new route53.ARecord(this, 'ApiRecord', {
         zone: this.hostedZone(config),
@@ -156,6 +209,10 @@ export class EphemeraStack extends Stack {
     new CfnOutput(this, 'HmacKeyId', { value: this.keys.hmacKey.keyId });
     new CfnOutput(this, 'ImageBucketName', { value: this.images.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.incidents.topic.topicArn });
+    new CfnOutput(this, 'ReceiptSigningKeyId', {
+      value: this.keys.signingKey.keyArn,
+      description: 'Verifies erasure receipts: aws kms get-public-key --key-id <this>',
+    });
   }
 
   private upstream(config: EphemeraConfig): GatewayUpstream {

@@ -12,3 +12,6 @@ export * from './compliance';
 export * from './rules';
 export * from './inference-gateway';
 export * from './control-tower-checks';
+export * from './customer-erasure';
+export * from './admin-api';
+export * from './watchdog';

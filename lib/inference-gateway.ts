@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -6,12 +6,11 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { IAlarmSink } from './incident-response';
+import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
 import { bedrockReach, residencyProblems } from './core/bedrock-regions';
@@ -215,9 +214,8 @@ export class InferenceGateway extends Construct {
       action: elbv2.ListenerAction.forward([this.targetGroup]),
     });
 
-    this.restrictLoadBalancerPermission();
+    restrictLoadBalancerInvoke(this.handler.function);
     this.addAlarms(props.alarms);
-    this.acknowledgeFindings(props);
   }
 
   private grantLeastPrivilege(
@@ -278,29 +276,6 @@ export class InferenceGateway extends Construct {
     }
   }
 
-  /**
-   * The load balancer's permission to invoke the function: limited to this
-   * account's load balancers with SourceAccount. It cannot name the target
-   * group (SourceArn): the target group registers the function only once the
-   * permission exists, so each would wait for the other.
-   */
-  private restrictLoadBalancerPermission(): void {
-    const permissions = this.handler.function.node
-      .findAll()
-      .filter(
-        (c): c is lambda.CfnPermission =>
-          c instanceof lambda.CfnPermission && c.principal === 'elasticloadbalancing.amazonaws.com',
-      );
-    for (const permission of permissions) {
-      permission.sourceAccount = Stack.of(this).account;
-      Validations.of(permission).acknowledge({
-        id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
-        reason:
-          'The permission is for the Elastic Load Balancing service principal and carries SourceAccount (this account, a pseudo-parameter the rule cannot read); a SourceArn naming the target group would be a dependency cycle, since the target group registers the function only after the permission exists.',
-      });
-    }
-  }
-
   private addAlarms(sink: IAlarmSink): void {
     const fn = this.handler.function;
     const errors = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
@@ -320,16 +295,6 @@ export class InferenceGateway extends Construct {
     });
     sink.addAlarm(errors);
     sink.addAlarm(throttles);
-  }
-
-  private acknowledgeFindings(props: InferenceGatewayProps): void {
-    const stack = Stack.of(this);
-    const bucketId = stack.getLogicalId(props.images.bucket.node.defaultChild as s3.CfnBucket);
-    Validations.of(this.handler.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/images/*]`,
-      reason:
-        'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:PutObject and s3:GetObject (presigned URLs).',
-    });
   }
 }
 

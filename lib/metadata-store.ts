@@ -2,11 +2,11 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { DELETION_PENDING_INDEX, TTL_ATTRIBUTE, USAGE_CUSTOMER_INDEX } from './core/tables';
 
-/** Attribute that holds each item's expiry (epoch seconds) in every table. */
-export const TTL_ATTRIBUTE = 'ttl';
+export { TTL_ATTRIBUTE } from './core/tables';
 /** The usage table's index by keyed customer hash, newest first by `timestamp`. */
-export const CUSTOMER_INDEX = 'by_customer';
+export const CUSTOMER_INDEX = USAGE_CUSTOMER_INDEX;
 
 export interface MetadataStoreProps {
   /** Key that encrypts the tables (the project's metadata key). */
@@ -72,6 +72,14 @@ export class MetadataStore extends Construct {
     this.deletionTable = new dynamodb.Table(this, 'DeletionTable', {
       ...common,
       partitionKey: { name: 'deletion_id', type: dynamodb.AttributeType.STRING },
+    });
+    // Sparse: only open jobs carry `pending`, so the watchdog reads what is
+    // open, oldest first, without scanning the audit history.
+    this.deletionTable.addGlobalSecondaryIndex({
+      indexName: DELETION_PENDING_INDEX,
+      partitionKey: { name: 'pending', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'requested_at', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
 
     const backups =

@@ -226,27 +226,63 @@ export class ShortTtlImageBucket extends Construct {
    * plus the images key for those two operations through S3 only. No list,
    * no delete, nothing outside the image prefix.
    */
-  public grantPutAndPresign(grantee: iam.IGrantable): void {
-    const objects = this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`);
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [objects] }),
+  public grantPutAndPresign(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
+    });
+    grant.combine(this.grantImagesKeyViaS3(grantee, ['kms:GenerateDataKey', 'kms:Decrypt']));
+    this.acknowledgeImagePrefix(
+      grantee,
+      'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:PutObject and s3:GetObject (presigned URLs).',
     );
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [this.encryptionKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
-        },
-      }),
+    return grant;
+  }
+
+  /**
+   * Grants deleting image objects (erasure): `s3:DeleteObject` under the image
+   * prefix, which DeleteObjects needs for each key. No list, no read.
+   */
+  public grantDeleteImages(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:DeleteObject'],
+      resourceArns: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
+    });
+    this.acknowledgeImagePrefix(
+      grantee,
+      'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:DeleteObject (erasure).',
     );
+    return grant;
+  }
+
+  private grantImagesKeyViaS3(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.encryptionKey.keyArn],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
+      },
+    });
+  }
+
+  /** The grantee's wildcard over the image prefix is this grant's doing: acknowledged on the grantee. */
+  private acknowledgeImagePrefix(grantee: iam.IGrantable, reason: string): void {
+    const principal = grantee.grantPrincipal;
+    if (!(principal instanceof Construct)) return;
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(principal).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/images/*]`,
+      reason,
+    });
   }
 
   private acknowledgeFindings(): void {
-    Validations.of(this.sweeper.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/images/*]`,
-      reason:
-        'Image keys are random per image; the wildcard covers only the images/ prefix of this one bucket, for s3:DeleteObject.',
-    });
+    this.acknowledgeImagePrefix(
+      this.sweeper.role,
+      'Image keys are random per image; the wildcard covers only the images/ prefix of this one bucket, for s3:DeleteObject (the sweeper).',
+    );
   }
 }

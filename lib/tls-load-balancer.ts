@@ -26,7 +26,7 @@ export function sslPolicyFor(versions: TlsVersions, fips: boolean): elbv2.SslPol
 
 /** Body of the listener's default answer until a target is added. */
 export const NOT_FOUND_BODY = JSON.stringify({
-  error: { type: 'not_found_error', message: 'No route for this path' },
+  error: { message: 'No route for this path', type: 'not_found_error', param: null, code: null },
 });
 
 export interface TlsLoadBalancerProps {
@@ -78,7 +78,17 @@ export interface TlsLoadBalancerProps {
   readonly idleTimeout?: Duration;
 
   /**
-   * How long access logs are kept (1 to 400 days).
+   * Write load-balancer access logs to a bucket of their own. They record every
+   * request's URL with its query string and the client's IP address, in a
+   * bucket only SSE-S3 can encrypt and that customer erasure does not reach;
+   * the gateway's usage records (metadata only, erasable) are Ephemera's record
+   * of every request. Turn them on only if your team wants that store.
+   * @default false
+   */
+  readonly accessLogs?: boolean;
+
+  /**
+   * How long access logs are kept when `accessLogs` is on (1 to 400 days).
    * @default Duration.days(30)
    */
   readonly accessLogRetention?: Duration;
@@ -116,7 +126,8 @@ export class TlsLoadBalancer extends Construct {
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   public readonly httpsListener: elbv2.ApplicationListener;
   public readonly securityGroup: ec2.SecurityGroup;
-  public readonly accessLogBucket: s3.Bucket;
+  /** The access-log bucket, when `accessLogs` is on. */
+  public readonly accessLogBucket?: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: TlsLoadBalancerProps) {
     super(scope, id);
@@ -143,17 +154,19 @@ export class TlsLoadBalancer extends Construct {
       )
       .throwIfInvalid();
 
-    this.accessLogBucket = newMinimisedBucket(this, 'AccessLogs', {
-      expiration: accessLogRetention,
-      lifecycleRuleId: 'access-log-retention',
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      reasons: {
-        noAccessLogs:
-          'This bucket receives the load balancer access logs; logging access to it would recurse, and its lifecycle rule bounds retention.',
-        noVersions:
-          'Access logs expire by lifecycle rule (bounded retention); versions or replicas would keep them past that period.',
-      },
-    });
+    if (props.accessLogs) {
+      this.accessLogBucket = newMinimisedBucket(this, 'AccessLogs', {
+        expiration: accessLogRetention,
+        lifecycleRuleId: 'access-log-retention',
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+        reasons: {
+          noAccessLogs:
+            'This bucket receives the load balancer access logs; logging access to it would recurse, and its lifecycle rule bounds retention.',
+          noVersions:
+            'Access logs expire by lifecycle rule (bounded retention); versions or replicas would keep them past that period.',
+        },
+      });
+    }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -181,7 +194,7 @@ export class TlsLoadBalancer extends Construct {
       idleTimeout,
       http2Enabled: true,
     });
-    this.loadBalancer.logAccessLogs(this.accessLogBucket);
+    if (this.accessLogBucket) this.loadBalancer.logAccessLogs(this.accessLogBucket);
 
     this.httpsListener = this.loadBalancer.addListener('Https', {
       port: 443,
@@ -232,15 +245,27 @@ export class TlsLoadBalancer extends Construct {
     cidrs: string[],
     props: TlsLoadBalancerProps,
   ): void {
-    const sseS3 =
-      'ALB access logs can only be delivered to buckets encrypted with SSE-S3 (AES-256); SSE-KMS is not supported for this destination. The logs hold request metadata, never bodies.';
-    Validations.of(this.accessLogBucket).acknowledge(
-      { id: 'HIPAA.Security-S3DefaultEncryptionKMS', reason: sseS3 },
-      { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: sseS3 },
-      { id: 'PCI.DSS.321-S3DefaultEncryptionKMS', reason: sseS3 },
-      { id: 'EphemeraRT-S3BucketCMK', reason: sseS3 },
-      { id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check', reason: sseS3 },
-    );
+    if (this.accessLogBucket) {
+      const sseS3 =
+        'ALB access logs can only be delivered to buckets encrypted with SSE-S3 (AES-256); SSE-KMS is not supported for this destination. The logs hold request metadata, never bodies.';
+      Validations.of(this.accessLogBucket).acknowledge(
+        { id: 'HIPAA.Security-S3DefaultEncryptionKMS', reason: sseS3 },
+        { id: 'NIST.800.53.R5-S3DefaultEncryptionKMS', reason: sseS3 },
+        { id: 'PCI.DSS.321-S3DefaultEncryptionKMS', reason: sseS3 },
+        { id: 'EphemeraRT-S3BucketCMK', reason: sseS3 },
+        { id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check', reason: sseS3 },
+      );
+    } else {
+      const noAccessLogs =
+        'Access logs are off by default (prop accessLogs): they would record every URL with its query string and every client IP in a bucket that only SSE-S3 can encrypt and that customer erasure cannot reach. The usage log (metadata only, CMK-encrypted, erasable) records every request instead.';
+      Validations.of(this.loadBalancer).acknowledge(
+        { id: 'AwsSolutions-ELB2', reason: noAccessLogs },
+        { id: 'HIPAA.Security-ELBLoggingEnabled', reason: noAccessLogs },
+        { id: 'NIST.800.53.R5-ELBLoggingEnabled', reason: noAccessLogs },
+        { id: 'PCI.DSS.321-ELBLoggingEnabled', reason: noAccessLogs },
+        { id: 'cdk-validator-cfnguard::elbv2_logging_enabled_check', reason: noAccessLogs },
+      );
+    }
     if (internetFacing && cidrs.includes('0.0.0.0/0')) {
       Validations.of(this.securityGroup).acknowledge({
         id: 'AwsSolutions-EC23',

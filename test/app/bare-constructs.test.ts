@@ -28,7 +28,8 @@ const key = (scope: Construct, id: string): kms.IKey =>
     `arn:aws:kms:${REGION}:${ACCOUNT}:key/${String(++keys).padStart(8, '0')}-aaaa-bbbb-cccc-ddddeeeeffff`,
   );
 
-const vpc = (scope: Construct) =>
+const vpc = (scope: Construct): ec2.IVpc =>
+  (scope.node.tryFindChild('Vpc') as ec2.IVpc | undefined) ??
   ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
     vpcId: 'vpc-0123456789abcdef0',
     vpcCidrBlock: '10.50.0.0/16',
@@ -38,11 +39,40 @@ const vpc = (scope: Construct) =>
 
 const alarms = (scope: Construct) =>
   library.IncidentResponse.sinkFor(
-    sns.Topic.fromTopicArn(scope, 'Alarms', `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`),
+    (scope.node.tryFindChild('Alarms') as sns.ITopic | undefined) ??
+      sns.Topic.fromTopicArn(scope, 'Alarms', `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`),
   );
 
-const table = (scope: Construct, id: string) =>
+const table = (scope: Construct, id: string): dynamodb.ITable =>
+  (scope.node.tryFindChild(id) as dynamodb.ITable | undefined) ??
   dynamodb.Table.fromTableArn(scope, id, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}`);
+
+const images = (scope: Construct, id = 'ImageBucket') =>
+  new library.ShortTtlImageBucket(scope, id, {
+    encryptionKey: key(scope, 'Images'),
+    logsKey: key(scope, 'Logs'),
+    vpc: vpc(scope),
+    alarms: alarms(scope),
+  });
+
+const erasure = (scope: Construct, id = 'Erasure') =>
+  new library.CustomerErasure(scope, id, {
+    vpc: vpc(scope),
+    usageTable: table(scope, 'usage'),
+    deletionTable: table(scope, 'deletions'),
+    metadataKey: key(scope, 'Metadata'),
+    queuesKey: key(scope, 'Queues'),
+    signingKey: key(scope, 'Signing'),
+    images: images(scope),
+    logsKey: key(scope, 'Logs'),
+    alarms: alarms(scope),
+  });
+
+const listener = (scope: Construct) =>
+  elbv2.ApplicationListener.fromApplicationListenerAttributes(scope, 'Listener', {
+    listenerArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/lb/0123456789abcdef/0123456789abcdef`,
+    securityGroup: ec2.SecurityGroup.fromSecurityGroupId(scope, 'LbSg', 'sg-0123456789abcdef0'),
+  });
 
 /**
  * Each exported construct with its required props only. A construct exported
@@ -81,30 +111,41 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
         `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`,
       ),
     }),
-  InferenceGateway: (s) => {
-    const network = vpc(s);
-    const sink = alarms(s);
-    const listener = elbv2.ApplicationListener.fromApplicationListenerAttributes(s, 'Listener', {
-      listenerArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/lb/0123456789abcdef/0123456789abcdef`,
-      securityGroup: ec2.SecurityGroup.fromSecurityGroupId(s, 'LbSg', 'sg-0123456789abcdef0'),
-    });
-    return new library.InferenceGateway(s, 'Subject', {
-      listener,
-      vpc: network,
+  InferenceGateway: (s) =>
+    new library.InferenceGateway(s, 'Subject', {
+      listener: listener(s),
+      vpc: vpc(s),
       usageTable: table(s, 'usage'),
       keyTable: table(s, 'keys'),
       metadataKey: key(s, 'Metadata'),
-      images: new library.ShortTtlImageBucket(s, 'ImageBucket', {
-        encryptionKey: key(s, 'Images'),
-        logsKey: key(s, 'Logs'),
-        vpc: network,
-        alarms: sink,
-      }),
+      images: images(s),
       hmacKey: key(s, 'Hmac'),
       logsKey: key(s, 'Logs'),
-      alarms: sink,
-    });
-  },
+      alarms: alarms(s),
+    }),
+  CustomerErasure: (s) => erasure(s, 'Subject'),
+  AdminApi: (s) =>
+    new library.AdminApi(s, 'Subject', {
+      listener: listener(s),
+      vpc: vpc(s),
+      usageTable: table(s, 'usage'),
+      keyTable: table(s, 'keys'),
+      deletionTable: table(s, 'deletions'),
+      metadataKey: key(s, 'Metadata'),
+      hmacKey: key(s, 'Hmac'),
+      logsKey: key(s, 'Logs'),
+      erasure: erasure(s),
+      alarms: alarms(s),
+    }),
+  Watchdog: (s) =>
+    new library.Watchdog(s, 'Subject', {
+      vpc: vpc(s),
+      deletionTable: table(s, 'deletions'),
+      keyTable: table(s, 'keys'),
+      metadataKey: key(s, 'Metadata'),
+      logsKey: key(s, 'Logs'),
+      alarms: alarms(s),
+    }),
 };
 
 /** Classes exported by lib/index.ts that are constructs (stacks excluded: they are apps' roots). */

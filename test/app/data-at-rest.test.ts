@@ -30,7 +30,12 @@ interface Row {
   construct: string;
   retention: string;
   key: string;
+  /** The configuration the row's store exists with (`accessLogs: true`), from the store column. */
+  onlyWith?: Record<string, unknown>;
 }
+
+/** Stores that exist only with a configuration switch on say so in their first column. */
+const ONLY_WITH = /only with `(\w+): (true|false|\w+)`/;
 
 function readTable(): Row[] {
   const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -47,12 +52,22 @@ function readTable(): Row[] {
         .slice(1, -1)
         .map((c) => c.trim()),
     )
-    .map(([store, construct, , retention, key]) => ({
-      store,
-      construct: construct.replace(/`/g, ''),
-      retention,
-      key,
-    }));
+    .map(([store, construct, , retention, key]) => {
+      const only = ONLY_WITH.exec(store);
+      return {
+        store,
+        construct: construct.replace(/`/g, ''),
+        retention,
+        key,
+        ...(only
+          ? {
+              onlyWith: {
+                [only[1]]: only[2] === 'true' ? true : only[2] === 'false' ? false : only[2],
+              },
+            }
+          : {}),
+      };
+    });
 }
 
 type Resource = {
@@ -62,41 +77,60 @@ type Resource = {
   Metadata?: Record<string, unknown>;
 };
 
-describe('README data-at-rest table', () => {
-  const { stack, template } = defaultStack();
+function statefulOf(context: Record<string, unknown>) {
+  const { stack, template } = defaultStack({ context });
   const resources = template.toJSON().Resources as Record<string, Resource>;
-  const stateful = Object.entries(resources).filter(([, r]) => STATEFUL_TYPES.includes(r.Type));
-  const rows = readTable();
   const paths = constructPaths(stack);
-  const pathOf = (id: string) => paths.get(id) ?? id;
   const keyIds: Record<string, string> = {
     'metadata CMK': stack.getLogicalId(stack.keys.metadataKey.node.defaultChild as CfnResource),
     'images CMK': stack.getLogicalId(stack.keys.imagesKey.node.defaultChild as CfnResource),
     'logs CMK': stack.getLogicalId(stack.keys.logsKey.node.defaultChild as CfnResource),
     'queues CMK': stack.getLogicalId(stack.keys.queuesKey.node.defaultChild as CfnResource),
   };
+  const stateful = Object.entries(resources)
+    .filter(([, r]) => STATEFUL_TYPES.includes(r.Type))
+    .map(([id, resource]) => ({ path: paths.get(id) ?? id, resource }));
+  return { stateful, keyIds };
+}
 
-  test('the stack has stateful resources and the table has rows', () => {
-    expect(stateful.length).toBeGreaterThanOrEqual(8);
-    expect(rows.length).toBe(stateful.length);
+describe('README data-at-rest table', () => {
+  const rows = readTable();
+  const always = rows.filter((r) => !r.onlyWith);
+  const variants = [
+    { name: 'the default configuration', context: {}, rows: always },
+    ...[...new Set(rows.flatMap((r) => (r.onlyWith ? [JSON.stringify(r.onlyWith)] : [])))].map(
+      (switchOn) => ({
+        name: `with ${switchOn}`,
+        context: JSON.parse(switchOn) as Record<string, unknown>,
+        rows: rows.filter((r) => !r.onlyWith || JSON.stringify(r.onlyWith) === switchOn),
+      }),
+    ),
+  ];
+
+  test('there are conditional rows (access logs), and the default stack has stateful resources', () => {
+    expect(variants.length).toBeGreaterThanOrEqual(2);
+    expect(statefulOf({}).stateful.length).toBeGreaterThanOrEqual(8);
   });
 
-  test.each(stateful.map(([id, r]) => [pathOf(id), id, r] as const))(
-    '%s has a row whose retention and key match the template',
-    (constructPath, _id, resource) => {
-      const row = rows.find((r) => r.construct === constructPath);
-      expect(row).toBeDefined();
-      expect({ path: constructPath, key: keyOf(resource, keyIds) }).toEqual({
-        path: constructPath,
-        key: row!.key,
-      });
-      expect(retentionMatches(resource, row!.retention)).toBe(true);
-    },
-  );
+  describe.each(variants)('$name', ({ context, rows: expected }) => {
+    const { stateful, keyIds } = statefulOf(context);
 
-  test('every row names a resource the stack synthesizes', () => {
-    const synthesized = stateful.map(([id]) => pathOf(id));
-    for (const row of rows) expect(synthesized).toContain(row.construct);
+    test('every stateful resource has exactly one row, and every row a resource', () => {
+      expect(stateful.map((s) => s.path).sort()).toEqual(expected.map((r) => r.construct).sort());
+    });
+
+    test.each(stateful.map((s) => [s.path, s.resource] as const))(
+      '%s: retention and key match the template',
+      (constructPath, resource) => {
+        const row = expected.find((r) => r.construct === constructPath);
+        expect(row).toBeDefined();
+        expect({ path: constructPath, key: keyOf(resource, keyIds) }).toEqual({
+          path: constructPath,
+          key: row!.key,
+        });
+        expect(retentionMatches(resource, row!.retention)).toBe(true);
+      },
+    );
   });
 });
 

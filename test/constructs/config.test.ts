@@ -50,6 +50,8 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     gatewayMaxConcurrency: c.gatewayMaxConcurrency,
     maxImagesPerRequest: c.maxImagesPerRequest,
     remoteImageUrls: c.remoteImageUrls,
+    accessLogs: c.accessLogs,
+    maxKeyAgeDays: c.maxKeyAgeDays,
   };
 }
 

@@ -10,7 +10,15 @@ import { DataKeys, DataKeysProps } from '../../lib/data-keys';
 import { IsolatedNetwork, IsolatedNetworkProps } from '../../lib/isolated-network';
 import { MetadataStore, MetadataStoreProps } from '../../lib/metadata-store';
 import { DEFAULT_MODELS, InferenceGatewayProps } from '../../lib/inference-gateway';
-import { gatewayInStack } from '../support/gateway-fixture';
+import { AdminApiProps } from '../../lib/admin-api';
+import { CustomerErasureProps } from '../../lib/customer-erasure';
+import { WatchdogProps } from '../../lib/watchdog';
+import {
+  adminInStack,
+  erasureInStack,
+  gatewayInStack,
+  watchdogInStack,
+} from '../support/gateway-fixture';
 import {
   FunctionTrigger,
   RetentionFunction,
@@ -117,6 +125,15 @@ const BUILDERS: Record<string, Builder> = {
   InferenceGatewayProps: (stack, extra) => {
     gatewayInStack(stack, extra as Partial<InferenceGatewayProps>);
   },
+  AdminApiProps: (stack, extra) => {
+    adminInStack(stack, extra as Partial<AdminApiProps>);
+  },
+  CustomerErasureProps: (stack, extra) => {
+    erasureInStack(stack, extra as Partial<CustomerErasureProps>);
+  },
+  WatchdogProps: (stack, extra) => {
+    watchdogInStack(stack, extra as Partial<WatchdogProps>);
+  },
   MetadataStoreProps: (stack, extra) => {
     new MetadataStore(stack, 'Subject', {
       encryptionKey: importedKey(stack, 'Metadata'),
@@ -126,10 +143,11 @@ const BUILDERS: Record<string, Builder> = {
 };
 
 /**
- * [props interface, prop, documented default, that value, another value].
- * The documented default is the text before any ` - explanation`.
+ * [props interface, prop, documented default, that value, another value,
+ * props that must be set for the prop to matter]. The documented default is
+ * the text before any ` - explanation`.
  */
-const TABLE: Array<[string, string, string, unknown, unknown]> = [
+const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ['DataKeysProps', 'rotationPeriod', 'Duration.days(365)', Duration.days(365), Duration.days(180)],
   ['DataKeysProps', 'aliasPrefix', "'alias/ephemera'", 'alias/ephemera', 'alias/other'],
   ['DataKeysProps', 'pendingWindow', 'Duration.days(30)', Duration.days(30), Duration.days(7)],
@@ -200,12 +218,14 @@ const TABLE: Array<[string, string, string, unknown, unknown]> = [
     Duration.seconds(60),
     Duration.seconds(120),
   ],
+  ['TlsLoadBalancerProps', 'accessLogs', 'false', false, true],
   [
     'TlsLoadBalancerProps',
     'accessLogRetention',
     'Duration.days(30)',
     Duration.days(30),
     Duration.days(90),
+    { accessLogs: true },
   ],
   ['TlsLoadBalancerProps', 'deletionProtection', 'true', true, false],
   [
@@ -214,6 +234,7 @@ const TABLE: Array<[string, string, string, unknown, unknown]> = [
     'RemovalPolicy.RETAIN',
     RemovalPolicy.RETAIN,
     RemovalPolicy.DESTROY,
+    { accessLogs: true },
   ],
 
   [
@@ -279,6 +300,60 @@ const TABLE: Array<[string, string, string, unknown, unknown]> = [
     RemovalPolicy.DESTROY,
   ],
 
+  ['AdminApiProps', 'metadataRetentionDays', '30', 30, 90],
+  ['AdminApiProps', 'maxKeyAge', 'Duration.days(90)', Duration.days(90), Duration.days(30)],
+  [
+    'AdminApiProps',
+    'gatewayTimeout',
+    'Duration.minutes(5)',
+    Duration.minutes(5),
+    Duration.minutes(10),
+  ],
+  [
+    'AdminApiProps',
+    'logRetention',
+    'logs.RetentionDays.ONE_MONTH',
+    logs.RetentionDays.ONE_MONTH,
+    logs.RetentionDays.ONE_WEEK,
+  ],
+  [
+    'AdminApiProps',
+    'removalPolicy',
+    'RemovalPolicy.RETAIN',
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.DESTROY,
+  ],
+  [
+    'CustomerErasureProps',
+    'logRetention',
+    'logs.RetentionDays.ONE_MONTH',
+    logs.RetentionDays.ONE_MONTH,
+    logs.RetentionDays.ONE_WEEK,
+  ],
+  [
+    'CustomerErasureProps',
+    'removalPolicy',
+    'RemovalPolicy.RETAIN',
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.DESTROY,
+  ],
+  ['WatchdogProps', 'overdueAfter', 'Duration.hours(12)', Duration.hours(12), Duration.hours(6)],
+  ['WatchdogProps', 'keyExpiryWarning', 'Duration.days(7)', Duration.days(7), Duration.days(14)],
+  [
+    'WatchdogProps',
+    'logRetention',
+    'logs.RetentionDays.ONE_MONTH',
+    logs.RetentionDays.ONE_MONTH,
+    logs.RetentionDays.ONE_WEEK,
+  ],
+  [
+    'WatchdogProps',
+    'removalPolicy',
+    'RemovalPolicy.RETAIN',
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.DESTROY,
+  ],
+
   ['MetadataStoreProps', 'deletionProtection', 'true', true, false],
   [
     'MetadataStoreProps',
@@ -327,7 +402,7 @@ describe('documented defaults', () => {
     }
   });
 
-  describe.each(TABLE)('%s.%s', (iface, prop, doc, value, other) => {
+  describe.each(TABLE)('%s.%s', (iface, prop, doc, value, other, base = {}) => {
     test(`is documented as @default ${doc}`, () => {
       const documented = DOCUMENTED.get(`${iface}.${prop}`);
       expect(documented).toBeDefined();
@@ -335,9 +410,9 @@ describe('documented defaults', () => {
     });
 
     test(`omitted behaves exactly like ${doc}, and differently from another value`, () => {
-      const omitted = synth(iface, {});
-      const explicit = synth(iface, { [prop]: value });
-      const changed = synth(iface, { [prop]: other });
+      const omitted = synth(iface, base);
+      const explicit = synth(iface, { ...base, [prop]: value });
+      const changed = synth(iface, { ...base, [prop]: other });
       expect(explicit).toEqual(omitted);
       expect(changed).not.toEqual(omitted);
     });

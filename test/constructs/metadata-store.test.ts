@@ -54,13 +54,19 @@ describe('MetadataStore', () => {
     expect(props.GlobalSecondaryIndexes).toBeUndefined();
   });
 
-  test('deletion-job table: deletion_id, no index', () => {
+  test('deletion-job table: deletion_id, and a sparse keys-only index of open jobs by request time', () => {
     const props = tables[logicalId(store.deletionTable)].Properties;
     expect(props.KeySchema).toEqual([{ AttributeName: 'deletion_id', KeyType: 'HASH' }]);
-    expect(props.AttributeDefinitions).toEqual([
-      { AttributeName: 'deletion_id', AttributeType: 'S' },
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'pending',
+        KeySchema: [
+          { AttributeName: 'pending', KeyType: 'HASH' },
+          { AttributeName: 'requested_at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ]);
-    expect(props.GlobalSecondaryIndexes).toBeUndefined();
   });
 
   test('every table: on demand, KMS with the metadata key, ttl, 1-day PITR, deletion protection, retained', () => {

@@ -96,21 +96,28 @@ describe('TlsLoadBalancer, by default', () => {
       ],
     });
     expect(JSON.parse(NOT_FOUND_BODY)).toEqual({
-      error: { type: 'not_found_error', message: 'No route for this path' },
+      error: {
+        type: 'not_found_error',
+        message: 'No route for this path',
+        param: null,
+        code: null,
+      },
     });
   });
 
-  test('drops invalid headers, mitigates desync strictly, is deletion-protected and logs access', () => {
-    expect(attributesOf(template)).toEqual(
+  test('drops invalid headers, mitigates desync strictly, is deletion-protected, keeps no access logs', () => {
+    const attributes = attributesOf(template);
+    expect(attributes).toEqual(
       expect.objectContaining({
         'routing.http.drop_invalid_header_fields.enabled': 'true',
         'routing.http.desync_mitigation_mode': 'strictest',
         'deletion_protection.enabled': 'true',
-        'access_logs.s3.enabled': 'true',
-        'access_logs.s3.bucket': { Ref: logicalId(lb.accessLogBucket) },
         'idle_timeout.timeout_seconds': '60',
       }),
     );
+    expect(attributes['access_logs.s3.enabled']).toBeUndefined();
+    expect(lb.accessLogBucket).toBeUndefined();
+    template.resourceCountIs('AWS::S3::Bucket', 0);
   });
 
   test('is internal, in the isolated subnets', () => {
@@ -142,8 +149,25 @@ describe('TlsLoadBalancer, by default', () => {
     template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
   });
 
+  test('has no web ACL association', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+});
+
+describe('TlsLoadBalancer with accessLogs', () => {
+  const { lb, template } = build({ accessLogs: true });
+
+  test('logs access to its bucket', () => {
+    expect(attributesOf(template)).toEqual(
+      expect.objectContaining({
+        'access_logs.s3.enabled': 'true',
+        'access_logs.s3.bucket': { Ref: logicalId(lb.accessLogBucket!) },
+      }),
+    );
+  });
+
   test('access logs go to an SSE-S3 bucket that expires them after 30 days', () => {
-    const bucket = template.findResources('AWS::S3::Bucket')[logicalId(lb.accessLogBucket)];
+    const bucket = template.findResources('AWS::S3::Bucket')[logicalId(lb.accessLogBucket!)];
     expect(bucket.Properties).toMatchObject({
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
@@ -171,7 +195,7 @@ describe('TlsLoadBalancer, by default', () => {
   });
 
   test('the access-log bucket is TLS-only and lets log delivery write only under AWSLogs/<account>/', () => {
-    const bucketId = logicalId(lb.accessLogBucket);
+    const bucketId = logicalId(lb.accessLogBucket!);
     const [policy] = Object.values(template.findResources('AWS::S3::BucketPolicy'));
     const statements: Array<Record<string, unknown>> = policy.Properties.PolicyDocument.Statement;
     expect(statements).toContainEqual(
@@ -200,10 +224,6 @@ describe('TlsLoadBalancer, by default', () => {
       's3:PutObject',
       's3:GetBucketAcl',
     ]);
-  });
-
-  test('has no web ACL association', () => {
-    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
   });
 });
 
@@ -270,6 +290,7 @@ describe('TlsLoadBalancer options', () => {
     const { lb, template } = build({
       idleTimeout: Duration.minutes(5),
       deletionProtection: false,
+      accessLogs: true,
       accessLogRetention: Duration.days(90),
     });
     expect(attributesOf(template)).toEqual(
@@ -278,7 +299,7 @@ describe('TlsLoadBalancer options', () => {
         'deletion_protection.enabled': 'false',
       }),
     );
-    const bucket = template.findResources('AWS::S3::Bucket')[logicalId(lb.accessLogBucket)];
+    const bucket = template.findResources('AWS::S3::Bucket')[logicalId(lb.accessLogBucket!)];
     expect(bucket.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBe(90);
   });
 

@@ -1,0 +1,186 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ADMIN_PATH_PATTERNS } from './core/routes';
+import { USAGE_CUSTOMER_INDEX } from './core/tables';
+import { CustomerErasure } from './customer-erasure';
+import { IAlarmSink } from './incident-response';
+import { restrictLoadBalancerInvoke } from './load-balancer-permission';
+import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import { PropsValidator } from './validation';
+
+/** Priority of the admin API's listener rule: before the gateway's catch-all. */
+export const ADMIN_RULE_PRIORITY = 100;
+
+export interface AdminApiProps {
+  /** The HTTPS listener the admin API answers behind (the gateway's). */
+  readonly listener: elbv2.IApplicationListener;
+  readonly vpc: ec2.IVpc;
+  /** @default - the VPC's isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly usageTable: dynamodb.ITable;
+  readonly keyTable: dynamodb.ITable;
+  readonly deletionTable: dynamodb.ITable;
+  /** Key of the tables (the project's metadata key). */
+  readonly metadataKey: kms.IKey;
+  /** HMAC_256 key for keyed hashes of API key secrets and customer ids. */
+  readonly hmacKey: kms.IKey;
+  readonly logsKey: kms.IKey;
+  /** Where erasure jobs go. */
+  readonly erasure: CustomerErasure;
+  /** Where the admin API's alarms go. */
+  readonly alarms: IAlarmSink;
+  /**
+   * How long usage records are kept (for the retention header).
+   * @default 30
+   */
+  readonly metadataRetentionDays?: number;
+  /**
+   * Longest life of an API key created over HTTP (1 to 365 days).
+   * @default Duration.days(90)
+   */
+  readonly maxKeyAge?: Duration;
+  /**
+   * The gateway's longest request: a deletion job waits this long (plus 30
+   * seconds, at most 15 minutes) in the queue, so every record that started
+   * before the request exists when the worker looks.
+   * @default Duration.minutes(5)
+   */
+  readonly gatewayTimeout?: Duration;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The admin API (promises P7, P8): erasure requests and their signed receipts,
+ * log queries and API keys over HTTP, for `admin`-scope keys only. A Lambda
+ * function behind the same HTTPS listener as the gateway, on its own paths.
+ * Its role can read and write deletion jobs, queue them, query the usage
+ * table by customer or request id, and manage keys; it cannot touch images
+ * and cannot delete usage records.
+ */
+export class AdminApi extends Construct {
+  public readonly handler: RetentionFunction;
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  public readonly errorsAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: AdminApiProps) {
+    super(scope, id);
+    const retentionDays = props.metadataRetentionDays ?? 30;
+    const maxKeyAge = props.maxKeyAge ?? Duration.days(90);
+    const gatewayTimeout = props.gatewayTimeout ?? Duration.minutes(5);
+    new PropsValidator('AdminApi')
+      .integer('metadataRetentionDays', retentionDays, 1, 3650)
+      .duration('maxKeyAge', maxKeyAge, Duration.days(1), Duration.days(365))
+      .duration('gatewayTimeout', gatewayTimeout, Duration.seconds(30), Duration.minutes(15))
+      .check(
+        maxKeyAge.toSeconds() % 86_400 === 0,
+        `maxKeyAge must be a whole number of days (got ${maxKeyAge.toSeconds()} seconds)`,
+      )
+      .throwIfInvalid();
+
+    this.handler = new RetentionFunction(this, 'Handler', {
+      handlerName: 'admin',
+      trigger: FunctionTrigger.SYNCHRONOUS,
+      description: 'Ephemera: admin API (erasure, logs, keys)',
+      logsKey: props.logsKey,
+      logRetention: props.logRetention,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      timeout: Duration.seconds(30),
+      memorySize: 512,
+      reservedConcurrentExecutions: 10,
+      environment: {
+        KEY_TABLE_NAME: props.keyTable.tableName,
+        USAGE_TABLE_NAME: props.usageTable.tableName,
+        DELETION_TABLE_NAME: props.deletionTable.tableName,
+        DELETION_QUEUE_URL: props.erasure.queue.queueUrl,
+        HMAC_KEY_ID: props.hmacKey.keyArn,
+        METADATA_RETENTION_DAYS: String(retentionDays),
+        MAX_KEY_AGE_DAYS: String(maxKeyAge.toDays()),
+        DELETION_DELAY_SECONDS: String(Math.min(900, gatewayTimeout.toSeconds() + 30)),
+      },
+      removalPolicy: props.removalPolicy,
+      dataProtection: true,
+    });
+    this.grantLeastPrivilege(props);
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
+      targetType: elbv2.TargetType.LAMBDA,
+      targets: [new targets.LambdaTarget(this.handler.function)],
+      multiValueHeadersEnabled: true,
+    });
+    new elbv2.ApplicationListenerRule(this, 'Routes', {
+      listener: props.listener,
+      priority: ADMIN_RULE_PRIORITY,
+      conditions: [elbv2.ListenerCondition.pathPatterns([...ADMIN_PATH_PATTERNS])],
+      action: elbv2.ListenerAction.forward([this.targetGroup]),
+    });
+    restrictLoadBalancerInvoke(this.handler.function);
+
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: 'Ephemera admin API: invocations failed (the handler itself)',
+      metric: this.handler.function.metricErrors({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    props.alarms.addAlarm(this.errorsAlarm);
+  }
+
+  private grantLeastPrivilege(props: AdminApiProps): void {
+    const role = this.handler.role;
+    const stack = Stack.of(this);
+    const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+        resources: [props.keyTable.tableArn],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [props.usageTable.tableArn],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.usageTable.tableArn}/index/${USAGE_CUSTOMER_INDEX}`],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.deletionTable.tableArn],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [props.metadataKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` },
+        },
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateMac'],
+        resources: [props.hmacKey.keyArn],
+        conditions: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
+      }),
+    );
+    props.erasure.grantSendJobs(role);
+  }
+}

@@ -1,0 +1,247 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { USAGE_CUSTOMER_INDEX } from './core/tables';
+import { IAlarmSink } from './incident-response';
+import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import { ShortTtlImageBucket } from './short-ttl-image-bucket';
+import { PropsValidator } from './validation';
+
+export interface CustomerErasureProps {
+  readonly vpc: ec2.IVpc;
+  /** @default - the VPC's isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** The usage table, with its `by_customer` index. */
+  readonly usageTable: dynamodb.ITable;
+  /** The deletion-job table. */
+  readonly deletionTable: dynamodb.ITable;
+  /** Key of the tables (the project's metadata key). */
+  readonly metadataKey: kms.IKey;
+  /** Key of the deletion queue and its dead-letter queue (the project's queues key). */
+  readonly queuesKey: kms.IKey;
+  /** The ECC_NIST_P256 key that signs receipts. */
+  readonly signingKey: kms.IKey;
+  /** The image bucket whose images the worker deletes. */
+  readonly images: ShortTtlImageBucket;
+  readonly logsKey: kms.IKey;
+  /** Where the erasure alarms go. */
+  readonly alarms: IAlarmSink;
+  /**
+   * Stores the erasure does not reach, named in every receipt (for example
+   * `load-balancer-access-logs` when the load balancer keeps access logs).
+   * @default - none
+   */
+  readonly receiptExcludes?: string[];
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** How long a job id waits in the queue at most (SQS keeps messages 4 days). */
+export const DELETION_QUEUE_RETENTION = Duration.days(4);
+/** How long a job that kept failing stays in the dead-letter queue. */
+export const DELETION_DLQ_RETENTION = Duration.days(14);
+/** The worker's timeout: a job longer than this is handed on through the queue. */
+export const DELETION_WORKER_TIMEOUT = Duration.minutes(15);
+/** Deliveries before a job id moves to the dead-letter queue. */
+export const DELETION_MAX_RECEIVES = 5;
+
+/**
+ * Erasure by customer (promise P7): the deletion queue (job ids only,
+ * encrypted with the queues key, TLS only, a dead-letter queue that keeps
+ * longer), and the worker it feeds, which erases every usage record and image
+ * tagged with a customer's hash and signs a receipt. Alarms fire when a job id
+ * has waited over an hour, and when anything lands in the dead-letter queue.
+ *
+ * The worker may query the usage table's customer index, delete usage records
+ * and image objects, update deletion jobs and sign with the signing key:
+ * nothing else.
+ */
+export class CustomerErasure extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly worker: RetentionFunction;
+  public readonly backlogAlarm: cloudwatch.Alarm;
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: CustomerErasureProps) {
+    super(scope, id);
+    const excludes = props.receiptExcludes ?? [];
+    new PropsValidator('CustomerErasure')
+      .check(
+        excludes.every((e) => /^[a-z0-9-]{1,64}$/.test(e)) && excludes.length <= 10,
+        'receiptExcludes must be up to 10 names of lowercase letters, digits and -',
+      )
+      .throwIfInvalid();
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.queuesKey,
+      enforceSSL: true,
+      retentionPeriod: DELETION_DLQ_RETENTION,
+      removalPolicy,
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.queuesKey,
+      enforceSSL: true,
+      retentionPeriod: DELETION_QUEUE_RETENTION,
+      // Six times the worker's timeout, as Lambda advises for SQS sources.
+      visibilityTimeout: Duration.seconds(DELETION_WORKER_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: DELETION_MAX_RECEIVES },
+      removalPolicy,
+    });
+
+    this.worker = new RetentionFunction(this, 'Worker', {
+      handlerName: 'deletion-worker',
+      trigger: FunctionTrigger.QUEUE,
+      description: 'Ephemera: erases usage records and images by customer, signs receipts',
+      logsKey: props.logsKey,
+      logRetention: props.logRetention,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      timeout: DELETION_WORKER_TIMEOUT,
+      memorySize: 512,
+      reservedConcurrentExecutions: 5,
+      environment: {
+        USAGE_TABLE_NAME: props.usageTable.tableName,
+        DELETION_TABLE_NAME: props.deletionTable.tableName,
+        IMAGE_BUCKET_NAME: props.images.bucket.bucketName,
+        SIGNING_KEY_ID: props.signingKey.keyArn,
+        DELETION_QUEUE_URL: this.queue.queueUrl,
+        RECEIPT_EXCLUDES: excludes.join(','),
+      },
+      removalPolicy,
+    });
+    // The mapping itself (not addEventSource, whose grant adds kms:Decrypt
+    // without the through-SQS condition): one job per invocation, failures
+    // reported per message.
+    new lambda.EventSourceMapping(this, 'FromQueue', {
+      target: this.worker.function,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: 1,
+      reportBatchItemFailures: true,
+    });
+    this.grantLeastPrivilege(props);
+
+    this.backlogAlarm = new cloudwatch.Alarm(this, 'BacklogAlarm', {
+      alarmDescription:
+        'Ephemera erasure: a deletion job id has waited in the queue for over an hour (P7: erasure within 24 hours)',
+      metric: this.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 3600,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription:
+        'Ephemera erasure: a deletion job kept failing and is in the dead-letter queue; fix the cause and redrive it',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    props.alarms.addAlarm(this.backlogAlarm);
+    props.alarms.addAlarm(this.deadLetterAlarm);
+
+    const isDlq =
+      'This is the dead-letter queue of the deletion queue; a job id that lands here raises an alarm and waits for an operator to redrive it.';
+    Validations.of(this.deadLetterQueue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: isDlq },
+      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: isDlq },
+    );
+  }
+
+  /** Lets a principal queue deletion jobs (the admin API): send only, key through SQS only. */
+  public grantSendJobs(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.queue.queueArn],
+    });
+    const key = this.queue.encryptionMasterKey;
+    if (key) {
+      grant.combine(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resourceArns: [key.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
+          },
+        }),
+      );
+    }
+    return grant;
+  }
+
+  private grantLeastPrivilege(props: CustomerErasureProps): void {
+    const role = this.worker.role;
+    const stack = Stack.of(this);
+    const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.usageTable.tableArn}/index/${USAGE_CUSTOMER_INDEX}`],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+        resources: [props.usageTable.tableArn],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [props.deletionTable.tableArn],
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [props.metadataKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` },
+        },
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: ['kms:Sign'],
+        resources: [props.signingKey.keyArn],
+        conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
+      }),
+    );
+    add(
+      new iam.PolicyStatement({
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+        ],
+        resources: [this.queue.queueArn],
+      }),
+    );
+    this.grantSendJobs(role);
+    props.images.grantDeleteImages(role);
+  }
+}

@@ -1,0 +1,141 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DELETION_PENDING_INDEX } from './core/tables';
+import { EPHEMERA_METRIC_NAMESPACE } from './short-ttl-image-bucket';
+import { IAlarmSink } from './incident-response';
+import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import { PropsValidator } from './validation';
+
+export interface WatchdogProps {
+  readonly vpc: ec2.IVpc;
+  /** @default - the VPC's isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly deletionTable: dynamodb.ITable;
+  readonly keyTable: dynamodb.ITable;
+  /** Key of the tables (the project's metadata key). */
+  readonly metadataKey: kms.IKey;
+  readonly logsKey: kms.IKey;
+  /** Where the watchdog's alarms go. */
+  readonly alarms: IAlarmSink;
+  /**
+   * An erasure job still open this long after it was requested raises an
+   * alarm (the promise is 24 hours), 1 to 24 hours.
+   * @default Duration.hours(12)
+   */
+  readonly overdueAfter?: Duration;
+  /**
+   * A live API key this close to its expiry raises an alarm (1 to 90 days).
+   * @default Duration.days(7)
+   */
+  readonly keyExpiryWarning?: Duration;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The watchdog: every hour it counts erasure jobs still open past
+ * `overdueAfter` and live API keys within `keyExpiryWarning` of expiry, and
+ * publishes both as metrics that alarms watch. It reads ids and dates only: a
+ * query of the sparse index of open jobs, and a scan of key expiry dates.
+ */
+export class Watchdog extends Construct {
+  public readonly handler: RetentionFunction;
+  public readonly overdueJobsAlarm: cloudwatch.Alarm;
+  public readonly expiringKeysAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: WatchdogProps) {
+    super(scope, id);
+    const overdueAfter = props.overdueAfter ?? Duration.hours(12);
+    const keyExpiryWarning = props.keyExpiryWarning ?? Duration.days(7);
+    new PropsValidator('Watchdog')
+      .duration('overdueAfter', overdueAfter, Duration.hours(1), Duration.hours(24))
+      .duration('keyExpiryWarning', keyExpiryWarning, Duration.days(1), Duration.days(90))
+      .throwIfInvalid();
+
+    this.handler = new RetentionFunction(this, 'Handler', {
+      handlerName: 'watchdog',
+      trigger: FunctionTrigger.SCHEDULE,
+      description: 'Ephemera: counts overdue erasure jobs and API keys near expiry',
+      logsKey: props.logsKey,
+      logRetention: props.logRetention,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      timeout: Duration.minutes(2),
+      memorySize: 256,
+      reservedConcurrentExecutions: 1,
+      environment: {
+        DELETION_TABLE_NAME: props.deletionTable.tableName,
+        KEY_TABLE_NAME: props.keyTable.tableName,
+        DEPLOYMENT: Stack.of(this).stackName,
+        OVERDUE_HOURS: String(Math.floor(overdueAfter.toHours())),
+        KEY_WARNING_DAYS: String(Math.floor(keyExpiryWarning.toDays())),
+      },
+      removalPolicy: props.removalPolicy,
+    });
+    const role = this.handler.role;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${props.deletionTable.tableArn}/index/${DELETION_PENDING_INDEX}`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.keyTable.tableArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [props.metadataKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
+    new events.Rule(this, 'Schedule', {
+      description: 'Ephemera: run the watchdog',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.handler.function, { retryAttempts: 0 })],
+    });
+
+    this.overdueJobsAlarm = new cloudwatch.Alarm(this, 'OverdueJobsAlarm', {
+      alarmDescription: `Ephemera erasure: a deletion job is still open ${overdueAfter.toHours()} hours after it was requested (the promise is 24 hours)`,
+      metric: this.metric('OverdueDeletionJobs'),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.expiringKeysAlarm = new cloudwatch.Alarm(this, 'ExpiringKeysAlarm', {
+      alarmDescription: `Ephemera keys: an API key expires within ${keyExpiryWarning.toDays()} days; rotate or replace it`,
+      metric: this.metric('KeysExpiringSoon'),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    props.alarms.addAlarm(this.overdueJobsAlarm);
+    props.alarms.addAlarm(this.expiringKeysAlarm);
+  }
+
+  /** A metric the watchdog publishes (maximum per hour). */
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: EPHEMERA_METRIC_NAMESPACE,
+      metricName,
+      dimensionsMap: { Deployment: Stack.of(this).stackName },
+      period: Duration.hours(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+      ...props,
+    });
+  }
+}
