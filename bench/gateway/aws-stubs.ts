@@ -9,14 +9,12 @@
  */
 
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { startLocalStores, type LocalStores } from '../../local/stores';
+
+export type { LocalStores };
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const region = 'us-east-1';
@@ -86,71 +84,18 @@ export function stubbedS3(): S3Client {
   });
 }
 
-// Neither server ships types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
-
-export interface LocalServers {
-  readonly ddb: DynamoDBClient;
-  readonly s3: S3Client;
-  stop(): Promise<void>;
-}
-
 /** dynalite and s3rver on 127.0.0.1 (random ports), data in a temp dir removed on stop. */
-export async function startLocalServers(names: {
+export function startLocalServers(names: {
   usageTable: string;
   keyTable: string;
   bucket: string;
-}): Promise<LocalServers> {
-  const dir = mkdtempSync(join(tmpdir(), 'ephemera-bench-gateway-'));
-  const ddbServer = dynalite({ createTableMs: 0, path: join(dir, 'dynamodb') });
-  await new Promise<void>((resolve) => ddbServer.listen(0, '127.0.0.1', resolve));
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: join(dir, 's3'),
-    configureBuckets: [{ name: names.bucket }],
-  });
-  const s3Address = await s3rver.run();
-  const ddb = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(ddbServer.address() as AddressInfo).port}`,
-    region,
-    credentials,
-  });
-  const s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${s3Address.port}`,
-    region,
-    credentials,
-    forcePathStyle: true,
-  });
-  for (const [table, key] of [
-    [names.keyTable, 'key_id'],
-    [names.usageTable, 'request_id'],
-  ]) {
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
-      }),
-    );
-  }
-  return {
-    ddb,
-    s3,
-    async stop() {
-      ddb.destroy();
-      s3.destroy();
-      await s3rver.close();
-      await new Promise<void>((resolve) => ddbServer.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
+}): Promise<LocalStores> {
+  return startLocalStores({
+    names: {
+      usageTable: names.usageTable,
+      keyTable: names.keyTable,
+      deletionTable: 'ephemera-bench-deletions',
+      imageBucket: names.bucket,
     },
-  };
+  });
 }

@@ -41,7 +41,7 @@ import {
   stubbedDynamoDb,
   stubbedKms,
   stubbedS3,
-  type LocalServers,
+  type LocalStores,
 } from './aws-stubs';
 
 const { values } = parseArgs({
@@ -132,7 +132,7 @@ function summary(samples: number[]) {
 
 async function main(): Promise<void> {
   const upstream = await startUpstream();
-  let servers: LocalServers | undefined;
+  let servers: LocalStores | undefined;
   const config: GatewayConfig = {
     ...parseConfig({
       USAGE_TABLE_NAME: NAMES.usageTable,
