@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -15,6 +15,7 @@ import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { PropsValidator } from './validation';
+import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
 
 /** Priority of the admin API's listener rule: before the gateway's catch-all. */
 export const ADMIN_RULE_PRIORITY = 100;
@@ -139,7 +140,6 @@ export class AdminApi extends Construct {
 
   private grantLeastPrivilege(props: AdminApiProps): void {
     const role = this.handler.role;
-    const stack = Stack.of(this);
     const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
     add(
       new iam.PolicyStatement({
@@ -165,22 +165,8 @@ export class AdminApi extends Construct {
         resources: [props.deletionTable.tableArn],
       }),
     );
-    add(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-        resources: [props.metadataKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` },
-        },
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateMac'],
-        resources: [props.hmacKey.keyArn],
-        conditions: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
-      }),
-    );
+    add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
+    add(generateMacStatement(props.hmacKey));
     props.erasure.grantSendJobs(role);
   }
 }

@@ -7,7 +7,7 @@ import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from './core/upstream-url';
 import { DEFAULT_MODELS, GatewayModel, RemoteImageUrls } from './inference-gateway';
 import { TlsVersions } from './tls-load-balancer';
 
-/** How the API is offered (DESIGN.md, Configuration). */
+/** How the API is offered: an internet-facing or an internal load balancer. */
 export type FrontDoor = 'public' | 'private' | 'both';
 
 /** The stack's configuration, as read from `cdk.json` context. */

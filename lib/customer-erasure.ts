@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,6 +13,7 @@ import { IAlarmSink } from './incident-response';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
 import { PropsValidator } from './validation';
+import { keyViaService, TABLE_KEY_ACTIONS, viaService } from './kms-statements';
 
 export interface CustomerErasureProps {
   readonly vpc: ec2.IVpc;
@@ -182,9 +183,7 @@ export class CustomerErasure extends Construct {
           grantee,
           actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
           resourceArns: [key.keyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` },
-          },
+          conditions: viaService(this, 'sqs'),
         }),
       );
     }
@@ -193,7 +192,6 @@ export class CustomerErasure extends Construct {
 
   private grantLeastPrivilege(props: CustomerErasureProps): void {
     const role = this.worker.role;
-    const stack = Stack.of(this);
     const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
     add(
       new iam.PolicyStatement({
@@ -213,15 +211,7 @@ export class CustomerErasure extends Construct {
         resources: [props.deletionTable.tableArn],
       }),
     );
-    add(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-        resources: [props.metadataKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` },
-        },
-      }),
-    );
+    add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
     add(
       new iam.PolicyStatement({
         actions: ['kms:Sign'],

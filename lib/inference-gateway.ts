@@ -17,6 +17,7 @@ import { bedrockReach, residencyProblems } from './core/bedrock-regions';
 import { DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { PropsValidator } from './validation';
+import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
 
 /** A model the gateway offers (prices in millionths of a US dollar). */
 export type GatewayModel = ModelSpec;
@@ -238,22 +239,8 @@ export class InferenceGateway extends Construct {
         resources: [props.usageTable.tableArn],
       }),
     );
-    add(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-        resources: [props.metadataKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` },
-        },
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateMac'],
-        resources: [props.hmacKey.keyArn],
-        conditions: { StringEquals: { 'kms:MacAlgorithm': 'HMAC_SHA_256' } },
-      }),
-    );
+    add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
+    add(generateMacStatement(props.hmacKey));
     props.images.grantPutAndPresign(role);
     if (upstream.kind === 'bedrock') {
       for (const statement of bedrockStatements(stack, models)) add(statement);
@@ -263,15 +250,7 @@ export class InferenceGateway extends Construct {
       // Secrets Manager only.
       const key = upstream.credentials.encryptionKey;
       if (key) {
-        add(
-          new iam.PolicyStatement({
-            actions: ['kms:Decrypt'],
-            resources: [key.keyArn],
-            conditions: {
-              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
-            },
-          }),
-        );
+        add(keyViaService(this, key, 'secretsmanager', ['kms:Decrypt']));
       }
     }
   }

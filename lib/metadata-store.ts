@@ -26,7 +26,7 @@ export interface MetadataStoreProps {
 }
 
 /**
- * The DynamoDB tables of DESIGN.md, which hold metadata only (P4): usage
+ * Ephemera's DynamoDB tables, which hold metadata only (P4): usage
  * records (with a GSI on the keyed customer hash), API keys (keyed hashes of
  * the secrets, never the secrets) and deletion jobs. Encrypted with the
  * metadata key, on-demand, expiring items through the `ttl` attribute, and

@@ -12,6 +12,7 @@ import { IAlarmSink } from './incident-response';
 import { newMinimisedBucket } from './minimised-bucket';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { PropsValidator } from './validation';
+import { viaService } from './kms-statements';
 
 /** Prefix of every image key: `images/<expiry epoch seconds>/<id>.<ext>`. */
 export const IMAGE_KEY_PREFIX = 'images/';
@@ -262,9 +263,7 @@ export class ShortTtlImageBucket extends Construct {
       grantee,
       actions,
       resourceArns: [this.encryptionKey.keyArn],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
-      },
+      conditions: viaService(this, 's3'),
     });
   }
 

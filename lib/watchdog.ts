@@ -13,6 +13,7 @@ import { EPHEMERA_METRIC_NAMESPACE } from './short-ttl-image-bucket';
 import { IAlarmSink } from './incident-response';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { PropsValidator } from './validation';
+import { keyViaService } from './kms-statements';
 
 export interface WatchdogProps {
   readonly vpc: ec2.IVpc;
@@ -92,15 +93,7 @@ export class Watchdog extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.keyTable.tableArn] }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [props.metadataKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
-        },
-      }),
-    );
+    role.addToPrincipalPolicy(keyViaService(this, props.metadataKey, 'dynamodb', ['kms:Decrypt']));
     new events.Rule(this, 'Schedule', {
       description: 'Ephemera: run the watchdog',
       schedule: events.Schedule.rate(Duration.hours(1)),

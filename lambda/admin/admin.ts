@@ -8,10 +8,9 @@
  * Per request: route (404/405) → API key (401/403/429/503) → the route.
  */
 
-import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { ID_PATTERNS, type LineSink } from '../shared/allowlist-logger';
+import type { LineSink } from '../shared/allowlist-logger';
 import { authenticate, type KeyVerifier } from '../shared/authenticate';
 import {
   toFrontDoorResult,
@@ -33,6 +32,8 @@ import { deletionStatus, requestErasure } from './erasure';
 import { createKey, listKeys, revokeKey, rotateKey } from './keys';
 import { queryLogs } from './logs';
 import { matchAdminRoute, type AdminRoute } from './routes';
+import { requestIdOf, type InvocationContext } from '../shared/request-id';
+import { RETENTION_HEADER, retentionHeader } from '../shared/retention-header';
 
 export interface AdminDeps {
   readonly config: AdminConfig;
@@ -46,11 +47,6 @@ export interface AdminDeps {
   readonly now?: () => Date;
   /** @default a KMS GenerateMac hasher on `config.hmacKeyId` */
   readonly hasher?: KeyedHasher;
-}
-
-/** The subset of the Lambda context the handler reads. */
-export interface InvocationContext {
-  readonly awsRequestId?: string;
 }
 
 export type AdminHandler = (
@@ -142,18 +138,9 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         : config.metadataRetentionDays;
     response.headers = {
       ...response.headers,
-      'X-Ephemera-Retention': `content=none; metadata=${keptDays}d`,
+      [RETENTION_HEADER]: retentionHeader({ metadataDays: keptDays }),
       'X-Request-Id': String(record.request_id),
     };
     return toFrontDoorResult(event, response);
   };
-}
-
-function requestIdOf(context: InvocationContext | undefined): string {
-  const id = context?.awsRequestId;
-  return typeof id === 'string' &&
-    id.length <= ID_PATTERNS.token.maxLength &&
-    ID_PATTERNS.token.pattern.test(id)
-    ? id
-    : randomUUID();
 }

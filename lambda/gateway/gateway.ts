@@ -12,11 +12,10 @@
  * `USAGE_SCHEMA`, and no catch block here reads an error's message.
  */
 
-import { randomUUID } from 'node:crypto';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ID_PATTERNS, type LineSink } from '../shared/allowlist-logger';
+import type { LineSink } from '../shared/allowlist-logger';
 import {
   headerValues,
   toFrontDoorResult,
@@ -54,12 +53,13 @@ import {
 } from '../shared/http-results';
 import { planImages } from './image-plan';
 import { costMicroUsd } from './pricing';
-import { RETENTION_HEADER, retentionHeader } from './retention-header';
+import { RETENTION_HEADER, retentionHeader } from '../shared/retention-header';
 import { matchRoute, type RouteName } from './router';
 import { chatCompletionSse, SSE_CONTENT_TYPE } from './sse';
 import { UpstreamError, type Upstream } from './upstream';
 import { validateChat } from './validate-chat';
 import { validateImages } from './validate-images';
+import { requestIdOf, type InvocationContext } from '../shared/request-id';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -81,12 +81,6 @@ export interface GatewayDeps {
   readonly hasher?: KeyedHasher;
   /** @default a KeyStore on `config.keyTableName` */
   readonly keys?: KeyVerifier;
-}
-
-/** The subset of the Lambda context the handler reads. */
-export interface InvocationContext {
-  readonly awsRequestId?: string;
-  getRemainingTimeInMillis?(): number;
 }
 
 export type GatewayHandler = (
@@ -405,15 +399,6 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     };
     return toFrontDoorResult(event, response);
   };
-}
-
-function requestIdOf(context: InvocationContext | undefined): string {
-  const id = context?.awsRequestId;
-  return typeof id === 'string' &&
-    id.length <= ID_PATTERNS.token.maxLength &&
-    ID_PATTERNS.token.pattern.test(id)
-    ? id
-    : randomUUID();
 }
 
 /** Maps any failure to an HTTP error without reading its message. */

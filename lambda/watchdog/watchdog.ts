@@ -60,10 +60,8 @@ export function createWatchdog(deps: WatchdogDeps): () => Promise<WatchdogResult
 
   async function overdueJobs(at: Date): Promise<number> {
     const before = new Date(at.getTime() - config.overdueHours * 3600_000).toISOString();
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await ddb.send(
+    return countAll((start) =>
+      ddb.send(
         new QueryCommand({
           TableName: config.deletionTableName,
           IndexName: DELETION_PENDING_INDEX,
@@ -73,34 +71,26 @@ export function createWatchdog(deps: WatchdogDeps): () => Promise<WatchdogResult
           Select: 'COUNT',
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
-      );
-      count += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return count;
+      ),
+    );
   }
 
   async function keysExpiring(at: Date): Promise<number> {
     const nowS = Math.floor(at.getTime() / 1000);
     const soon = nowS + config.keyWarningDays * 86_400;
-    let count = 0;
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await ddb.send(
+    // Select COUNT returns no attributes (and DynamoDB refuses it with a projection).
+    return countAll((start) =>
+      ddb.send(
         new ScanCommand({
           TableName: config.keyTableName,
-          ProjectionExpression: 'key_id, expires_at, revoked_at',
           FilterExpression:
             'attribute_not_exists(revoked_at) AND expires_at > :now AND expires_at <= :soon',
           ExpressionAttributeValues: { ':now': { N: String(nowS) }, ':soon': { N: String(soon) } },
           Select: 'COUNT',
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
-      );
-      count += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return count;
+      ),
+    );
   }
 
   return async () => {
@@ -113,4 +103,20 @@ export function createWatchdog(deps: WatchdogDeps): () => Promise<WatchdogResult
     });
     return { overdueJobs: overdue, keysExpiring: expiring };
   };
+}
+
+type Key = Record<string, AttributeValue>;
+
+/** Adds up `Count` over every page of a query or scan. */
+async function countAll(
+  page: (start: Key | undefined) => Promise<{ Count?: number; LastEvaluatedKey?: Key }>,
+): Promise<number> {
+  let count = 0;
+  let start: Key | undefined;
+  do {
+    const out = await page(start);
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return count;
 }

@@ -19,7 +19,7 @@ describe('MetadataStore', () => {
   const { key, store, template } = build();
   const tables = template.findResources('AWS::DynamoDB::Table');
 
-  test('creates exactly the three tables of DESIGN.md', () => {
+  test('creates exactly three tables: usage, keys, deletion jobs', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 3);
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
     expect(store.tables).toEqual([store.usageTable, store.keyTable, store.deletionTable]);

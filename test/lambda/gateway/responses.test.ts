@@ -6,7 +6,7 @@ import {
   MAX_RESPONSE_BYTES,
 } from '../../../lambda/shared/http-results';
 import { costMicroUsd } from '../../../lambda/gateway/pricing';
-import { retentionHeader } from '../../../lambda/gateway/retention-header';
+import { retentionHeader } from '../../../lambda/shared/retention-header';
 import { matchRoute } from '../../../lambda/gateway/router';
 import { chatCompletionSse } from '../../../lambda/gateway/sse';
 import type { ChatResult } from '../../../lambda/gateway/upstream';

@@ -68,6 +68,16 @@ afterAll(async () => {
 
 test('counts open jobs past 12 hours and live keys within 7 days of expiry, and publishes both', async () => {
   const lines: string[] = [];
+  const inputs: Record<string, unknown>[] = [];
+  const recording = new Proxy(aws.ddb, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return (command: { input: Record<string, unknown> }) => {
+        inputs.push(command.input);
+        return (target.send as (c: unknown) => Promise<unknown>)(command);
+      };
+    },
+  });
   const watchdog = createWatchdog({
     config: {
       deletionTableName: DELETION_TABLE,
@@ -76,7 +86,7 @@ test('counts open jobs past 12 hours and live keys within 7 days of expiry, and 
       overdueHours: 12,
       keyWarningDays: 7,
     },
-    ddb: aws.ddb,
+    ddb: recording,
     now: () => NOW,
     logSink: (l) => lines.push(l),
   });
@@ -103,4 +113,10 @@ test('counts open jobs past 12 hours and live keys within 7 days of expiry, and 
     },
   });
   expect(lines[0]).not.toMatch(/k1a|ababab/);
+  // DynamoDB refuses Select COUNT with a projection (dynalite does not check it).
+  expect(inputs).toHaveLength(2);
+  for (const input of inputs) {
+    expect(input.Select).toBe('COUNT');
+    expect(input.ProjectionExpression).toBeUndefined();
+  }
 });
