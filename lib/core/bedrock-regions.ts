@@ -17,6 +17,22 @@
  * The IAM statements the gateway gets name these regions and no others.
  */
 
+/** Asia Pacific regions that can call `apac.` profiles (all of them are destinations too). */
+const APAC_REGIONS = [
+  'ap-east-2',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+];
+
 /** Destinations shared by every source region of a geography. */
 const GEOGRAPHIES: Readonly<Record<string, { sources: string[]; shared: string[] }>> = {
   us: {
@@ -42,35 +58,8 @@ const GEOGRAPHIES: Readonly<Record<string, { sources: string[]; shared: string[]
     shared: ['eu-central-1', 'eu-north-1', 'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-3'],
   },
   apac: {
-    sources: [
-      'ap-east-2',
-      'ap-northeast-1',
-      'ap-northeast-2',
-      'ap-northeast-3',
-      'ap-south-1',
-      'ap-south-2',
-      'ap-southeast-1',
-      'ap-southeast-2',
-      'ap-southeast-3',
-      'ap-southeast-4',
-      'ap-southeast-5',
-      'ap-southeast-7',
-    ],
-    shared: [
-      'ap-east-2',
-      'ap-northeast-1',
-      'ap-northeast-2',
-      'ap-northeast-3',
-      'ap-south-1',
-      'ap-south-2',
-      'ap-southeast-1',
-      'ap-southeast-2',
-      'ap-southeast-3',
-      'ap-southeast-4',
-      'ap-southeast-5',
-      'ap-southeast-7',
-      'me-central-1',
-    ],
+    sources: APAC_REGIONS,
+    shared: [...APAC_REGIONS, 'me-central-1'],
   },
   jp: {
     sources: ['ap-northeast-1', 'ap-northeast-3'],

@@ -11,18 +11,16 @@ import { ADMIN_PATH_PATTERNS } from '../../lib/core/routes';
 import { GATEWAY_RULE_PRIORITY } from '../../lib/inference-gateway';
 import { defaultStack } from '../support/ephemera-app';
 import { adminInStack } from '../support/gateway-fixture';
-import { expectThrowsExactly, logicalId, statementsOfRole, testStack } from '../support/stacks';
+import {
+  expectThrowsExactly,
+  logicalId,
+  statementsOfRole,
+  testStack,
+  VPC_ENI_STATEMENT,
+} from '../support/stacks';
 
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-const ENI = [
-  'ec2:AssignPrivateIpAddresses',
-  'ec2:CreateNetworkInterface',
-  'ec2:DeleteNetworkInterface',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DescribeSubnets',
-  'ec2:UnassignPrivateIpAddresses',
-];
 
 describe('the admin plane in the default stack', () => {
   const { stack, template } = defaultStack();
@@ -57,7 +55,7 @@ describe('the admin plane in the default stack', () => {
     const statements = statementsOfRole(template, stack.admin.handler.role);
     expect(statements).toEqual([
       { Effect: 'Allow', Action: LOGS, Resource: [getAtt(id(stack.admin.handler.logGroup))] },
-      { Effect: 'Allow', Action: ENI, Resource: ['*'] },
+      VPC_ENI_STATEMENT,
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
@@ -108,7 +106,7 @@ describe('the admin plane in the default stack', () => {
   test('the worker role: the customer index, deleting usage records and images, its jobs, signing receipts', () => {
     expect(statementsOfRole(template, stack.erasure.worker.role)).toEqual([
       { Effect: 'Allow', Action: LOGS, Resource: [getAtt(id(stack.erasure.worker.logGroup))] },
-      { Effect: 'Allow', Action: ENI, Resource: ['*'] },
+      VPC_ENI_STATEMENT,
       { Effect: 'Allow', Action: ['dynamodb:Query'], Resource: [usageIndex] },
       {
         Effect: 'Allow',
@@ -161,7 +159,7 @@ describe('the admin plane in the default stack', () => {
   test('the watchdog role reads open-job keys and key expiry dates only', () => {
     expect(statementsOfRole(template, stack.watchdog.handler.role)).toEqual([
       { Effect: 'Allow', Action: LOGS, Resource: [getAtt(id(stack.watchdog.handler.logGroup))] },
-      { Effect: 'Allow', Action: ENI, Resource: ['*'] },
+      VPC_ENI_STATEMENT,
       {
         Effect: 'Allow',
         Action: ['dynamodb:Query'],

@@ -10,6 +10,7 @@ import {
   statementsOfRole,
   testApp,
   testStack,
+  VPC_ENI_STATEMENT,
 } from '../support/stacks';
 
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
@@ -27,18 +28,7 @@ describe('InferenceGateway in the default stack', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: [getAtt(id(gw.handler.logGroup))],
       },
-      {
-        Effect: 'Allow',
-        Action: [
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:CreateNetworkInterface',
-          'ec2:DeleteNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        Resource: ['*'],
-      },
+      VPC_ENI_STATEMENT,
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem'],

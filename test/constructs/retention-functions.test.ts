@@ -13,6 +13,7 @@ import {
   testKey,
   testStack,
   testVpc,
+  VPC_ENI_STATEMENT,
 } from '../support/stacks';
 
 function build(props: Partial<RetentionFunctionProps> = {}) {
@@ -60,18 +61,7 @@ describe('RetentionFunction', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: [{ 'Fn::GetAtt': [logicalId(fn.logGroup), 'Arn'] }],
       },
-      {
-        Effect: 'Allow',
-        Action: [
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:CreateNetworkInterface',
-          'ec2:DeleteNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        Resource: ['*'],
-      },
+      VPC_ENI_STATEMENT,
     ]);
   });
 

@@ -13,10 +13,11 @@ import {
   keyPolicyStatements,
   logicalId,
   statementsOfRole,
-  testKey,
   testAlarmSink,
+  testKey,
   testStack,
   testVpc,
+  VPC_ENI_STATEMENT,
 } from '../support/stacks';
 
 interface Built {
@@ -231,18 +232,7 @@ describe('ShortTtlImageBucket: the sweeper', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }],
       },
-      {
-        Effect: 'Allow',
-        Action: [
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:CreateNetworkInterface',
-          'ec2:DeleteNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeSubnets',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        Resource: ['*'],
-      },
+      VPC_ENI_STATEMENT,
       {
         Effect: 'Allow',
         Action: ['s3:ListBucket'],

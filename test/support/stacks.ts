@@ -173,3 +173,17 @@ export function expectThrowsExactly(fn: () => unknown, message: string): void {
   expect(thrown).toBeInstanceOf(Error);
   expect((thrown as Error).message).toBe(message);
 }
+
+/** The statement every function in a VPC gets for its network interfaces, as rendered. */
+export const VPC_ENI_STATEMENT = {
+  Effect: 'Allow',
+  Action: [
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:CreateNetworkInterface',
+    'ec2:DeleteNetworkInterface',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSubnets',
+    'ec2:UnassignPrivateIpAddresses',
+  ],
+  Resource: ['*'],
+} as const;
