@@ -19,7 +19,9 @@ export function toolCallsJson(choice: ChatChoice): Record<string, unknown>[] {
   }));
 }
 
-export function usageJson(result: ChatResult): Record<string, number> {
+export function usageJson(
+  result: Pick<ChatResult, 'inputTokens' | 'outputTokens'>,
+): Record<string, number> {
   return {
     prompt_tokens: result.inputTokens,
     completion_tokens: result.outputTokens,

@@ -40,9 +40,11 @@ import {
   type UsageMethod,
   type UsageRecord,
 } from '../shared/usage-record';
-import { chatCompletionJson } from './chat-response';
+import { chatCompletionJson, type ResponseMeta } from './chat-response';
+import { resultEvents, type ChatStreamEvent } from './chat-stream';
 import type { GatewayConfig, ModelConfig, ModelKind } from './config';
-import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
+import { errorBody, HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
+import type { ResponseStream } from '../shared/response-stream';
 import { authenticate as checkApiKey, type KeyVerifier } from '../shared/authenticate';
 import {
   albResult,
@@ -55,9 +57,9 @@ import { planImages } from './image-plan';
 import { costMicroUsd } from './pricing';
 import { RETENTION_HEADER, retentionHeader } from '../shared/retention-header';
 import { matchRoute, type RouteName } from './router';
-import { chatCompletionSse, SSE_CONTENT_TYPE } from './sse';
+import { chunkSse, errorSse, SSE_CONTENT_TYPE, SSE_DONE } from './sse';
 import { UpstreamError, type Upstream } from './upstream';
-import { validateChat } from './validate-chat';
+import { validateChat, type ChatRequest } from './validate-chat';
 import { validateImages } from './validate-images';
 import { requestIdOf, type InvocationContext } from '../shared/request-id';
 
@@ -83,9 +85,16 @@ export interface GatewayDeps {
   readonly keys?: KeyVerifier;
 }
 
+/**
+ * Answers one front-door event. Given a `stream` (a front door that can
+ * stream), a `stream: true` chat completion is written to it chunk by chunk
+ * as the upstream produces them, and the returned result only reports the
+ * status; otherwise the answer is the returned result.
+ */
 export type GatewayHandler = (
   event: FrontDoorEvent,
   context?: InvocationContext,
+  stream?: ResponseStream,
 ) => Promise<FrontDoorResult>;
 
 /** Time kept back from the Lambda deadline to answer 504 and write the record. */
@@ -99,6 +108,8 @@ interface RequestState {
   readonly requestId: string;
   readonly now: Date;
   readonly context?: InvocationContext;
+  /** The front door's response stream, when it can stream. */
+  readonly out?: ResponseStream;
   authenticated: boolean;
   readonly imageKeys: string[];
   /** Run when the request ends (timers). */
@@ -140,7 +151,8 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     );
     timer.unref?.();
     state.cleanups.push(() => clearTimeout(timer));
-    return controller.signal;
+    // A client that hangs up ends the upstream call too.
+    return state.out ? AbortSignal.any([controller.signal, state.out.signal]) : controller.signal;
   }
 
   /** The upstream deadline: UPSTREAM_TIMEOUT_MS, within the Lambda's time. */
@@ -190,22 +202,87 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       response_format: request.responseFormat?.type,
     } satisfies UsageRecord);
 
-    const result = await upstream.chat(request, model, upstreamSignal(state));
-    state.record.input_tokens = result.inputTokens;
-    state.record.output_tokens = result.outputTokens;
-    state.record.cost_micro_usd = costMicroUsd(model, result);
-
     const meta = {
       id: `chatcmpl-${state.requestId}`,
       created: Math.floor(state.now.getTime() / 1000),
       model: model.id,
     };
-    const response = request.stream
-      ? albResult(200, chatCompletionSse(result, meta, request.includeUsage), SSE_CONTENT_TYPE)
-      : jsonResult(200, chatCompletionJson(result, meta));
+    if (request.stream) return streamChat(request, model, meta, state);
+
+    const result = await upstream.chat(request, model, upstreamSignal(state));
+    recordTokens(state, model, result);
+    const response = jsonResult(200, chatCompletionJson(result, meta));
     if (!fitsResponseLimit(response))
       throw new HttpError(422, 'response_too_large', MESSAGES.completionTooLarge);
     return response;
+  }
+
+  function recordTokens(
+    state: RequestState,
+    model: ModelConfig,
+    usage: { inputTokens: number; outputTokens: number },
+  ): void {
+    state.record.input_tokens = usage.inputTokens;
+    state.record.output_tokens = usage.outputTokens;
+    state.record.cost_micro_usd = costMicroUsd(model, usage);
+  }
+
+  /**
+   * `stream: true`. The first event decides the status: until it arrives, a
+   * failure is an ordinary error answer. Then each event goes out as one chunk
+   * as soon as it arrives (a front door that streams) or is added to one body
+   * (one that cannot; the 1 MB limit applies). A failure after the stream has
+   * started ends it with an error event; a client that hangs up ends the
+   * upstream call. Either way the record is written when the handler returns.
+   */
+  async function streamChat(
+    request: ChatRequest,
+    model: ModelConfig,
+    meta: ResponseMeta,
+    state: RequestState,
+  ): Promise<HttpResult> {
+    const signal = upstreamSignal(state);
+    const events = (upstream.chatStream?.(request, model, signal) ??
+      wholeAnswerEvents(upstream, request, model, signal))[Symbol.asyncIterator]();
+    const { out } = state;
+    const buffered: string[] = [];
+    const send = async (text: string | undefined) => {
+      if (text === undefined) return;
+      if (out) await out.write(text);
+      else buffered.push(text);
+    };
+    try {
+      let next = await events.next();
+      const headers = {
+        'Content-Type': SSE_CONTENT_TYPE,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        ...answerHeaders(state),
+      };
+      out?.start(200, headers);
+      try {
+        for (; !next.done; next = await events.next()) {
+          const event = next.value;
+          if (event.type === 'usage') recordTokens(state, model, event);
+          await send(chunkSse(event, meta, request.includeUsage));
+        }
+        await send(SSE_DONE);
+      } catch (err) {
+        if (!out) throw err;
+        // Under way: the status is sent; the failure ends the stream.
+        const failure = out.signal.aborted ? undefined : toHttpError(err);
+        state.record.error_type = failure?.type ?? 'client_closed';
+        if (failure) await send(errorSse(errorBody(failure)));
+      }
+      if (out) return { statusCode: 200, headers, body: '', isBase64Encoded: false };
+      const response = albResult(200, buffered.join(''), SSE_CONTENT_TYPE);
+      if (!fitsResponseLimit(response))
+        throw new HttpError(422, 'response_too_large', MESSAGES.completionTooLarge);
+      return response;
+    } finally {
+      buffered.length = 0;
+      await events.return?.();
+    }
   }
 
   async function images(http: HttpRequest, state: RequestState): Promise<HttpResult> {
@@ -328,7 +405,18 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     }
   }
 
-  return async function handler(event, context) {
+  /** Headers every answer carries: what it left behind, and its request id. */
+  function answerHeaders(state: RequestState): Record<string, string> {
+    return {
+      [RETENTION_HEADER]: retentionHeader({
+        metadataDays: config.metadataRetentionDays,
+        ...(state.imageKeys.length > 0 ? { imageTtlSeconds: config.imageTtlSeconds } : {}),
+      }),
+      'X-Request-Id': state.requestId,
+    };
+  }
+
+  return async function handler(event, context, stream) {
     const started = performance.now();
     const request = toHttpRequest(event);
     const { method, path } = request;
@@ -356,6 +444,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       requestId,
       now: startedAt,
       ...(context ? { context } : {}),
+      ...(stream ? { out: stream } : {}),
       authenticated: false,
       imageKeys: [],
       cleanups: [],
@@ -373,8 +462,14 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       response = await dispatch(match.route, request, state);
     } catch (err) {
       const httpError = toHttpError(err);
-      record.error_type = httpError.type;
       response = errorResult(httpError);
+      if (stream?.signal.aborted) {
+        // Nobody is left to answer; the record says why the request ended.
+        record.error_type = 'client_closed';
+        response = { ...response, statusCode: CLIENT_CLOSED_STATUS };
+      } else {
+        record.error_type = httpError.type;
+      }
     } finally {
       for (const cleanup of state.cleanups) cleanup();
     }
@@ -389,16 +484,22 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       // A failing log sink must not fail the request; there is nothing safe to add.
     }
 
-    response.headers = {
-      ...response.headers,
-      [RETENTION_HEADER]: retentionHeader({
-        metadataDays: config.metadataRetentionDays,
-        ...(state.imageKeys.length > 0 ? { imageTtlSeconds: config.imageTtlSeconds } : {}),
-      }),
-      'X-Request-Id': requestId,
-    };
+    response.headers = { ...response.headers, ...answerHeaders(state) };
     return toFrontDoorResult(event, response);
   };
+}
+
+/** Recorded status of a request whose client hung up before the answer (nginx's 499). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** A whole answer from an upstream that cannot stream, as stream events. */
+async function* wholeAnswerEvents(
+  upstream: Upstream,
+  request: ChatRequest,
+  model: ModelConfig,
+  signal: AbortSignal,
+): AsyncGenerator<ChatStreamEvent> {
+  yield* resultEvents(await upstream.chat(request, model, signal));
 }
 
 /** Maps any failure to an HTTP error without reading its message. */

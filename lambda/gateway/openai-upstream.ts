@@ -8,8 +8,10 @@
  * (it may quote the prompt).
  */
 
+import { resultEvents, type ChatStreamEvent, type ToolCallDelta } from './chat-stream';
 import type { ModelConfig } from './config';
 import { decodeBase64Image } from './image-format';
+import { SseDecoder } from './sse-decoder';
 import {
   isTimeout,
   UpstreamError,
@@ -26,6 +28,9 @@ import type { ImageRequest } from './validate-images';
 /** Largest upstream answer read (bytes); an image answer holds up to 10 base64 images. */
 export const MAX_UPSTREAM_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** Largest single event of a streamed answer (bytes); a chunk is usually a few hundred. */
+export const MAX_STREAM_EVENT_BYTES = 1024 * 1024;
+
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export interface OpenAiUpstreamOptions {
@@ -36,7 +41,7 @@ export interface OpenAiUpstreamOptions {
   readonly fetch?: FetchLike;
 }
 
-/** The body sent to `POST /v1/chat/completions`: validated fields only, never streamed. */
+/** The body sent to `POST /v1/chat/completions`: validated fields only (`chatStream` adds the streaming fields). */
 export function toOpenAiChatBody(
   request: ChatRequest,
   upstreamId: string,
@@ -168,6 +173,80 @@ export function fromOpenAiChatBody(parsed: unknown, expectedChoices: number): Ch
 const count = (v: unknown): number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 
+const optionalString = (v: unknown): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new UpstreamError('failed');
+  return v;
+};
+
+const index = (v: unknown, below: number): number => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v >= below)
+    throw new UpstreamError('failed');
+  return v;
+};
+
+/** Most tool calls one choice may stream (more is treated as a broken answer). */
+const MAX_STREAMED_TOOL_CALLS = 128;
+
+/**
+ * Parses one `chat.completion.chunk` of a streamed answer into events, keeping
+ * only the fields the gateway passes on. An `error` event, a choice index
+ * beyond `n` or a malformed field is a failed upstream.
+ */
+export function fromOpenAiChunk(parsed: unknown, expectedChoices: number): ChatStreamEvent[] {
+  if (!isObject(parsed) || parsed.error !== undefined) throw new UpstreamError('failed');
+  const events: ChatStreamEvent[] = [];
+  const choices = parsed.choices ?? [];
+  if (!Array.isArray(choices)) throw new UpstreamError('failed');
+  for (const c of choices) {
+    if (!isObject(c)) throw new UpstreamError('failed');
+    const delta = c.delta ?? {};
+    if (!isObject(delta)) throw new UpstreamError('failed');
+    const content = optionalString(delta.content);
+    const rawCalls = delta.tool_calls ?? [];
+    if (!Array.isArray(rawCalls)) throw new UpstreamError('failed');
+    const toolCalls = rawCalls.map((call: unknown): ToolCallDelta => {
+      if (!isObject(call)) throw new UpstreamError('failed');
+      const fn = call.function ?? {};
+      if (!isObject(fn)) throw new UpstreamError('failed');
+      const id = optionalString(call.id);
+      const name = optionalString(fn.name);
+      const args = optionalString(fn.arguments);
+      return {
+        index: index(call.index, MAX_STREAMED_TOOL_CALLS),
+        ...(id !== undefined ? { id } : {}),
+        ...(name !== undefined ? { name } : {}),
+        ...(args !== undefined ? { arguments: args } : {}),
+      };
+    });
+    const reason = c.finish_reason === 'function_call' ? 'tool_calls' : c.finish_reason;
+    const finishReason =
+      reason === undefined || reason === null
+        ? undefined
+        : typeof reason === 'string' && FINISH_REASONS.has(reason)
+          ? (reason as FinishReason)
+          : 'stop';
+    events.push({
+      type: 'choice',
+      delta: {
+        index: index(c.index ?? 0, expectedChoices),
+        ...(delta.role === 'assistant' ? { role: 'assistant' as const } : {}),
+        ...(content !== undefined ? { content } : {}),
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
+        ...(finishReason !== undefined ? { finishReason } : {}),
+      },
+    });
+  }
+  if (isObject(parsed.usage)) {
+    events.push({
+      type: 'usage',
+      inputTokens: count(parsed.usage.prompt_tokens),
+      outputTokens: count(parsed.usage.completion_tokens),
+    });
+  }
+  return events;
+}
+
 /** The body sent to `POST /v1/images/generations`; images always come back as base64 to us. */
 export function toOpenAiImageBody(
   request: ImageRequest,
@@ -257,6 +336,62 @@ export class OpenAiUpstream implements Upstream {
     );
   }
 
+  /**
+   * Streams a chat completion: the upstream is asked for `stream: true` with
+   * usage in the last chunk, and each of its events is parsed and passed on
+   * as it arrives; nothing is kept after it is handed over. A server that
+   * answers with a whole JSON completion instead is accepted too. A stream
+   * that ends without `[DONE]` was cut off: a failed upstream.
+   */
+  async *chatStream(
+    request: ChatRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatStreamEvent> {
+    const body = {
+      ...toOpenAiChatBody(request, model.upstreamId),
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const res = await this.send('POST', '/v1/chat/completions', body, signal);
+    if (!(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      yield* resultEvents(fromOpenAiChatBody(await this.parse(res, signal), request.n));
+      return;
+    }
+    const reader = res.body?.getReader();
+    if (!reader) throw new UpstreamError('failed');
+    const decoder = new SseDecoder(MAX_STREAM_EVENT_BYTES);
+    try {
+      for (;;) {
+        let piece: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          piece = await reader.read();
+        } catch (err) {
+          throw isTimeout(err, signal) ? new UpstreamError('timeout') : new UpstreamError('failed');
+        }
+        let events: string[];
+        try {
+          events = piece.done ? decoder.end() : decoder.push(piece.value);
+        } catch {
+          throw new UpstreamError('failed');
+        }
+        for (const data of events) {
+          if (data === '[DONE]') return;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(data);
+          } catch {
+            throw new UpstreamError('failed');
+          }
+          yield* fromOpenAiChunk(parsed, request.n);
+        }
+        if (piece.done) throw new UpstreamError('failed');
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+
   async images(
     request: ImageRequest,
     model: ModelConfig,
@@ -287,13 +422,25 @@ export class OpenAiUpstream implements Upstream {
     body: Record<string, unknown> | undefined,
     signal: AbortSignal,
   ): Promise<unknown> {
+    return this.parse(await this.send(method, path, body, signal), signal);
+  }
+
+  /** Sends a request; a non-2xx answer is discarded unread and thrown as its failure kind. */
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
     let token: string | undefined;
     try {
       token = await this.options.token();
     } catch {
       throw new UpstreamError('failed');
     }
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = {
+      accept: body?.stream === true ? 'text/event-stream, application/json' : 'application/json',
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (token) headers.authorization = `Bearer ${token}`;
     let res: Response;
@@ -312,6 +459,11 @@ export class OpenAiUpstream implements Upstream {
       await discard(res);
       throw statusFailure(res.status);
     }
+    return res;
+  }
+
+  /** Reads a JSON answer (capped). */
+  private async parse(res: Response, signal: AbortSignal): Promise<unknown> {
     let text: string;
     try {
       text = (await readCapped(res, MAX_UPSTREAM_RESPONSE_BYTES)).toString('utf8');

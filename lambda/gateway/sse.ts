@@ -1,54 +1,78 @@
 /**
- * `stream: true` behind an ALB, whose Lambda targets cannot stream: the whole
- * completion is returned at once as a valid `text/event-stream` body of
- * OpenAI-style `chat.completion.chunk` events ending in `data: [DONE]`, so
- * streaming clients work unchanged.
+ * `stream: true` answers as OpenAI-style `chat.completion.chunk` events
+ * (`text/event-stream`), one per {@link ChatStreamEvent}, ending in
+ * `data: [DONE]`.
  *
- * Per choice: a chunk with the role, one with the content (if any), one with the
- * tool calls (if any), and one with the finish reason; with
- * `stream_options.include_usage`, a last chunk with empty `choices` carries the
- * usage (and every other chunk has `usage: null`), as OpenAI does.
+ * With `stream_options.include_usage`, a last chunk with empty `choices`
+ * carries the usage and every other chunk has `usage: null`, as OpenAI does;
+ * without it the usage event sends nothing. A failure after the stream has
+ * started ends it with an `{"error":{...}}` event, which the OpenAI clients
+ * raise as an API error, instead of a silent cut.
  */
 
-import { toolCallsJson, usageJson, type ResponseMeta } from './chat-response';
+import { usageJson, type ResponseMeta } from './chat-response';
+import { resultEvents, type ChatStreamEvent } from './chat-stream';
 import type { ChatResult } from './upstream';
 
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+export const SSE_DONE = 'data: [DONE]\n\n';
 
+/** One event as an SSE event, or undefined when it sends nothing. */
+export function chunkSse(
+  event: ChatStreamEvent,
+  meta: ResponseMeta,
+  includeUsage: boolean,
+): string | undefined {
+  let choices: unknown[];
+  let usage: unknown = null;
+  if (event.type === 'usage') {
+    if (!includeUsage) return undefined;
+    choices = [];
+    usage = usageJson(event);
+  } else {
+    const d = event.delta;
+    const delta: Record<string, unknown> = {};
+    if (d.role !== undefined) delta.role = d.role;
+    if (d.content !== undefined) delta.content = d.content;
+    if (d.toolCalls !== undefined) {
+      delta.tool_calls = d.toolCalls.map((c) => {
+        const fn: Record<string, string> = {};
+        if (c.name !== undefined) fn.name = c.name;
+        if (c.arguments !== undefined) fn.arguments = c.arguments;
+        return {
+          index: c.index,
+          ...(c.id !== undefined ? { id: c.id, type: 'function' } : {}),
+          function: fn,
+        };
+      });
+    }
+    choices = [{ index: d.index, delta, logprobs: null, finish_reason: d.finishReason ?? null }];
+  }
+  const body: Record<string, unknown> = {
+    id: meta.id,
+    object: 'chat.completion.chunk',
+    created: meta.created,
+    model: meta.model,
+    choices,
+  };
+  if (includeUsage) body.usage = usage;
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+/** An error event that ends a stream already under way. */
+export const errorSse = (errorJson: string): string => `data: ${errorJson}\n\n`;
+
+/** A whole answer as one event-stream body (front doors that cannot stream). */
 export function chatCompletionSse(
   result: ChatResult,
   meta: ResponseMeta,
   includeUsage: boolean,
 ): string {
   const events: string[] = [];
-  const chunk = (choices: unknown[], usage?: unknown) => {
-    const body: Record<string, unknown> = {
-      id: meta.id,
-      object: 'chat.completion.chunk',
-      created: meta.created,
-      model: meta.model,
-      choices,
-    };
-    if (includeUsage) body.usage = usage ?? null;
-    events.push(`data: ${JSON.stringify(body)}\n\n`);
-  };
-  result.choices.forEach((choice, index) => {
-    const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
-      index,
-      delta: d,
-      logprobs: null,
-      finish_reason: finish,
-    });
-    chunk([delta({ role: 'assistant', content: '' })]);
-    if (choice.text) chunk([delta({ content: choice.text })]);
-    if (choice.toolCalls.length > 0) {
-      chunk([
-        delta({ tool_calls: toolCallsJson(choice).map((call, i) => ({ index: i, ...call })) }),
-      ]);
-    }
-    chunk([delta({}, choice.finishReason)]);
-  });
-  if (includeUsage) chunk([], usageJson(result));
-  events.push('data: [DONE]\n\n');
+  for (const event of resultEvents(result)) {
+    const text = chunkSse(event, meta, includeUsage);
+    if (text !== undefined) events.push(text);
+  }
+  events.push(SSE_DONE);
   return events.join('');
 }

@@ -6,6 +6,7 @@
  * the prompt (promise P1).
  */
 
+import type { ChatStreamEvent } from './chat-stream';
 import type { ModelConfig } from './config';
 import type { ChatRequest, ToolCall } from './validate-chat';
 import type { ImageRequest } from './validate-images';
@@ -36,6 +37,19 @@ export interface Upstream {
    * cannot honour, before any network call, or an {@link UpstreamError}.
    */
   chat(request: ChatRequest, model: ModelConfig, signal: AbortSignal): Promise<ChatResult>;
+  /**
+   * A chat completion streamed as it is generated (`stream: true`). Failures
+   * before the first event are thrown by the first `next()`, as for
+   * {@link Upstream.chat}; later ones by the `next()` that meets them. Ending
+   * the iteration early (`return()`) cancels the upstream call. Optional: the
+   * gateway turns `chat`'s whole answer into the same events for an upstream
+   * without it.
+   */
+  chatStream?(
+    request: ChatRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): AsyncIterable<ChatStreamEvent>;
   /** Image generation; errors as for {@link Upstream.chat}. */
   images(request: ImageRequest, model: ModelConfig, signal: AbortSignal): Promise<ImageResult>;
   /** The configured models this upstream offers now. */

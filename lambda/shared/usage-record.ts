@@ -63,6 +63,7 @@ export const USAGE_ERROR_TYPES = [
   'service_unavailable',
   'internal_error',
   'conflict_error',
+  'client_closed',
 ] as const;
 export type UsageErrorType = (typeof USAGE_ERROR_TYPES)[number];
 

@@ -137,7 +137,10 @@ describe('openai-compatible upstream through the handler', () => {
     expect(JSON.parse(sent.body)).toEqual({
       model: 'org/chat-model',
       messages: [{ role: 'user', content: 'ping' }],
-      stream: false,
+      // Streamed requests ask the upstream to stream, with usage at the end;
+      // this server answers with a whole completion, which is accepted too.
+      stream: true,
+      stream_options: { include_usage: true },
       temperature: 1.5,
       n: 2,
       seed: 4,

@@ -25,6 +25,16 @@ export type Behaviour =
   | { readonly kind: 'status'; readonly status: number; readonly body: string }
   | { readonly kind: 'raw'; readonly body: string }
   | { readonly kind: 'hang' }
+  /**
+   * A `text/event-stream` answer: each piece written `delayMs` after the
+   * previous one; then the response ends, or (`hang`) stays open.
+   */
+  | {
+      readonly kind: 'stream';
+      readonly pieces: readonly string[];
+      readonly delayMs?: number;
+      readonly hang?: boolean;
+    }
   | { readonly kind: 'redirect' };
 
 export interface FakeOpenAi {
@@ -70,6 +80,23 @@ export async function startFakeOpenAi(tls?: { key: string; cert: string }): Prom
         case 'raw':
           send(200, b.body);
           return;
+        case 'stream': {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          hanging.add(res);
+          const pieces = [...b.pieces];
+          const next = () => {
+            if (res.destroyed) return;
+            const piece = pieces.shift();
+            if (piece !== undefined) {
+              res.write(piece);
+              setTimeout(next, b.delayMs ?? 0);
+            } else if (!b.hang) {
+              res.end();
+            }
+          };
+          next();
+          return;
+        }
         case 'ok':
           if (req.url === '/v1/models') {
             send(

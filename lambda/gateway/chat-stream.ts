@@ -1,0 +1,60 @@
+/**
+ * A chat completion as a stream of events (`stream: true`).
+ *
+ * An upstream that streams yields these as its answer arrives; one that does
+ * not has its whole answer turned into the same events by
+ * {@link resultEvents}. The gateway formats each event as one
+ * `chat.completion.chunk` (`./sse`) and sends it on at once where the front
+ * door streams, or gathers the chunks into one body where it cannot. Events
+ * carry only the pieces the gateway passes on, rebuilt field by field.
+ */
+
+import type { ChatResult, FinishReason } from './upstream';
+
+/** A piece of one tool call: the id and name come first, the arguments in pieces. */
+export interface ToolCallDelta {
+  readonly index: number;
+  readonly id?: string;
+  readonly name?: string;
+  readonly arguments?: string;
+}
+
+/** What one chunk adds to one choice. */
+export interface ChoiceDelta {
+  readonly index: number;
+  readonly role?: 'assistant';
+  readonly content?: string;
+  readonly toolCalls?: readonly ToolCallDelta[];
+  readonly finishReason?: FinishReason;
+}
+
+export type ChatStreamEvent =
+  | { readonly type: 'choice'; readonly delta: ChoiceDelta }
+  | { readonly type: 'usage'; readonly inputTokens: number; readonly outputTokens: number };
+
+/**
+ * A whole answer as events: per choice, the role, the content (if any), the
+ * tool calls (if any) and the finish reason; then the usage.
+ */
+export function* resultEvents(result: ChatResult): Generator<ChatStreamEvent> {
+  for (const [index, choice] of result.choices.entries()) {
+    yield { type: 'choice', delta: { index, role: 'assistant', content: '' } };
+    if (choice.text) yield { type: 'choice', delta: { index, content: choice.text } };
+    if (choice.toolCalls.length > 0) {
+      yield {
+        type: 'choice',
+        delta: {
+          index,
+          toolCalls: choice.toolCalls.map((c, i) => ({
+            index: i,
+            id: c.id,
+            name: c.name,
+            arguments: c.arguments,
+          })),
+        },
+      };
+    }
+    yield { type: 'choice', delta: { index, finishReason: choice.finishReason } };
+  }
+  yield { type: 'usage', inputTokens: result.inputTokens, outputTokens: result.outputTokens };
+}
