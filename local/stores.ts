@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DELETION_PENDING_INDEX, USAGE_CUSTOMER_INDEX } from '../lib/core/tables';
 
 // Neither server ships types.
@@ -119,6 +121,12 @@ export interface LocalStoreOptions {
   /** Ports to listen on. @default 0 (any free port) */
   readonly ddbPort?: number;
   readonly s3Port?: number;
+  /**
+   * Serve S3 over HTTPS with this certificate (PEM chain and key), so that
+   * presigned URLs are `https://` as in AWS; the returned client trusts `ca`.
+   * @default - plain HTTP on loopback
+   */
+  readonly s3Tls?: { readonly cert: string; readonly key: string; readonly ca: string };
 }
 
 /** Starts dynalite and s3rver on 127.0.0.1 and creates the tables and the bucket if missing. */
@@ -143,6 +151,7 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
     silent: true,
     directory: join(dir, 's3'),
     configureBuckets: [{ name: names.imageBucket }],
+    ...(options.s3Tls ? { cert: options.s3Tls.cert, key: options.s3Tls.key } : {}),
   });
   let s3Address: AddressInfo;
   try {
@@ -152,7 +161,7 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
     throw err;
   }
   const ddbEndpoint = `http://127.0.0.1:${ddbServer.port}`;
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const s3Endpoint = `${options.s3Tls ? 'https' : 'http'}://127.0.0.1:${s3Address.port}`;
   const ddb = new DynamoDBClient({
     endpoint: ddbEndpoint,
     region: LOCAL_REGION,
@@ -163,6 +172,9 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     forcePathStyle: true,
+    ...(options.s3Tls
+      ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: options.s3Tls.ca }) }) }
+      : {}),
   });
   const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
   for (const table of tableDefinitions(names)) {

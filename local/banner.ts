@@ -1,0 +1,89 @@
+/**
+ * What local mode prints when it is ready: where it listens, what answers,
+ * the `EPHEMERA_...=` lines (one per line, ready to export), and examples to
+ * paste. Keys appear only on the start that created them: they are stored as
+ * keyed hashes and cannot be shown again.
+ */
+
+import type { LocalMode } from './local-mode';
+
+/** Quotes a value for a POSIX shell. */
+const sh = (s: string) => `'${s.split("'").join(`'\\''`)}'`;
+
+export function banner(mode: LocalMode): string {
+  const chat = mode.models.find((m) => m.kind === 'chat')?.id;
+  const image = mode.models.find((m) => m.kind === 'image')?.id;
+  const lines: string[] = [];
+  lines.push(`Ephemera local mode on ${mode.url} (TLS 1.2 minimum, 1.3 preferred)`);
+  lines.push(
+    mode.demo
+      ? 'Upstream: the built-in DEMO MODEL. It is not a real model: it answers every prompt with fixed sentences, word by word. Set EPHEMERA_UPSTREAM_URL to use a model server (Ollama, vLLM, llama.cpp).'
+      : `Upstream: ${mode.upstreamOrigin}`,
+  );
+  lines.push(`Models: ${mode.models.map((m) => `${m.id} (${m.kind})`).join(', ')}`);
+  lines.push(
+    mode.dataDir
+      ? `Data: ${mode.dataDir} (kept between starts; delete the folder to start over)`
+      : 'Data: in memory, gone when local mode stops',
+  );
+  lines.push(`Images asked for by URL are kept ${mode.imageTtlSeconds} s, then swept.`);
+  lines.push('');
+  lines.push(`EPHEMERA_URL=${mode.url}`);
+  lines.push(`EPHEMERA_CA_CERT=${mode.caCertPath}`);
+  if (mode.adminKey && mode.inferenceKey) {
+    lines.push(`EPHEMERA_ADMIN_KEY=${mode.adminKey}`);
+    lines.push(`EPHEMERA_INFERENCE_KEY=${mode.inferenceKey}`);
+    lines.push('');
+    lines.push('These keys are shown this once. Export the four lines above, then try:');
+  } else {
+    lines.push('');
+    lines.push(
+      'The admin and inference keys were printed on the first start and are not shown again.',
+    );
+    lines.push(
+      'With EPHEMERA_ADMIN_KEY set, a new inference key: curl --cacert "$EPHEMERA_CA_CERT" -X POST "$EPHEMERA_URL/v1/keys" -H "Authorization: Bearer $EPHEMERA_ADMIN_KEY" -H "Content-Type: application/json" -d \'{"name":"me","scopes":["inference"]}\'',
+    );
+    lines.push('Export EPHEMERA_URL, EPHEMERA_CA_CERT and your keys, then try:');
+  }
+  const curl = (key: string) =>
+    `curl --cacert "$EPHEMERA_CA_CERT" -H "Authorization: Bearer $${key}" -H "Content-Type: application/json"`;
+  if (chat) {
+    const messages = '"messages":[{"role":"user","content":"Hello"}]';
+    lines.push('');
+    lines.push('# a chat completion');
+    lines.push(
+      `${curl('EPHEMERA_INFERENCE_KEY')} "$EPHEMERA_URL/v1/chat/completions" -d ${sh(`{"model":"${chat}",${messages}}`)}`,
+    );
+    lines.push('# the same, streamed');
+    lines.push(
+      `${curl('EPHEMERA_INFERENCE_KEY')} -N "$EPHEMERA_URL/v1/chat/completions" -d ${sh(`{"model":"${chat}",${messages},"stream":true}`)}`,
+    );
+  }
+  if (image) {
+    lines.push('# an image, kept for the TTL and returned as a presigned URL');
+    lines.push(
+      `${curl('EPHEMERA_INFERENCE_KEY')} "$EPHEMERA_URL/v1/images/generations" -d ${sh(`{"model":"${image}","prompt":"a lighthouse at dusk","response_format":"url"}`)}`,
+    );
+  }
+  lines.push('# erase everything tagged with a customer id; then GET the returned deletion');
+  lines.push(
+    `${curl('EPHEMERA_ADMIN_KEY')} -X DELETE "$EPHEMERA_URL/v1/user_data" -H "X-Ephemera-Metadata: customer_id=alice"`,
+  );
+  if (chat) {
+    lines.push('');
+    lines.push('# the official openai client (npm install openai), in Node:');
+    lines.push(
+      `NODE_EXTRA_CA_CERTS="$EPHEMERA_CA_CERT" node --input-type=module -e ${sh(
+        [
+          'import OpenAI from "openai";',
+          'const client = new OpenAI({ baseURL: process.env.EPHEMERA_URL + "/v1", apiKey: process.env.EPHEMERA_INFERENCE_KEY });',
+          `const answer = await client.chat.completions.create({ model: "${chat}", messages: [{ role: "user", content: "Hello" }] });`,
+          'console.log(answer.choices[0].message.content);',
+        ].join('\n'),
+      )}`,
+    );
+  }
+  lines.push('');
+  lines.push('Ctrl-C stops local mode.');
+  return lines.join('\n') + '\n';
+}

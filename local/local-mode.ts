@@ -1,0 +1,440 @@
+/**
+ * Local mode: the real handlers behind an HTTPS server on 127.0.0.1, with
+ * local stand-ins for the AWS services they call, so the HTTP contract can be
+ * tried (and tested end to end) without an AWS account.
+ *
+ * | In AWS | Here |
+ * |---|---|
+ * | ALB listener (TLS 1.3 + 1.2), rules, Lambda targets | `node:https` with `minVersion: 'TLSv1.2'` and `./front-door` |
+ * | ACM certificate | a local CA and server certificate (`./certificate`) |
+ * | DynamoDB tables, image bucket | dynalite and s3rver (over HTTPS) (`./stores`) |
+ * | KMS (GenerateMac, Sign, GetPublicKey) | `./kms`, the KMS JSON protocol |
+ * | SQS deletion queue + event source mapping | `./job-queue` |
+ * | EventBridge schedule of the image sweeper | a 10-second timer |
+ * | Bedrock or the configured upstream | `EPHEMERA_UPSTREAM_URL`, else the demo model (`./demo-model`) |
+ *
+ * Each handler is created with the same config parser and factory as its
+ * Lambda entry point; a new handler plugs in as one more entry in `routes`.
+ * The watchdog is not run: its alarms go to an SNS topic that has no local
+ * counterpart.
+ */
+
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import {
+  QueryCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { parseModels, type ModelConfig } from '../lib/core/models';
+import { ADMIN_PATH_PATTERNS } from '../lib/core/routes';
+import { DELETION_PENDING_INDEX } from '../lib/core/tables';
+import { checkUpstreamBaseUrl } from '../lib/core/upstream-url';
+import { createAdminHandler } from '../lambda/admin/admin';
+import { parseAdminConfig } from '../lambda/admin/config';
+import { parseWorkerConfig } from '../lambda/deletion-worker/config';
+import { createWorker } from '../lambda/deletion-worker/worker';
+import { parseConfig } from '../lambda/gateway/config';
+import { createHandler as createGateway } from '../lambda/gateway/gateway';
+import { createUpstream } from '../lambda/gateway/upstreams';
+import { createHandler as createSweeper, SWEEP_LOG_SCHEMA } from '../lambda/image-sweeper/sweep';
+import { createAllowlistLogger, type LineSink } from '../lambda/shared/allowlist-logger';
+import { createKmsHasher } from '../lambda/shared/keyed-hash';
+import type { JobQueue } from '../lambda/shared/job-queue';
+import { KeyStore } from '../lambda/shared/key-store';
+import { ensureLocalCertificate, tlsServerOptions } from './certificate';
+import { DEMO_CHAT_MODEL, DEMO_IMAGE_MODEL, startDemoModel } from './demo-model';
+import { frontDoor, type LocalHandler, type LocalRoute } from './front-door';
+import { localJobQueue } from './job-queue';
+import { startLocalKms } from './kms';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores } from './stores';
+
+/** A start that cannot go on, with a one-line reason for the user. */
+export class LocalModeError extends Error {
+  override readonly name = 'LocalModeError';
+}
+
+export const DEFAULT_PORT = 8443;
+export const DEFAULT_DATA_DIR = '.ephemera';
+export const DEFAULT_IMAGE_TTL_SECONDS = 3600;
+export const IMAGE_TTL_RANGE = { min: 1, max: 86_400 } as const;
+export const SWEEP_INTERVAL_SECONDS = 10;
+/** The Lambda time budget each request gets (the gateway function's timeout). */
+const INVOCATION_TIMEOUT_MS = 300_000;
+/** The deletion worker's time budget (its function's timeout). */
+const WORKER_TIMEOUT_MS = 15 * 60_000;
+/** Stands in for the queue URL the handlers' parsers require; nothing calls it. */
+const LOCAL_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/ephemera-local-deletions';
+/** How long the upstream has to answer `GET /v1/models` at start. */
+const UPSTREAM_PROBE_MS = 5_000;
+
+export interface LocalModeOptions {
+  /** @default 8443 (0: any free port) */
+  readonly port?: number;
+  /** Where state lives. @default '.ephemera' */
+  readonly dataDir?: string;
+  /** Keep nothing on disk. @default false */
+  readonly inMemory?: boolean;
+  /** An OpenAI-compatible server (`http://` for loopback hosts only). @default - the demo model */
+  readonly upstreamUrl?: string;
+  /**
+   * The models offered, as the `models` configuration key writes them (JSON).
+   * @default - with an upstream URL, every model it lists, as chat models; else the demo's
+   */
+  readonly modelsJson?: string;
+  /** @default 3600 */
+  readonly imageTtlSeconds?: number;
+  /** Seconds a deletion job waits before the worker starts it. @default 5 */
+  readonly deletionDelaySeconds?: number;
+  /** The demo model's delay between streamed words. @default 25 */
+  readonly demoWordDelayMs?: number;
+  /** Where the handlers' log lines go. @default stdout */
+  readonly logSink?: LineSink;
+}
+
+export interface LocalMode {
+  readonly url: string;
+  readonly port: number;
+  readonly caCertPath: string;
+  /** Where state lives; undefined in memory. */
+  readonly dataDir?: string;
+  /** Keys made by this start (first start only). */
+  readonly adminKey?: string;
+  readonly inferenceKey?: string;
+  /** True when the built-in demo model answers. */
+  readonly demo: boolean;
+  readonly upstreamOrigin?: string;
+  readonly models: readonly ModelConfig[];
+  readonly imageTtlSeconds: number;
+  stop(): Promise<void>;
+}
+
+/** Checks the options; throws {@link LocalModeError} with a one-line reason. */
+export function checkOptions(options: LocalModeOptions): void {
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new LocalModeError('--port must be a whole number from 1 to 65535');
+  }
+  const ttl = options.imageTtlSeconds ?? DEFAULT_IMAGE_TTL_SECONDS;
+  if (!Number.isInteger(ttl) || ttl < IMAGE_TTL_RANGE.min || ttl > IMAGE_TTL_RANGE.max) {
+    throw new LocalModeError(
+      `EPHEMERA_IMAGE_TTL_SECONDS must be a whole number from ${IMAGE_TTL_RANGE.min} to ${IMAGE_TTL_RANGE.max}`,
+    );
+  }
+  if (options.upstreamUrl !== undefined) {
+    const checked = checkUpstreamBaseUrl(options.upstreamUrl, { allowLoopbackHttp: true });
+    if (!checked.ok) throw new LocalModeError(`EPHEMERA_UPSTREAM_URL ${checked.problem}`);
+  }
+}
+
+/** Makes the data folder (0700) and checks that it can be read and written. */
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new LocalModeError(
+      `cannot use the data folder ${dir} (${code}): choose another with EPHEMERA_DATA_DIR, or use --in-memory`,
+    );
+  }
+}
+
+/** Asks the upstream for its models; a one-line error when it does not answer. */
+async function probeUpstream(baseUrl: string): Promise<string[]> {
+  const origin = new URL(baseUrl).origin;
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl}/v1/models`, {
+      signal: AbortSignal.timeout(UPSTREAM_PROBE_MS),
+      redirect: 'error',
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).name;
+    throw new LocalModeError(
+      `the upstream at ${origin} does not answer (${why}): start it, or unset EPHEMERA_UPSTREAM_URL to use the demo model`,
+    );
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new LocalModeError(
+      `the upstream at ${origin} answered GET /v1/models with ${res.status}: is it an OpenAI-compatible server?`,
+    );
+  }
+  const parsed = (await res.json().catch(() => undefined)) as { data?: unknown } | undefined;
+  const ids = Array.isArray(parsed?.data)
+    ? parsed.data.flatMap((m: unknown) =>
+        typeof (m as { id?: unknown })?.id === 'string' ? [(m as { id: string }).id] : [],
+      )
+    : undefined;
+  if (!ids) {
+    throw new LocalModeError(
+      `the upstream at ${origin} answered GET /v1/models without a model list: is it an OpenAI-compatible server?`,
+    );
+  }
+  return ids;
+}
+
+/** A Lambda-like time budget from now. */
+function budget(ms: number): { getRemainingTimeInMillis(): number } {
+  const deadline = Date.now() + ms;
+  return { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+}
+
+/** Parses a model list with the deployment's parser; a one-line error when it is wrong. */
+function modelsFrom(json: string): ModelConfig[] {
+  const problems: string[] = [];
+  const models = parseModels(json, problems, 'EPHEMERA_MODELS');
+  if (problems.length > 0) throw new LocalModeError(problems.join('; '));
+  return models;
+}
+
+/** Queues every job still open (queued or running when local mode last stopped). */
+async function requeueOpenJobs(
+  ddb: DynamoDBClient,
+  tableName: string,
+  queue: JobQueue,
+): Promise<void> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await ddb.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: DELETION_PENDING_INDEX,
+        KeyConditionExpression: '#pending = :p',
+        ExpressionAttributeNames: { '#pending': 'pending' },
+        ExpressionAttributeValues: { ':p': { S: '1' } },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = item.deletion_id?.S;
+      if (id) await queue.send(id, 0);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new LocalModeError(
+            `port ${port} on 127.0.0.1 is in use: stop what uses it, or choose another with --port`,
+          ),
+        );
+      } else if (err.code === 'EACCES') {
+        reject(
+          new LocalModeError(`port ${port} needs privileges: choose one above 1023 with --port`),
+        );
+      } else {
+        reject(new LocalModeError(`cannot listen on 127.0.0.1:${port} (${err.code ?? 'error'})`));
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolvePort((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, '127.0.0.1');
+  });
+}
+
+/**
+ * Starts local mode. Everything started is stopped again if a later step
+ * fails, so a failed start leaves nothing running.
+ */
+export async function startLocalMode(options: LocalModeOptions = {}): Promise<LocalMode> {
+  checkOptions(options);
+  const inMemory = options.inMemory === true;
+  const dataDir = inMemory ? undefined : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  if (dataDir) prepareDataDir(dataDir);
+  const imageTtlSeconds = options.imageTtlSeconds ?? DEFAULT_IMAGE_TTL_SECONDS;
+  const stops: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+
+  try {
+    const cert = await ensureLocalCertificate(dataDir ? resolve(dataDir, 'tls') : undefined);
+    stops.push(() => cert.dispose());
+
+    // Listen first: a port in use is the most common bad start, and the cheapest to report.
+    const routes: LocalRoute[] = [];
+    const server = createServer(
+      tlsServerOptions(cert),
+      frontDoor(routes, { timeoutMs: INVOCATION_TIMEOUT_MS }),
+    );
+    const port = await listen(server, options.port ?? DEFAULT_PORT);
+    stops.push(
+      () =>
+        new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => done());
+        }),
+    );
+
+    // The upstream: the user's server, or the demo model.
+    let upstreamUrl: string;
+    let models: ModelConfig[];
+    if (options.upstreamUrl !== undefined) {
+      const checked = checkUpstreamBaseUrl(options.upstreamUrl, { allowLoopbackHttp: true });
+      upstreamUrl = checked.ok ? checked.url : '';
+      const offered = await probeUpstream(upstreamUrl);
+      models = options.modelsJson
+        ? modelsFrom(options.modelsJson)
+        : offered.flatMap((id) =>
+            modelsFrom(JSON.stringify([{ id, upstreamId: id, kind: 'chat' }])),
+          );
+      if (models.length === 0) {
+        throw new LocalModeError(
+          'the upstream lists no models: pull or load one, or name them with EPHEMERA_MODELS',
+        );
+      }
+    } else {
+      const demo = await startDemoModel({
+        ...(options.demoWordDelayMs !== undefined ? { wordDelayMs: options.demoWordDelayMs } : {}),
+      });
+      stops.push(() => demo.stop());
+      upstreamUrl = demo.baseUrl;
+      models = modelsFrom(
+        options.modelsJson ??
+          JSON.stringify([
+            { id: DEMO_CHAT_MODEL, upstreamId: DEMO_CHAT_MODEL, kind: 'chat' },
+            { id: DEMO_IMAGE_MODEL, upstreamId: DEMO_IMAGE_MODEL, kind: 'image' },
+          ]),
+      );
+    }
+
+    // The AWS services.
+    const stores = await startLocalStores({
+      ...(dataDir ? { dir: resolve(dataDir, 'stores') } : {}),
+      inMemory,
+      s3Tls: { cert: cert.certPem, key: cert.keyPem, ca: cert.caCertPem },
+    });
+    stops.push(() => stores.stop());
+    const kmsServer = await startLocalKms(
+      dataDir ? { stateFile: resolve(dataDir, 'kms.json') } : {},
+    );
+    stops.push(() => kmsServer.stop());
+    const kms = new KMSClient({
+      endpoint: kmsServer.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    stops.push(() => kms.destroy());
+    const { ddb, s3, names } = stores;
+
+    // The handlers' environments, as the stack sets them, read by their own parsers.
+    const env = {
+      USAGE_TABLE_NAME: names.usageTable,
+      KEY_TABLE_NAME: names.keyTable,
+      DELETION_TABLE_NAME: names.deletionTable,
+      IMAGE_BUCKET_NAME: names.imageBucket,
+      HMAC_KEY_ID: kmsServer.hmacKeyArn,
+      SIGNING_KEY_ID: kmsServer.signingKeyArn,
+      DELETION_QUEUE_URL: LOCAL_QUEUE_URL,
+      METADATA_RETENTION_DAYS: '30',
+      DELETION_DELAY_SECONDS: String(options.deletionDelaySeconds ?? 5),
+      UPSTREAM_KIND: 'openai-compatible',
+      // The gateway's own parser accepts https only; the loopback URL checked
+      // above replaces this placeholder below.
+      UPSTREAM_BASE_URL: 'https://upstream.local.invalid',
+      MODELS: JSON.stringify(models),
+      IMAGE_TTL_SECONDS: String(Math.max(300, imageTtlSeconds)),
+    };
+    const parsed = parseConfig(env);
+    const gatewayConfig = {
+      ...parsed,
+      upstream: { kind: 'openai-compatible' as const, baseUrl: upstreamUrl },
+      // Local trials may use TTLs shorter than a deployment's 5-minute minimum.
+      imageTtlSeconds,
+    };
+    const logSink = options.logSink;
+    const logs = logSink ? { logSink } : {};
+
+    // The queue feeds the worker, which hands long jobs back to the queue.
+    const workerConfig = parseWorkerConfig(env);
+    const queue = localJobQueue((event) => worker(event, budget(WORKER_TIMEOUT_MS)), {
+      onDeadLetter: () => {
+        process.stderr.write('A deletion job failed 5 times and was set aside (the DLQ in AWS)\n');
+      },
+    });
+    stops.push(() => queue.stop());
+    const worker = createWorker({ config: workerConfig, ddb, s3, kms, queue, ...logs });
+
+    const gateway = createGateway({
+      config: gatewayConfig,
+      ddb,
+      kms,
+      s3,
+      upstream: createUpstream(gatewayConfig),
+      ...logs,
+    });
+    const admin = createAdminHandler({ config: parseAdminConfig(env), ddb, kms, queue, ...logs });
+
+    // The listener rules: the admin paths, then the gateway for everything else.
+    routes.push(
+      { paths: ADMIN_PATH_PATTERNS, handler: admin as LocalHandler },
+      { paths: [], handler: gateway as LocalHandler },
+    );
+
+    // The image sweeper's schedule; a run's line is printed only when it did something.
+    const sweepLog = createAllowlistLogger('sweep', SWEEP_LOG_SCHEMA, logSink);
+    const sweep = createSweeper({
+      s3,
+      bucketName: names.imageBucket,
+      logger: { write: (r) => (r.deleted || r.errors ? sweepLog.write(r) : undefined) },
+    });
+    let sweeping: Promise<unknown> = Promise.resolve();
+    const sweepTimer = setInterval(() => {
+      sweeping = sweeping.then(() => sweep(undefined, budget(60_000)).catch(() => undefined));
+    }, SWEEP_INTERVAL_SECONDS * 1000);
+    stops.push(async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
+    });
+
+    // Jobs still open from an earlier run are queued again.
+    await requeueOpenJobs(ddb, names.deletionTable, queue);
+
+    // First start: an admin key and an inference key.
+    const keys = new KeyStore({
+      ddb,
+      tableName: names.keyTable,
+      hasher: createKmsHasher({ kms, keyId: kmsServer.hmacKeyArn }),
+    });
+    const existing = await ddb.send(new ScanCommand({ TableName: names.keyTable, Limit: 1 }));
+    let adminKey: string | undefined;
+    let inferenceKey: string | undefined;
+    if ((existing.Items ?? []).length === 0) {
+      adminKey = (await keys.create({ name: 'local-admin', scopes: ['admin'] })).key;
+      inferenceKey = (await keys.create({ name: 'local-inference', scopes: ['inference'] })).key;
+    }
+
+    return {
+      url: `https://127.0.0.1:${port}`,
+      port,
+      caCertPath: cert.caCertPath,
+      ...(dataDir ? { dataDir } : {}),
+      ...(adminKey ? { adminKey } : {}),
+      ...(inferenceKey ? { inferenceKey } : {}),
+      demo: options.upstreamUrl === undefined,
+      ...(options.upstreamUrl !== undefined ? { upstreamOrigin: new URL(upstreamUrl).origin } : {}),
+      models,
+      imageTtlSeconds,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
