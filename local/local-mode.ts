@@ -51,7 +51,7 @@ import { DEMO_CHAT_MODEL, DEMO_IMAGE_MODEL, startDemoModel } from './demo-model'
 import { frontDoor, type LocalHandler, type LocalRoute } from './front-door';
 import { localJobQueue } from './job-queue';
 import { startLocalKms } from './kms';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores } from './stores';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores, type StoreNames } from './stores';
 
 /** A start that cannot go on, with a one-line reason for the user. */
 export class LocalModeError extends Error {
@@ -92,6 +92,8 @@ export interface LocalModeOptions {
   readonly deletionDelaySeconds?: number;
   /** The demo model's delay between streamed words. @default 25 */
   readonly demoWordDelayMs?: number;
+  /** The gateway's upstream deadline. @default 280000 (as deployed) */
+  readonly upstreamTimeoutMs?: number;
   /** Where the handlers' log lines go. @default stdout */
   readonly logSink?: LineSink;
 }
@@ -110,6 +112,13 @@ export interface LocalMode {
   readonly upstreamOrigin?: string;
   readonly models: readonly ModelConfig[];
   readonly imageTtlSeconds: number;
+  /** The local AWS stand-ins, for tests and tools that look inside (loopback only). */
+  readonly services: {
+    readonly dynamodb: string;
+    readonly s3: string;
+    readonly kms: string;
+    readonly names: StoreNames;
+  };
   stop(): Promise<void>;
 }
 
@@ -350,6 +359,9 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       UPSTREAM_BASE_URL: 'https://upstream.local.invalid',
       MODELS: JSON.stringify(models),
       IMAGE_TTL_SECONDS: String(Math.max(300, imageTtlSeconds)),
+      ...(options.upstreamTimeoutMs !== undefined
+        ? { UPSTREAM_TIMEOUT_MS: String(options.upstreamTimeoutMs) }
+        : {}),
     };
     const parsed = parseConfig(env);
     const gatewayConfig = {
@@ -431,6 +443,12 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       ...(options.upstreamUrl !== undefined ? { upstreamOrigin: new URL(upstreamUrl).origin } : {}),
       models,
       imageTtlSeconds,
+      services: {
+        dynamodb: stores.ddbEndpoint,
+        s3: stores.s3Endpoint,
+        kms: kmsServer.endpoint,
+        names,
+      },
       stop,
     };
   } catch (err) {

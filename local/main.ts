@@ -8,17 +8,40 @@
  * only for loopback hosts; default: the demo model), EPHEMERA_MODELS (the
  * models offered, JSON as the `models` setting; default: what the upstream
  * lists), EPHEMERA_IMAGE_TTL_SECONDS (1-86400, default 3600),
- * EPHEMERA_DATA_DIR (default .ephemera).
+ * EPHEMERA_DATA_DIR (default .ephemera), EPHEMERA_UPSTREAM_TIMEOUT_MS
+ * (1000-900000, default 280000), EPHEMERA_DEMO_WORD_DELAY_MS (0-1000,
+ * default 25). `--port 0` picks a free port.
  *
  * A bad start prints one line on stderr and exits 1; usage errors exit 2.
  * Ctrl-C (or SIGTERM) stops every server and exits 0.
+ *
+ * Started by a parent with an IPC channel (the end-to-end tests), it also
+ * reports `ready` with its addresses, answers `heap` (heap use after a
+ * forced GC when run with --expose-gc) and `snapshot` (a heap snapshot
+ * written to the given file), and stops when the parent goes. Nothing of
+ * this is reachable over the network.
  */
 
 import { parseArgs } from 'node:util';
+import { writeHeapSnapshot } from 'node:v8';
 import { banner } from './banner';
-import { LocalModeError, startLocalMode, type LocalModeOptions } from './local-mode';
+import {
+  LocalModeError,
+  startLocalMode,
+  type LocalMode,
+  type LocalModeOptions,
+} from './local-mode';
 
 const USAGE = 'Usage: npm run local -- [--port N] [--in-memory]';
+
+/** A whole number in a range from the environment; NaN (refused by the checks) when malformed. */
+function intEnv(name: string, min: number, max: number): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) fail(`${name} must be a whole number from ${min} to ${max}`, 2);
+  return n;
+}
 
 function fail(message: string, code: number): never {
   process.stderr.write(`ephemera local: ${message}\n`);
@@ -46,17 +69,21 @@ function options(): LocalModeOptions {
   }
   const env = process.env;
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!/^\d+$/.test(values.port!) || port < 1 || port > 65_535)) {
-    fail('--port must be a whole number from 1 to 65535', 2);
+  if (port !== undefined && (!/^\d+$/.test(values.port!) || port > 65_535)) {
+    fail('--port must be a whole number from 0 to 65535 (0: any free port)', 2);
   }
-  const ttl = env.EPHEMERA_IMAGE_TTL_SECONDS;
+  const ttl = intEnv('EPHEMERA_IMAGE_TTL_SECONDS', 1, 86_400);
+  const upstreamTimeoutMs = intEnv('EPHEMERA_UPSTREAM_TIMEOUT_MS', 1_000, 900_000);
+  const demoWordDelayMs = intEnv('EPHEMERA_DEMO_WORD_DELAY_MS', 0, 1_000);
   return {
     ...(port !== undefined ? { port } : {}),
     ...(values['in-memory'] ? { inMemory: true } : {}),
     ...(env.EPHEMERA_DATA_DIR ? { dataDir: env.EPHEMERA_DATA_DIR } : {}),
     ...(env.EPHEMERA_UPSTREAM_URL ? { upstreamUrl: env.EPHEMERA_UPSTREAM_URL } : {}),
     ...(env.EPHEMERA_MODELS ? { modelsJson: env.EPHEMERA_MODELS } : {}),
-    ...(ttl ? { imageTtlSeconds: /^\d+$/.test(ttl) ? Number(ttl) : Number.NaN } : {}),
+    ...(ttl !== undefined ? { imageTtlSeconds: ttl } : {}),
+    ...(upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs } : {}),
+    ...(demoWordDelayMs !== undefined ? { demoWordDelayMs } : {}),
   };
 }
 
@@ -87,6 +114,31 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  if (process.send) diagnostics(mode, stop);
+}
+
+/** The IPC channel of a parent that started local mode (see the top of this file). */
+function diagnostics(mode: LocalMode, stop: () => void): void {
+  const reply = (message: object) => process.send?.(message);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  reply({
+    type: 'ready',
+    url: mode.url,
+    caCertPath: mode.caCertPath,
+    adminKey: mode.adminKey,
+    inferenceKey: mode.inferenceKey,
+    services: mode.services,
+  });
+  process.on('message', (message: { type?: string; file?: string }) => {
+    if (message?.type === 'heap') {
+      gc?.();
+      reply({ type: 'heap', heapUsed: process.memoryUsage().heapUsed });
+    } else if (message?.type === 'snapshot' && typeof message.file === 'string') {
+      gc?.();
+      reply({ type: 'snapshot', file: writeHeapSnapshot(message.file) });
+    }
+  });
+  process.on('disconnect', stop);
 }
 
 void main();
