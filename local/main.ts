@@ -131,8 +131,15 @@ function diagnostics(mode: LocalMode, stop: () => void): void {
   });
   process.on('message', (message: { type?: string; file?: string }) => {
     if (message?.type === 'heap') {
-      gc?.();
-      reply({ type: 'heap', heapUsed: process.memoryUsage().heapUsed });
+      // Full collections, with a turn of the event loop between them so that
+      // finalizers and weak callbacks run and what they release is collected.
+      void (async () => {
+        for (let i = 0; i < 3; i++) {
+          gc?.();
+          await new Promise((r) => setImmediate(r));
+        }
+        reply({ type: 'heap', heapUsed: process.memoryUsage().heapUsed });
+      })();
     } else if (message?.type === 'snapshot' && typeof message.file === 'string') {
       gc?.();
       reply({ type: 'snapshot', file: writeHeapSnapshot(message.file) });
