@@ -1,0 +1,114 @@
+/**
+ * The official `openai` npm client and the Vercel AI SDK against local mode,
+ * run in their own process as a user would run them (trusting the local CA
+ * through NODE_EXTRA_CA_CERTS): a chat, a streamed chat whose first words
+ * arrive well before its last (the demo model waits 25 ms between words),
+ * a tool call, an image, and Ephemera's 4xx errors surfacing as each
+ * client's usual error types.
+ */
+
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startLocalProcess, type LocalProcess } from './support/local-process';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Streamed {
+  text: string;
+  count: number;
+  first: number;
+  last: number;
+}
+
+describe('real clients against local mode (end to end)', () => {
+  let local: LocalProcess;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let seen: any;
+
+  beforeAll(async () => {
+    local = await startLocalProcess({ args: ['--in-memory'] });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join('test', 'local', 'support', 'client-checks.ts')],
+      {
+        cwd: ROOT,
+        timeout: 90_000,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          NODE_EXTRA_CA_CERTS: local.caCertPath,
+          EPHEMERA_URL: local.url,
+          EPHEMERA_INFERENCE_KEY: local.inferenceKey,
+        },
+      },
+    );
+    seen = JSON.parse(stdout.trim().split('\n').at(-1)!);
+  }, 120_000);
+  afterAll(async () => {
+    await local?.stop();
+  });
+
+  const sentence = expect.stringMatching(/^[A-Z].{40,}\.$/);
+  const streamedWell = (s: Streamed, words: number) => {
+    expect(s.count).toBeGreaterThanOrEqual(words - 1);
+    // 20 words, 25 ms apart: the first arrives long before the last.
+    expect(s.last - s.first).toBeGreaterThan(250);
+    expect(s.first).toBeLessThan((s.last - s.first) / 2);
+  };
+
+  it('openai: chat, streamed chat, tool call and image', () => {
+    const o = seen.openai;
+    expect(o.chat.text).toEqual(sentence);
+    expect(o.chat.usage.completion_tokens).toBeGreaterThan(0);
+    expect(o.streamed.text).toBe(o.chat.text);
+    expect(o.streamed.usage).toEqual(o.chat.usage);
+    streamedWell(o.streamed, o.chat.usage.completion_tokens);
+    expect(o.tools).toEqual({
+      finish: 'tool_calls',
+      calls: [{ name: 'get_weather', arguments: JSON.stringify({ city: 'demo' }) }],
+    });
+    expect(o.image).toMatchObject({ url: 'https://' });
+    expect(o.image.bytes).toBeGreaterThan(100);
+  });
+
+  it('openai: 4xx errors are the usual error classes', () => {
+    expect(seen.openai.errors).toMatchObject({
+      badKey: { threw: true, name: 'AuthenticationError', status: 401, code: 'invalid_api_key' },
+      unknownModel: { threw: true, name: 'NotFoundError', status: 404 },
+      badInput: {
+        threw: true,
+        name: 'BadRequestError',
+        status: 400,
+        type: 'invalid_request_error',
+      },
+    });
+  });
+
+  it('AI SDK: chat, streamed chat, tool call and image', () => {
+    const a = seen.ai;
+    expect(a.chat.text).toEqual(sentence);
+    expect(a.chat.usage.outputTokens).toBeGreaterThan(0);
+    expect(a.streamed.text).toBe(a.chat.text);
+    streamedWell(a.streamed, a.chat.usage.outputTokens);
+    expect(a.tools).toEqual({
+      finish: 'tool-calls',
+      calls: [{ name: 'get_weather', input: { city: 'demo' } }],
+    });
+    expect(a.image).toMatchObject({ mediaType: 'image/png' });
+    expect(a.image.bytes).toBeGreaterThan(100);
+  });
+
+  it('AI SDK: 4xx errors are APICallErrors with the status', () => {
+    expect(seen.ai.errors).toEqual({
+      badKey: { threw: true, name: 'APICallError', status: 401, isApiCallError: true },
+      unknownModel: { threw: true, name: 'APICallError', status: 404, isApiCallError: true },
+      badInput: { threw: true, name: 'APICallError', status: 400, isApiCallError: true },
+    });
+  });
+
+  it('keeps the prompts out of its output', () => {
+    expect(local.output()).toContain('"event":"usage"');
+    expect(local.output()).not.toContain('weather in Paris');
+  });
+});

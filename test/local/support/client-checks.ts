@@ -1,0 +1,184 @@
+/**
+ * Real clients against local mode, run as a user runs them: a separate Node
+ * process that trusts the local CA through NODE_EXTRA_CA_CERTS, with
+ * EPHEMERA_URL and EPHEMERA_INFERENCE_KEY set. It runs the official `openai`
+ * package and the Vercel AI SDK (`ai` with `@ai-sdk/openai`) through a chat,
+ * a streamed chat, a tool call, an image and three refused requests, and
+ * prints what it saw as one JSON line for the test to check.
+ */
+
+import { createOpenAI } from '@ai-sdk/openai';
+import { APICallError, generateImage, generateText, jsonSchema, streamText, tool } from 'ai';
+import OpenAI from 'openai';
+
+const baseURL = `${process.env.EPHEMERA_URL}/v1`;
+const apiKey = process.env.EPHEMERA_INFERENCE_KEY ?? '';
+
+/** The class name and status of what a call threw. */
+async function failure(call: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await call();
+    return { threw: false };
+  } catch (err) {
+    const e = err as { constructor: { name: string }; status?: number; statusCode?: number };
+    return {
+      threw: true,
+      name: e.constructor.name,
+      status: e.status ?? e.statusCode,
+      isApiCallError: APICallError.isInstance(err),
+      type: (err as { type?: string }).type,
+      code: (err as { code?: string }).code,
+    };
+  }
+}
+
+/** Arrival times of the pieces of a stream, and their text. */
+async function timed(pieces: AsyncIterable<string>) {
+  const started = performance.now();
+  const at: number[] = [];
+  let text = '';
+  for await (const piece of pieces) {
+    if (piece === '') continue;
+    at.push(performance.now() - started);
+    text += piece;
+  }
+  return { text, count: at.length, first: at[0], last: at.at(-1) };
+}
+
+async function openaiChecks() {
+  const client = new OpenAI({ baseURL, apiKey, maxRetries: 0 });
+  const chat = await client.chat.completions.create({
+    model: 'demo-chat',
+    messages: [{ role: 'user', content: 'Hello' }],
+  });
+  const stream = await client.chat.completions.create({
+    model: 'demo-chat',
+    messages: [{ role: 'user', content: 'Hello' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let usage: unknown;
+  const streamed = await timed(
+    (async function* () {
+      for await (const chunk of stream) {
+        if (chunk.usage) usage = chunk.usage;
+        yield chunk.choices[0]?.delta?.content ?? '';
+      }
+    })(),
+  );
+  const tools = await client.chat.completions.create({
+    model: 'demo-chat',
+    messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+    tools: [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          description: 'Weather for a city',
+          parameters: {
+            type: 'object',
+            properties: { city: { type: 'string' } },
+            required: ['city'],
+          },
+        },
+      },
+    ],
+  });
+  const image = await client.images.generate({
+    model: 'demo-image',
+    prompt: 'a lighthouse',
+    response_format: 'url',
+  });
+  const imageBytes = await fetch(image.data?.[0]?.url ?? '').then((r) => r.arrayBuffer());
+  return {
+    chat: { text: chat.choices[0].message.content, usage: chat.usage },
+    streamed: { ...streamed, usage },
+    tools: {
+      finish: tools.choices[0].finish_reason,
+      calls: tools.choices[0].message.tool_calls?.map((c) =>
+        c.type === 'function' ? { name: c.function.name, arguments: c.function.arguments } : c,
+      ),
+    },
+    image: { url: image.data?.[0]?.url?.slice(0, 8), bytes: imageBytes.byteLength },
+    errors: {
+      badKey: await failure(() =>
+        new OpenAI({ baseURL, apiKey: 'eph_nokey_nosecret', maxRetries: 0 }).models.list(),
+      ),
+      unknownModel: await failure(() =>
+        client.chat.completions.create({
+          model: 'no-such-model',
+          messages: [{ role: 'user', content: 'Hello' }],
+        }),
+      ),
+      badInput: await failure(() =>
+        client.chat.completions.create({
+          model: 'demo-chat',
+          messages: [{ role: 'user', content: 'Hello' }],
+          temperature: 7,
+        }),
+      ),
+    },
+  };
+}
+
+async function aiSdkChecks() {
+  const provider = createOpenAI({ baseURL, apiKey });
+  const model = provider.chat('demo-chat');
+  const chat = await generateText({ model, prompt: 'Hello', maxRetries: 0 });
+  const streamed = await timed(streamText({ model, prompt: 'Hello', maxRetries: 0 }).textStream);
+  const tools = await generateText({
+    model,
+    prompt: 'What is the weather in Paris?',
+    maxRetries: 0,
+    tools: {
+      get_weather: tool({
+        description: 'Weather for a city',
+        inputSchema: jsonSchema<{ city: string }>({
+          type: 'object',
+          properties: { city: { type: 'string' } },
+          required: ['city'],
+        }),
+      }),
+    },
+  });
+  const image = await generateImage({
+    model: provider.image('demo-image'),
+    prompt: 'a lighthouse',
+    size: '256x256',
+    maxRetries: 0,
+  });
+  return {
+    chat: { text: chat.text, usage: chat.usage },
+    streamed,
+    tools: {
+      finish: tools.finishReason,
+      calls: tools.toolCalls.map((c) => ({ name: c.toolName, input: c.input })),
+    },
+    image: { bytes: image.image.uint8Array.byteLength, mediaType: image.image.mediaType },
+    errors: {
+      badKey: await failure(() =>
+        generateText({
+          model: createOpenAI({ baseURL, apiKey: 'eph_nokey_nosecret' }).chat('demo-chat'),
+          prompt: 'Hello',
+          maxRetries: 0,
+        }),
+      ),
+      unknownModel: await failure(() =>
+        generateText({ model: provider.chat('no-such-model'), prompt: 'Hello', maxRetries: 0 }),
+      ),
+      badInput: await failure(() =>
+        generateText({ model, prompt: 'Hello', temperature: 7, maxRetries: 0 }),
+      ),
+    },
+  };
+}
+
+async function main() {
+  const result = { openai: await openaiChecks(), ai: await aiSdkChecks() };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`client checks failed: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
