@@ -1,0 +1,153 @@
+/**
+ * Starting local mode as `npm run local` does: bad starts end with one clear
+ * line on stderr and a non-zero exit; a second start with the same data
+ * folder reuses the certificate, the data and the keys.
+ */
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bearer, startLocalProcess } from './support/local-process';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** Runs local mode to its exit; returns the exit code and the lines it wrote about itself. */
+function runToExit(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdout.resume();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stderr,
+        lines: stderr.split('\n').filter((l) => l.startsWith('ephemera local:')),
+      });
+    });
+  });
+}
+
+describe('local mode starts', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ephemera-starts-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe('a bad start says why in one line', () => {
+    let busy: Server;
+    let busyPort: number;
+    beforeAll(async () => {
+      busy = createServer();
+      await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+      busyPort = (busy.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise((r) => busy.close(r)));
+
+    it.each([
+      [
+        'a port in use',
+        () => [['--in-memory', '--port', String(busyPort)], {}] as const,
+        1,
+        /port \d+ on 127\.0\.0\.1 is in use/,
+      ],
+      [
+        'a data folder that cannot be used',
+        () => [['--port', '0'], { EPHEMERA_DATA_DIR: '/dev/null/data' }] as const,
+        1,
+        /cannot use the data folder \/dev\/null\/data \(ENOTDIR\)/,
+      ],
+      [
+        'an http:// upstream that is not loopback',
+        () =>
+          [
+            ['--in-memory', '--port', '0'],
+            { EPHEMERA_UPSTREAM_URL: 'http://models.example.com' },
+          ] as const,
+        1,
+        /EPHEMERA_UPSTREAM_URL must use https:\/\/ unless the host is a loopback address/,
+      ],
+      [
+        'an upstream that does not answer',
+        () =>
+          [
+            ['--in-memory', '--port', '0'],
+            { EPHEMERA_UPSTREAM_URL: `http://127.0.0.1:${busyPort}` },
+          ] as const,
+        1,
+        /the upstream at http:\/\/127\.0\.0\.1:\d+ does not answer/,
+      ],
+      [
+        'an image TTL out of range',
+        () => [['--in-memory', '--port', '0'], { EPHEMERA_IMAGE_TTL_SECONDS: '0' }] as const,
+        2,
+        /EPHEMERA_IMAGE_TTL_SECONDS must be a whole number from 1 to 86400/,
+      ],
+      [
+        'a bad --port',
+        () => [['--port', 'https'], {}] as const,
+        2,
+        /--port must be a whole number/,
+      ],
+      ['an unknown option', () => [['--verbose'], {}] as const, 2, /Unknown option '--verbose'/],
+    ])('%s', async (_what, input, code, message) => {
+      const [args, env] = input();
+      const result = await runToExit([...args], { ...env });
+      expect(result.code).toBe(code);
+      expect(result.lines).toHaveLength(1);
+      expect(result.lines[0]).toMatch(message);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  it('reuses the certificate, the data and the keys on a second start', async () => {
+    const dataDir = join(dir, 'data');
+    const first = await startLocalProcess({ env: { EPHEMERA_DATA_DIR: dataDir } });
+    const ca = readFileSync(first.caCertPath, 'utf8');
+    expect(first.adminKey).toMatch(/^eph_/);
+    expect(first.inferenceKey).toMatch(/^eph_/);
+    expect(first.output()).toContain(`EPHEMERA_ADMIN_KEY=${first.adminKey}`);
+    expect(first.output()).toContain(`EPHEMERA_INFERENCE_KEY=${first.inferenceKey}`);
+    expect(first.output()).toContain('DEMO MODEL');
+    const made = await first.call('/v1/chat/completions', {
+      headers: { ...bearer(first.inferenceKey), 'x-ephemera-metadata': 'customer_id=again' },
+      body: { model: 'demo-chat', messages: [{ role: 'user', content: 'Hello' }] },
+    });
+    expect(made.status).toBe(200);
+    await first.stop();
+
+    const second = await startLocalProcess({ env: { EPHEMERA_DATA_DIR: dataDir } });
+    try {
+      expect(second.adminKey).toBeUndefined();
+      expect(second.output()).not.toContain('EPHEMERA_ADMIN_KEY=');
+      expect(second.output()).toContain('printed on the first start');
+      expect(second.caCertPath).toBe(first.caCertPath);
+      expect(readFileSync(second.caCertPath, 'utf8')).toBe(ca);
+      // The first start's keys still work, and its records are still there.
+      const logs = await second.call('/v1/logs', {
+        headers: { ...bearer(first.adminKey), 'x-ephemera-metadata': 'customer_id=again' },
+      });
+      expect(logs.status).toBe(200);
+      expect(JSON.parse(logs.body).data).toHaveLength(1);
+      const chat = await second.call('/v1/chat/completions', {
+        headers: bearer(first.inferenceKey),
+        body: { model: 'demo-chat', messages: [{ role: 'user', content: 'Hello' }] },
+      });
+      expect(chat.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+});
