@@ -20,7 +20,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { verifyReceipt, type Receipt } from '../../lambda/shared/receipt';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stores';
-import { bearer, startLocalProcess, type LocalProcess } from './support/local-process';
+import { bearer, startLocalProcess, type LocalProcess } from '../../local/child-process';
 
 const run = randomBytes(3).toString('hex');
 

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startLocalProcess, type LocalProcess } from './support/local-process';
+import { startLocalProcess, type LocalProcess } from '../../local/child-process';
 
 const ROOT = join(__dirname, '..', '..');
 

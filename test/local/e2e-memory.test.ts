@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bearer, startLocalProcess, type LocalProcess } from './support/local-process';
+import { bearer, startLocalProcess, type LocalProcess } from '../../local/child-process';
 
 const PREFIX = `EPHMEM${randomBytes(4).toString('hex')}`;
 const TOTAL = 2_000;

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bearer, startLocalProcess } from './support/local-process';
+import { bearer, startLocalProcess } from '../../local/child-process';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,17 +1,18 @@
 /**
- * Local mode as the end-to-end tests use it: `local/main.ts` in a child
- * process started exactly as `npm run local` starts it (plus `--expose-gc`
- * and an IPC channel for heap measurements), every byte of its stdout and
- * stderr captured, and an HTTPS client that trusts its CA and nothing else.
+ * Local mode in a child process, as the end-to-end tests and bench/local use
+ * it: `local/main.ts` started as `npm run local` starts it (plus `--expose-gc`
+ * and an IPC channel for heap measurements, and `--port 0`), every byte of its
+ * stdout and stderr captured, and an HTTPS client that trusts its CA and
+ * nothing else.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import type { StoreNames } from '../../../local/stores';
+import type { StoreNames } from './stores';
 
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = join(__dirname, '..');
 
 export interface Ready {
   readonly url: string;
