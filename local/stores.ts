@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   type CreateTableCommandInput,
@@ -180,6 +181,9 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
   for (const table of tableDefinitions(names)) {
     if (!existing.has(table.TableName!)) await ddb.send(new CreateTableCommand(table));
   }
+  // dynalite answers CreateTable before the table is ACTIVE, and refuses
+  // item calls until then: wait, as a deployment waits for its tables.
+  for (const table of tableDefinitions(names)) await waitUntilActive(ddb, table.TableName!);
   return {
     names,
     ddb,
@@ -195,6 +199,17 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
       if (temporary) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function waitUntilActive(ddb: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexes = Table?.GlobalSecondaryIndexes ?? [];
+    if (Table?.TableStatus === 'ACTIVE' && indexes.every((i) => i.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} did not become ACTIVE`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 interface RunningServer {

@@ -25,7 +25,12 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stores';
 import { startFlakyUpstream, type FlakyUpstream } from './support/flaky-upstream';
-import { bearer, startLocalProcess, type Answer, type LocalProcess } from '../../local/child-process';
+import {
+  bearer,
+  startLocalProcess,
+  type Answer,
+  type LocalProcess,
+} from '../../local/child-process';
 
 const PREFIX = `EPHCANARY${randomBytes(4).toString('hex')}`;
 let serial = 0;

@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bearer, startLocalProcess } from '../../local/child-process';
@@ -49,12 +49,17 @@ describe('local mode starts', () => {
   describe('a bad start says why in one line', () => {
     let busy: Server;
     let busyPort: number;
+    const sockets = new Set<Socket>();
     beforeAll(async () => {
-      busy = createServer();
+      // Takes connections and never answers.
+      busy = createServer((socket) => sockets.add(socket));
       await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
       busyPort = (busy.address() as { port: number }).port;
     });
-    afterAll(() => new Promise((r) => busy.close(r)));
+    afterAll(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => busy.close(r));
+    });
 
     it.each([
       [
