@@ -308,16 +308,20 @@ function optionalInt(body: Record<string, unknown>, name: string, min: number, m
   return v;
 }
 
-function planChat(body: unknown): ChatPlan {
-  if (!isObject(body)) throw badRequest('The request body must be a JSON object.');
-  if (body.model !== DEMO_CHAT_MODEL) {
+function requireModel(body: Record<string, unknown>, model: string): void {
+  if (body.model !== model) {
     throw new HttpError(
       404,
-      `The model does not exist; this demo server offers '${DEMO_CHAT_MODEL}'.`,
+      `The model does not exist; this demo server offers '${model}'.`,
       'model',
       'model_not_found',
     );
   }
+}
+
+function planChat(body: unknown): ChatPlan {
+  if (!isObject(body)) throw badRequest('The request body must be a JSON object.');
+  requireModel(body, DEMO_CHAT_MODEL);
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) {
     throw badRequest('messages must be a non-empty array.', 'messages');
@@ -511,14 +515,7 @@ function streamSteps(plan: ChatPlan, c: Completion): string[][] {
 
 function planImages(body: unknown): { prompt: string; n: number; side: number } {
   if (!isObject(body)) throw badRequest('The request body must be a JSON object.');
-  if (body.model !== DEMO_IMAGE_MODEL) {
-    throw new HttpError(
-      404,
-      `The model does not exist; this demo server offers '${DEMO_IMAGE_MODEL}'.`,
-      'model',
-      'model_not_found',
-    );
-  }
+  requireModel(body, DEMO_IMAGE_MODEL);
   if (typeof body.prompt !== 'string' || body.prompt === '') {
     throw badRequest('prompt must be a non-empty string.', 'prompt');
   }

@@ -130,6 +130,17 @@ export interface LocalStoreOptions {
   readonly s3Tls?: { readonly cert: string; readonly key: string; readonly ca: string };
 }
 
+/** An S3 client for s3rver at `endpoint`, trusting `ca` (PEM) when it serves HTTPS. */
+export function localS3Client(endpoint: string, ca?: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    forcePathStyle: true,
+    ...(ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca }) }) } : {}),
+  });
+}
+
 /** Starts dynalite and s3rver on 127.0.0.1 and creates the tables and the bucket if missing. */
 export async function startLocalStores(options: LocalStoreOptions = {}): Promise<LocalStores> {
   const names = options.names ?? DEFAULT_STORE_NAMES;
@@ -168,15 +179,7 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
-  const s3 = new S3Client({
-    endpoint: s3Endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    forcePathStyle: true,
-    ...(options.s3Tls
-      ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: options.s3Tls.ca }) }) }
-      : {}),
-  });
+  const s3 = localS3Client(s3Endpoint, options.s3Tls?.ca);
   const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
   for (const table of tableDefinitions(names)) {
     if (!existing.has(table.TableName!)) await ddb.send(new CreateTableCommand(table));

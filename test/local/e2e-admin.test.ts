@@ -14,12 +14,10 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { Agent } from 'node:https';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { verifyReceipt, type Receipt } from '../../lambda/shared/receipt';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stores';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client } from '../../local/stores';
 import { bearer, startLocalProcess, type LocalProcess } from '../../local/child-process';
 
 const run = randomBytes(3).toString('hex');
@@ -33,12 +31,7 @@ describe('local mode: admin plane and header rules (end to end)', () => {
     local = await startLocalProcess({ args: ['--in-memory'] });
     const options = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     kms = new KMSClient({ ...options, endpoint: local.services.kms });
-    s3 = new S3Client({
-      ...options,
-      endpoint: local.services.s3,
-      forcePathStyle: true,
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: local.ca }) }),
-    });
+    s3 = localS3Client(local.services.s3, local.ca);
   }, 60_000);
   afterAll(async () => {
     kms?.destroy();

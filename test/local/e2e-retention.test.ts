@@ -21,9 +21,7 @@ import {
   S3Client,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Agent } from 'node:https';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stores';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client } from '../../local/stores';
 import { startFlakyUpstream, type FlakyUpstream } from './support/flaky-upstream';
 import {
   bearer,
@@ -110,12 +108,7 @@ describe('local mode keeps no content (end to end)', () => {
     });
     const options = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     ddb = new DynamoDBClient({ ...options, endpoint: local.services.dynamodb });
-    s3 = new S3Client({
-      ...options,
-      endpoint: local.services.s3,
-      forcePathStyle: true,
-      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: local.ca }) }),
-    });
+    s3 = localS3Client(local.services.s3, local.ca);
   }, 60_000);
   afterAll(async () => {
     ddb?.destroy();
