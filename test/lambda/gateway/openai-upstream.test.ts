@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
-import { KeyStore } from '../../../lambda/shared/key-store';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import type { GatewayConfig } from '../../../lambda/gateway/config';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
@@ -27,7 +25,7 @@ import { validateChat } from '../../../lambda/gateway/validate-chat';
 import { validateImages } from '../../../lambda/gateway/validate-images';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
 import { albEvent, bearer, context, json, pngBytes, testConfig } from './support/fixtures';
-import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
+import { startLocalAws, type LocalAws } from './support/local-aws';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:upstream-AbCdEf';
 const MODELS = JSON.stringify([
@@ -85,12 +83,7 @@ describe('openai-compatible upstream through the handler', () => {
   beforeAll(async () => {
     aws = await startLocalAws();
     fake = await startFakeOpenAi();
-    const store = new KeyStore({
-      ddb: aws.ddb,
-      tableName: testConfig().keyTableName,
-      hasher: createKmsHasher({ kms: aws.kms, keyId: HMAC_KEY_ID }),
-    });
-    key = (await store.create({ name: 'oai', scopes: ['inference'] })).key;
+    key = await aws.createKey('oai', ['inference']);
   });
   afterAll(async () => {
     secretsMock.restore();

@@ -7,8 +7,6 @@
  */
 
 import fc from 'fast-check';
-import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
-import { KeyStore } from '../../../lambda/shared/key-store';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import type { ResponseStream } from '../../../lambda/shared/response-stream';
 import type { GatewayConfig } from '../../../lambda/gateway/config';
@@ -19,7 +17,7 @@ import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { createUpstream } from '../../../lambda/gateway/upstreams';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
 import { albEvent, bearer, context, sseData, testConfig } from './support/fixtures';
-import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
+import { startLocalAws, type LocalAws } from './support/local-aws';
 
 const CANARY = 'CANARY-stream-7d1e4b';
 
@@ -108,12 +106,7 @@ describe('streamed chat completions through the handler', () => {
   beforeAll(async () => {
     aws = await startLocalAws();
     fake = await startFakeOpenAi();
-    const store = new KeyStore({
-      ddb: aws.ddb,
-      tableName: testConfig().keyTableName,
-      hasher: createKmsHasher({ kms: aws.kms, keyId: HMAC_KEY_ID }),
-    });
-    key = (await store.create({ name: 'stream', scopes: ['inference'] })).key;
+    key = await aws.createKey('stream', ['inference']);
   });
   afterAll(async () => {
     await fake.stop();

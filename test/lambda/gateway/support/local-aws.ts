@@ -20,6 +20,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { createKmsHasher } from '../../../../lambda/shared/keyed-hash';
+import { KeyStore, type Scope } from '../../../../lambda/shared/key-store';
 import { LOCAL_CREDENTIALS, startLocalStores } from '../../../../local/stores';
 
 export const USAGE_TABLE = 'ephemera-usage';
@@ -37,6 +39,8 @@ export interface LocalAws {
   readonly kmsMock: AwsClientStub<KMSClient>;
   /** The public half of the receipt-signing key (DER SubjectPublicKeyInfo, as GetPublicKey returns it). */
   readonly signingPublicKeyDer: Buffer;
+  /** Creates an API key in the key table; returns the whole `eph_...` secret. */
+  createKey(name: string, scopes: Scope[]): Promise<string>;
   /** Every item of every table (keys, usage, deletion jobs). */
   scanAll(): Promise<Record<string, AttributeValue>[]>;
   /** Every object in the image bucket: key, bytes and head metadata. */
@@ -91,6 +95,14 @@ export async function startLocalAws(): Promise<LocalAws> {
     kms,
     kmsMock,
     signingPublicKeyDer,
+    async createKey(name, scopes) {
+      const store = new KeyStore({
+        ddb,
+        tableName: KEY_TABLE,
+        hasher: createKmsHasher({ kms, keyId: HMAC_KEY_ID }),
+      });
+      return (await store.create({ name, scopes })).key;
+    },
     async scanAll() {
       const items: Record<string, AttributeValue>[] = [];
       for (const table of [KEY_TABLE, USAGE_TABLE, DELETION_TABLE]) {
