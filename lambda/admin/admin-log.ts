@@ -10,6 +10,7 @@ import {
   type LineSink,
   type LogSchema,
 } from '../shared/allowlist-logger';
+import { TRUST_MODES } from '../shared/trust/trust-document';
 import { USAGE_AUTH_FAILURES, USAGE_ERROR_TYPES, USAGE_METHODS } from '../shared/usage-record';
 import type { AdminRoute } from './routes';
 
@@ -21,6 +22,11 @@ export const ADMIN_ROUTES: readonly (AdminRoute | 'unmatched')[] = [
   'keys_list',
   'keys_rotate',
   'keys_revoke',
+  'trust_get',
+  'trust_certs_put',
+  'trust_certs_get',
+  'trust_certs_delete',
+  'trust_mode_put',
   'healthz',
   'unmatched',
 ];
@@ -42,6 +48,10 @@ export const ADMIN_LOG_SCHEMA = {
   target_key_id: ID_PATTERNS.token,
   /** How many records or keys a listing returned. */
   result_count: { kind: 'int', min: 0 },
+  /** The outbound trust mode a trust route read or set (never the certificates themselves). */
+  trust_mode: { kind: 'enum', values: TRUST_MODES },
+  /** How many uploaded certificates the trust store holds after a trust route. */
+  certificate_count: { kind: 'int', min: 0 },
 } as const satisfies LogSchema;
 
 export type AdminLogRecord = { -readonly [K in keyof typeof ADMIN_LOG_SCHEMA]?: unknown };

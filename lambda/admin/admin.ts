@@ -10,6 +10,7 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { LineSink } from '../shared/allowlist-logger';
 import { authenticate, type KeyVerifier } from '../shared/authenticate';
 import {
@@ -32,8 +33,19 @@ import { deletionStatus, requestErasure } from './erasure';
 import { createKey, listKeys, revokeKey, rotateKey } from './keys';
 import { queryLogs } from './logs';
 import { matchAdminRoute, type AdminRoute } from './routes';
+import {
+  deleteCertificates,
+  getCertificates,
+  getTrust,
+  putCertificates,
+  putMode,
+  recordedTrustMode,
+} from './trust';
 import { requestIdOf, type InvocationContext } from '../shared/request-id';
 import { RETENTION_HEADER, retentionHeader } from '../shared/retention-header';
+import type { TrustMode } from '../shared/trust/trust-document';
+import { S3TrustStore, TrustSource } from '../shared/trust/trust-source';
+import { trustWarningHeaders } from '../shared/trust/warning';
 
 export interface AdminDeps {
   readonly config: AdminConfig;
@@ -47,6 +59,11 @@ export interface AdminDeps {
   readonly now?: () => Date;
   /** @default a KMS GenerateMac hasher on `config.hmacKeyId` */
   readonly hasher?: KeyedHasher;
+  /**
+   * S3 for the trust store in `config.configBucketName` (required when it is
+   * set). Without a bucket the trust routes answer 404.
+   */
+  readonly s3?: S3Client;
 }
 
 export type AdminHandler = (
@@ -64,6 +81,11 @@ const ROUTES: Record<Exclude<AdminRoute, 'healthz'>, Route> = {
   keys_list: listKeys,
   keys_rotate: rotateKey,
   keys_revoke: revokeKey,
+  trust_get: getTrust,
+  trust_certs_put: putCertificates,
+  trust_certs_get: getCertificates,
+  trust_certs_delete: deleteCertificates,
+  trust_mode_put: putMode,
 };
 
 /** What an erasure request leaves: the job, kept for audit. */
@@ -81,15 +103,47 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     maxExpiresInDays: config.maxKeyAgeDays,
   });
   const verifier: KeyVerifier = keys;
-  const svc: AdminServices = { config, ddb: deps.ddb, hasher, keys, queue: deps.queue, now };
+  const trust = trustServices(deps);
+  const svc: AdminServices = {
+    config,
+    ddb: deps.ddb,
+    hasher,
+    keys,
+    queue: deps.queue,
+    now,
+    ...(trust ? { trust } : {}),
+  };
   const logger = createAdminLogger(deps.logSink);
+
+  /**
+   * The mode the warning header reflects: what a trust route just read or
+   * wrote, else the cached trust store. A store that cannot be read adds no
+   * header and fails nothing.
+   */
+  async function warningMode(recorded: TrustMode | undefined): Promise<TrustMode | undefined> {
+    if (!trust) return undefined;
+    if (recorded) return recorded;
+    try {
+      return (await trust.source.current()).mode;
+    } catch {
+      return undefined;
+    }
+  }
 
   return async function handler(event, context) {
     const started = performance.now();
     const http = toHttpRequest(event);
     const match = matchAdminRoute(http.method, http.path);
     if (match.kind === 'found' && match.route === 'healthz') {
-      return toFrontDoorResult(event, jsonResult(200, JSON.stringify({ status: 'ok' })));
+      // Health checks read nothing: the header reflects the cache, when there is one.
+      return toFrontDoorResult(
+        event,
+        jsonResult(
+          200,
+          JSON.stringify({ status: 'ok' }),
+          trustWarningHeaders(trust?.source.peek()?.mode),
+        ),
+      );
     }
     const startedAt = now();
     const record: AdminLogRecord = {
@@ -138,9 +192,26 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         : config.metadataRetentionDays;
     response.headers = {
       ...response.headers,
+      ...trustWarningHeaders(await warningMode(recordedTrustMode(record))),
       [RETENTION_HEADER]: retentionHeader({ metadataDays: keptDays }),
       'X-Request-Id': String(record.request_id),
     };
     return toFrontDoorResult(event, response);
+  };
+}
+
+/** The trust store and its cache, when the deployment has a config bucket. */
+function trustServices(deps: AdminDeps): AdminServices['trust'] {
+  const bucket = deps.config.configBucketName;
+  if (bucket === undefined) return undefined;
+  if (!deps.s3) throw new Error('The admin API needs an S3 client for CONFIG_BUCKET_NAME');
+  const store = new S3TrustStore({ s3: deps.s3, bucket });
+  return {
+    store,
+    source: new TrustSource({
+      store,
+      allowInsecureTrustAll: deps.config.allowInsecureTrustAll,
+    }),
+    allowInsecureTrustAll: deps.config.allowInsecureTrustAll,
   };
 }

@@ -18,12 +18,21 @@ export interface AdminConfig {
    * before the request is written before it is looked for.
    */
   readonly deletionDelaySeconds: number;
+  /**
+   * The config bucket holding the outbound trust store; without it the trust
+   * routes answer 404 (`trust_store_not_configured`).
+   */
+  readonly configBucketName?: string;
+  /** Whether the trust mode `insecure_trust_all` may be set. @default false */
+  readonly allowInsecureTrustAll: boolean;
 }
 
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const QUEUE_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?\/\d{12}\/[A-Za-z0-9_-]{1,80}$/;
 
 export function parseAdminConfig(env: Env): AdminConfig {
   const r = new EnvReader(env);
+  const configBucketName = r.optional('CONFIG_BUCKET_NAME', BUCKET_PATTERN, 'an S3 bucket name');
   const config: AdminConfig = {
     keyTableName: r.str('KEY_TABLE_NAME', NAME_PATTERN, 'a DynamoDB table name'),
     usageTableName: r.str('USAGE_TABLE_NAME', NAME_PATTERN, 'a DynamoDB table name'),
@@ -33,6 +42,8 @@ export function parseAdminConfig(env: Env): AdminConfig {
     metadataRetentionDays: r.int('METADATA_RETENTION_DAYS', { min: 1, max: 3650 }),
     maxKeyAgeDays: r.int('MAX_KEY_AGE_DAYS', { min: 1, max: 365 }, 90),
     deletionDelaySeconds: r.int('DELETION_DELAY_SECONDS', { min: 0, max: 900 }, 0),
+    ...(configBucketName !== undefined ? { configBucketName } : {}),
+    allowInsecureTrustAll: r.bool('ALLOW_INSECURE_TRUST_ALL', false),
   };
   r.check('admin');
   return config;

@@ -5,6 +5,7 @@ import type { HttpRequest } from '../shared/http-event';
 import type { JobQueue } from '../shared/job-queue';
 import type { KeyedHasher } from '../shared/keyed-hash';
 import type { KeyStore } from '../shared/key-store';
+import type { S3TrustStore, TrustSource } from '../shared/trust/trust-source';
 import type { AdminLogRecord } from './admin-log';
 import type { AdminConfig } from './config';
 
@@ -16,6 +17,16 @@ export interface AdminServices {
   readonly keys: KeyStore;
   readonly queue: JobQueue;
   readonly now: () => Date;
+  /** The outbound trust store; absent when the deployment has no config bucket. */
+  readonly trust?: AdminTrust;
+}
+
+export interface AdminTrust {
+  /** Read and written directly by the trust routes (conditional writes). */
+  readonly store: S3TrustStore;
+  /** Cached, for the warning header on every answer. */
+  readonly source: TrustSource;
+  readonly allowInsecureTrustAll: boolean;
 }
 
 /** One request: what was asked, and the log line being built. */

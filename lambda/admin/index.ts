@@ -6,6 +6,7 @@
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { sqsJobQueue } from '../shared/job-queue';
 import { createAdminHandler } from './admin';
@@ -20,4 +21,6 @@ export const handler = createAdminHandler({
   ddb: new DynamoDBClient({}),
   kms: new KMSClient({}),
   queue: sqsJobQueue(new SQSClient({}), config.deletionQueueUrl),
+  // The trust store lives in the config bucket, when the deployment has one.
+  ...(config.configBucketName !== undefined ? { s3: new S3Client({}) } : {}),
 });

@@ -12,6 +12,11 @@ export type AdminRoute =
   | 'keys_list'
   | 'keys_rotate'
   | 'keys_revoke'
+  | 'trust_get'
+  | 'trust_certs_put'
+  | 'trust_certs_get'
+  | 'trust_certs_delete'
+  | 'trust_mode_put'
   | 'healthz';
 
 interface RouteSpec {
@@ -27,6 +32,12 @@ const ROUTES: readonly RouteSpec[] = [
   { segments: ['v1', 'keys'], methods: { POST: 'keys_create', GET: 'keys_list' } },
   { segments: ['v1', 'keys', ':id', 'rotate'], methods: { POST: 'keys_rotate' } },
   { segments: ['v1', 'keys', ':id'], methods: { DELETE: 'keys_revoke' } },
+  { segments: ['v1', 'trust'], methods: { GET: 'trust_get' } },
+  {
+    segments: ['v1', 'trust', 'certificates'],
+    methods: { PUT: 'trust_certs_put', GET: 'trust_certs_get', DELETE: 'trust_certs_delete' },
+  },
+  { segments: ['v1', 'trust', 'mode'], methods: { PUT: 'trust_mode_put' } },
   { segments: ['healthz'], methods: { GET: 'healthz' } },
 ];
 

@@ -40,6 +40,16 @@ export interface GatewayConfig {
    * URLs (`deny`).
    */
   readonly remoteImageUrls: RemoteImageUrls;
+  /**
+   * The config bucket holding the outbound trust store (which CAs the
+   * openai-compatible upstream may present). Unset: Node's public CAs only.
+   */
+  readonly configBucketName?: string;
+  /**
+   * Whether the deployment allows the trust store's `insecure_trust_all`
+   * mode; when it does not, that mode is read as `uploaded_and_public`.
+   */
+  readonly allowInsecureTrustAll: boolean;
 }
 
 export type RemoteImageUrls = 'deny' | 'allow';
@@ -94,6 +104,10 @@ export function parseConfig(env: Env): GatewayConfig {
   if (env.IMAGE_KMS_KEY_ARN) {
     imageKmsKeyArn = str('IMAGE_KMS_KEY_ARN', KMS_KEY_ARN_PATTERN, 'a KMS key ARN');
   }
+  let configBucketName: string | undefined;
+  if (env.CONFIG_BUCKET_NAME) {
+    configBucketName = str('CONFIG_BUCKET_NAME', BUCKET_PATTERN, 'an S3 bucket name');
+  }
 
   const upstream = parseUpstream(env, problems);
   const models = parseModels(env.MODELS, problems);
@@ -119,11 +133,21 @@ export function parseConfig(env: Env): GatewayConfig {
       DEFAULT_MAX_IMAGES_PER_REQUEST,
     ),
     remoteImageUrls: parseRemoteImageUrls(env.REMOTE_IMAGE_URLS, problems),
+    ...(configBucketName ? { configBucketName } : {}),
+    allowInsecureTrustAll: parseBoolean('ALLOW_INSECURE_TRUST_ALL', env, problems),
   };
   if (problems.length > 0) {
     throw new Error(`Invalid gateway configuration: ${problems.join('; ')}`);
   }
   return config;
+}
+
+function parseBoolean(name: string, env: Env, problems: string[]): boolean {
+  const value = env[name];
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  problems.push(`${name} must be true or false`);
+  return false;
 }
 
 function parseRemoteImageUrls(value: string | undefined, problems: string[]): RemoteImageUrls {

@@ -62,6 +62,8 @@ import { UpstreamError, type Upstream } from './upstream';
 import { validateChat, type ChatRequest } from './validate-chat';
 import { validateImages } from './validate-images';
 import { requestIdOf, type InvocationContext } from '../shared/request-id';
+import { trustWarningHeaders } from '../shared/trust/warning';
+import { createTrustReader, trustWarning, type GatewayTrust } from './trust';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -83,6 +85,12 @@ export interface GatewayDeps {
   readonly hasher?: KeyedHasher;
   /** @default a KeyStore on `config.keyTableName` */
   readonly keys?: KeyVerifier;
+  /**
+   * The outbound trust, for the `X-Ephemera-Warning` header every answer
+   * carries while TLS verification is off. Pass the reader the upstream uses.
+   * @default createTrustReader(config, s3) when the config bucket is set; else none
+   */
+  readonly trust?: GatewayTrust;
 }
 
 /**
@@ -114,6 +122,8 @@ interface RequestState {
   readonly imageKeys: string[];
   /** Run when the request ends (timers). */
   readonly cleanups: (() => void)[];
+  /** The trust warning header (read from the cached trust store at the start). */
+  readonly warning: Promise<Record<string, string>>;
 }
 
 export function createHandler(deps: GatewayDeps): GatewayHandler {
@@ -124,6 +134,9 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
   const upstream = deps.upstream;
   const logger = createUsageLogger(deps.logSink);
   const modelsById = new Map(config.models.map((m) => [m.id, m]));
+  const trust =
+    deps.trust ??
+    (config.configBucketName !== undefined ? createTrustReader(config, deps.s3) : undefined);
 
   function findModel(id: string, kind: ModelKind): ModelConfig {
     const model = modelsById.get(id);
@@ -257,7 +270,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
         'Content-Type': SSE_CONTENT_TYPE,
         'Cache-Control': 'no-store',
         'X-Content-Type-Options': 'nosniff',
-        ...answerHeaders(state),
+        ...(await answerHeaders(state)),
       };
       out?.start(200, headers);
       try {
@@ -405,9 +418,10 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     }
   }
 
-  /** Headers every answer carries: what it left behind, and its request id. */
-  function answerHeaders(state: RequestState): Record<string, string> {
+  /** Headers every answer carries: what it left behind, its request id, the trust warning. */
+  async function answerHeaders(state: RequestState): Promise<Record<string, string>> {
     return {
+      ...(await state.warning),
       [RETENTION_HEADER]: retentionHeader({
         metadataDays: config.metadataRetentionDays,
         ...(state.imageKeys.length > 0 ? { imageTtlSeconds: config.imageTtlSeconds } : {}),
@@ -422,9 +436,13 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
     const { method, path } = request;
     const match = matchRoute(method, path);
     if (match.kind === 'found' && match.route === 'healthz') {
+      // Health checks read nothing: the warning reflects the cached trust, when there is one.
       return toFrontDoorResult(
         event,
-        jsonResult(200, HEALTH_BODY, { [RETENTION_HEADER]: retentionHeader({}) }),
+        jsonResult(200, HEALTH_BODY, {
+          ...trustWarningHeaders(trust?.peek?.()?.mode),
+          [RETENTION_HEADER]: retentionHeader({}),
+        }),
       );
     }
 
@@ -448,6 +466,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       authenticated: false,
       imageKeys: [],
       cleanups: [],
+      warning: trust ? trustWarning(trust) : Promise.resolve({}),
     };
 
     let response: HttpResult;
@@ -484,7 +503,7 @@ export function createHandler(deps: GatewayDeps): GatewayHandler {
       // A failing log sink must not fail the request; there is nothing safe to add.
     }
 
-    response.headers = { ...response.headers, ...answerHeaders(state) };
+    response.headers = { ...response.headers, ...(await answerHeaders(state)) };
     return toFrontDoorResult(event, response);
   };
 }

@@ -5,14 +5,16 @@
  * clients are created once; a bad environment fails the init with a message
  * naming the variables. Only the configured upstream's client is loaded (and,
  * in the deployed bundle, only its code is present); S3 is loaded on the first
- * image asked for by URL. For openai-compatible upstreams with a secret, the
- * secret read starts here too.
+ * image asked for by URL, and on the first request when there is a config
+ * bucket (the outbound trust store). For openai-compatible upstreams with a
+ * secret, the secret read starts here too.
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { parseConfig } from './config';
 import { createHandler } from './gateway';
+import { createTrustReader } from './trust';
 import { createUpstream } from './upstreams';
 
 export { createHandler } from './gateway';
@@ -20,9 +22,14 @@ export type { GatewayDeps, GatewayHandler } from './gateway';
 
 const config = parseConfig(process.env);
 
+// One reader of the outbound trust store (when there is a config bucket) for
+// the upstream's TLS and every answer's warning header.
+const trust = createTrustReader(config);
+
 export const handler = createHandler({
   config,
   ddb: new DynamoDBClient({}),
   kms: new KMSClient({}),
-  upstream: createUpstream(config),
+  upstream: createUpstream(config, { trust }),
+  trust,
 });

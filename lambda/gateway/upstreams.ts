@@ -9,10 +9,14 @@
  */
 
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { trustedFetch } from '../shared/trust/trusted-fetch';
+import type { TrustReader } from '../shared/trust/trust-source';
 import { BedrockUpstream } from './bedrock-upstream';
 import type { GatewayConfig } from './config';
 import { OpenAiUpstream, type FetchLike } from './openai-upstream';
+import { createTrustReader } from './trust';
 import type { Upstream } from './upstream';
 import { secretTokenSource } from './upstream-token';
 
@@ -20,8 +24,18 @@ import { secretTokenSource } from './upstream-token';
 export interface UpstreamClients {
   readonly bedrock?: BedrockRuntimeClient;
   readonly secrets?: SecretsManagerClient;
-  /** `fetch` for the openai-compatible upstream. @default globalThis.fetch */
+  /**
+   * `fetch` for the openai-compatible upstream (tests).
+   * @default trustedFetch over `trust`
+   */
   readonly fetch?: FetchLike;
+  /**
+   * The outbound trust the openai-compatible upstream is reached with.
+   * @default createTrustReader(config, s3)
+   */
+  readonly trust?: TrustReader;
+  /** S3 for the trust store, when `trust` is not given. @default a new client */
+  readonly s3?: S3Client;
 }
 
 export function createUpstream(config: GatewayConfig, clients: UpstreamClients = {}): Upstream {
@@ -37,11 +51,11 @@ export function createUpstream(config: GatewayConfig, clients: UpstreamClients =
         upstream.secretArn,
       );
     }
-    return new OpenAiUpstream({
-      baseUrl: upstream.baseUrl,
-      token,
-      ...(clients.fetch ? { fetch: clients.fetch } : {}),
-    });
+    // A trust store that cannot be read rejects the call: OpenAiUpstream
+    // makes that a failed upstream (502), never a call with other trust.
+    const fetch =
+      clients.fetch ?? trustedFetch(clients.trust ?? createTrustReader(config, clients.s3));
+    return new OpenAiUpstream({ baseUrl: upstream.baseUrl, token, fetch });
   }
   throw new Error(
     `This gateway bundle was built for the ${process.env.EPHEMERA_UPSTREAM_KIND} upstream, not ${upstream.kind}`,

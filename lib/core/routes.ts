@@ -11,4 +11,6 @@ export const ADMIN_PATH_PATTERNS = [
   '/v1/logs',
   '/v1/keys',
   '/v1/keys/*',
+  '/v1/trust',
+  '/v1/trust/*',
 ] as const;

@@ -9,6 +9,7 @@ describe('parseConfig', () => {
       keyTableName: 'ephemera-keys',
       imageBucketName: 'ephemera-images',
       hmacKeyId: 'arn:aws:kms:us-east-1:123456789012:key/hmac-test',
+      allowInsecureTrustAll: false,
       upstream: { kind: 'bedrock' },
       models: [
         {
@@ -128,6 +129,7 @@ describe('parseConfig', () => {
     ],
     [{ IMAGE_KMS_KEY_ARN: 'alias/images' }, 'IMAGE_KMS_KEY_ARN must be a KMS key ARN'],
     [{ REMOTE_IMAGE_URLS: 'yes' }, "REMOTE_IMAGE_URLS must be 'deny' or 'allow'"],
+    [{ ALLOW_INSECURE_TRUST_ALL: 'yes' }, 'ALLOW_INSECURE_TRUST_ALL must be true or false'],
   ])('refuses %j', (env, message) => {
     expect(() => parseConfig(testEnv(env as Record<string, string>))).toThrow(message);
   });
