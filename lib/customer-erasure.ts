@@ -40,10 +40,24 @@ export interface CustomerErasureProps {
    * @default - none
    */
   readonly receiptExcludes?: string[];
+  /**
+   * Where the worker sends the id of every job it closes with a signed
+   * receipt (a `ReceiptWebhook`): the worker is told the queue's URL and may
+   * send to it.
+   * @default - none: receipts are only returned by the admin API
+   */
+  readonly receiptQueue?: ReceiptQueueTarget;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A queue that takes the ids of jobs closed with a signed receipt (`ReceiptWebhook`). */
+export interface ReceiptQueueTarget {
+  readonly queueUrl: string;
+  /** Lets a principal send job ids to the queue. */
+  grantEnqueue(grantee: iam.IGrantable): iam.Grant;
 }
 
 /** How long a job id waits in the queue at most (SQS keeps messages 4 days). */
@@ -63,8 +77,8 @@ export const DELETION_MAX_RECEIVES = 5;
  * has waited over an hour, and when anything lands in the dead-letter queue.
  *
  * The worker may query the usage table's customer index, delete usage records
- * and image objects, update deletion jobs and sign with the signing key:
- * nothing else.
+ * and image objects, update deletion jobs and sign with the signing key (and,
+ * with `receiptQueue`, send job ids to it): nothing else.
  */
 export class CustomerErasure extends Construct {
   public readonly queue: sqs.Queue;
@@ -120,6 +134,7 @@ export class CustomerErasure extends Construct {
         SIGNING_KEY_ID: props.signingKey.keyArn,
         DELETION_QUEUE_URL: this.queue.queueUrl,
         RECEIPT_EXCLUDES: excludes.join(','),
+        ...(props.receiptQueue ? { RECEIPT_QUEUE_URL: props.receiptQueue.queueUrl } : {}),
       },
       removalPolicy,
     });
@@ -233,5 +248,6 @@ export class CustomerErasure extends Construct {
     );
     this.grantSendJobs(role);
     props.images.grantDeleteImages(role);
+    props.receiptQueue?.grantEnqueue(role);
   }
 }

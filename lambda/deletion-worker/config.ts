@@ -10,6 +10,11 @@ export interface WorkerConfig {
   readonly signingKeyId: string;
   /** The deletion queue, for handing a long job on to the next invocation. */
   readonly deletionQueueUrl: string;
+  /**
+   * The receipt queue: the id of every job closed with a signed receipt is
+   * sent there, for the receipt webhook. Absent: no webhook.
+   */
+  readonly receiptQueueUrl?: string;
   /** Stores the erasure does not reach, named in every receipt (`load-balancer-access-logs`). */
   readonly excludes: readonly string[];
   /** Records read and erased per page (1-1000). */
@@ -37,6 +42,7 @@ export function parseWorkerConfig(env: Env): WorkerConfig {
     pageSize: r.int('PAGE_SIZE', { min: 1, max: 1000 }, 1000),
     writeConcurrency: r.int('WRITE_CONCURRENCY', { min: 1, max: 32 }, 8),
   };
+  const receiptQueueUrl = r.optional('RECEIPT_QUEUE_URL', QUEUE_URL, 'an SQS queue URL');
   r.check('deletion worker');
-  return config;
+  return receiptQueueUrl ? { ...config, receiptQueueUrl } : config;
 }

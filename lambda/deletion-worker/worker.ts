@@ -26,6 +26,14 @@
  * Failures are reported per message (batch item failures), so one bad job
  * blocks no other; the queue's redrive policy moves a job that keeps failing
  * to the dead-letter queue. Log lines are metadata: ids, hashes and counts.
+ *
+ * With a receipt queue (the receipt webhook), the id of a job that is done
+ * with a signed receipt is sent there after the job is closed. A send that
+ * fails leaves the job done and its message on the deletion queue: the
+ * redelivery finds the job done, erases nothing and only sends the id again.
+ * So a receiver may get one receipt more than once (a duplicate delivery of
+ * the deletion message sends it again too); each carries the job id in
+ * `X-Ephemera-Deletion-Id` for the receiver to drop repeats.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -60,6 +68,7 @@ import { parseImageKey } from '../shared/image-key';
 import { awsErrorName } from '../shared/keyed-hash';
 import type { JobQueue } from '../shared/job-queue';
 import { receiptJson, RECEIPT_ALGORITHM, signReceipt } from '../shared/receipt';
+import type { ReceiptQueue } from '../shared/receipt-queue';
 import { IMAGE_KEYS_ATTRIBUTE } from '../shared/usage-record';
 import type { WorkerConfig } from './config';
 
@@ -84,6 +93,8 @@ export const ERASURE_LOG_SCHEMA = {
   duration_ms: { kind: 'int', min: 0 },
   /** The AWS error name (or `Error`) when the job failed; never a message. */
   error_name: { kind: 'id', pattern: /^[A-Za-z][A-Za-z0-9_.]{0,127}$/, maxLength: 128 },
+  /** With a receipt queue, for a done job: whether its id reached the queue. */
+  receipt_queued: { kind: 'bool' },
 } as const satisfies LogSchema;
 
 /** BatchWriteItem takes at most 25 requests; DeleteObjects 1,000 keys; BatchGetItem 100 keys. */
@@ -104,6 +115,11 @@ export interface WorkerDeps {
   readonly kms: KMSClient;
   /** Where a job that outlives the invocation is handed on. */
   readonly queue: JobQueue;
+  /**
+   * Where the id of a job closed with a signed receipt is sent (the receipt
+   * webhook's queue). @default - none: no webhook
+   */
+  readonly receiptQueue?: ReceiptQueue;
   /** @default () => new Date() */
   readonly now?: () => Date;
   /** @default stdout */
@@ -471,6 +487,7 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
       let job: DeletionJob | undefined;
       let pages = 0;
       let errorName: string | undefined;
+      let receiptQueued: boolean | undefined;
       if (!isDeletionId(deletionId)) {
         // Not a job id: nothing can ever be done with it; do not retry it.
         outcome = 'unknown';
@@ -486,6 +503,20 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
       if (outcome === 'busy' || outcome === 'failed') {
         batchItemFailures.push({ itemIdentifier: message.messageId });
       }
+      if (deps.receiptQueue && outcome === 'done' && job?.status === 'done' && job.receipt) {
+        // Just closed, or closed before and delivered again (after a send that
+        // failed): either way only the id is sent; the erasure is not redone.
+        try {
+          await deps.receiptQueue.send(job.deletionId);
+          receiptQueued = true;
+        } catch (err) {
+          // The job stays done. SQS delivers this message again, which finds
+          // the job done and retries only this send.
+          receiptQueued = false;
+          errorName = awsErrorName(err) ?? 'Error';
+          batchItemFailures.push({ itemIdentifier: message.messageId });
+        }
+      }
       try {
         logger.write({
           deletion_id: isDeletionId(deletionId) ? deletionId : undefined,
@@ -496,6 +527,7 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
           pages,
           duration_ms: Math.max(0, now().getTime() - started),
           error_name: errorName,
+          receipt_queued: receiptQueued,
         });
       } catch {
         // Logging must not change the outcome.

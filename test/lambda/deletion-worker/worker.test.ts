@@ -12,9 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
 import { parseWorkerConfig, type WorkerConfig } from '../../../lambda/deletion-worker/config';
 import { createWorker, type WorkerHandler } from '../../../lambda/deletion-worker/worker';
 import type { JobQueue } from '../../../lambda/shared/job-queue';
+import { sqsReceiptQueue, type ReceiptQueue } from '../../../lambda/shared/receipt-queue';
 import { verifyReceipt, type Receipt } from '../../../lambda/shared/receipt';
 import {
   DELETION_TABLE,
@@ -303,6 +306,173 @@ describe('killed at any point and delivered again', () => {
   });
 });
 
+describe('the receipt queue (the receipt webhook)', () => {
+  const RECEIPT_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/receipts';
+
+  /** A receipt queue that records what it was sent, failing the first `failures` sends. */
+  function receiptQueue(failures = 0) {
+    const sent: Array<{ id: string; status?: string; signed: boolean }> = [];
+    let calls = 0;
+    const queue: ReceiptQueue = {
+      async send(id) {
+        calls++;
+        if (calls <= failures) {
+          throw Object.assign(new Error('queue down'), { name: 'ServiceUnavailable' });
+        }
+        // What the queue sees at the moment of the send: the job is closed and signed.
+        const job = await readJob(aws.ddb, DELETION_TABLE, id);
+        sent.push({ id, status: job?.status, signed: job?.receipt !== undefined });
+      },
+    };
+    return { queue, sent, calls: () => calls };
+  }
+
+  /** A DynamoDB client that counts the commands sent through it, by class name. */
+  function countingDdb() {
+    const counts: Record<string, number> = {};
+    const ddb = new Proxy(aws.ddb, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return (command: { constructor: { name: string } }) => {
+          counts[command.constructor.name] = (counts[command.constructor.name] ?? 0) + 1;
+          return (target.send as (c: unknown) => Promise<unknown>)(command);
+        };
+      },
+    });
+    return { ddb, counts };
+  }
+
+  const withReceipts = (
+    receiptQueue: ReceiptQueue,
+    ddb: DynamoDBClient = aws.ddb,
+    pageSize = '1000',
+  ) =>
+    createWorker({
+      config: config({ RECEIPT_QUEUE_URL, PAGE_SIZE: pageSize }),
+      ddb,
+      s3: aws.s3,
+      kms: aws.kms,
+      queue,
+      receiptQueue,
+      now,
+      logSink: (l) => lines.push(l),
+      sleep: async () => undefined,
+    });
+
+  test('RECEIPT_QUEUE_URL is optional, and must be an SQS queue URL when set', () => {
+    expect(config().receiptQueueUrl).toBeUndefined();
+    expect(config({ RECEIPT_QUEUE_URL }).receiptQueueUrl).toBe(RECEIPT_QUEUE_URL);
+    expect(() => config({ RECEIPT_QUEUE_URL: 'http://example.com/q?token=secret-canary' })).toThrow(
+      'Invalid deletion worker configuration: RECEIPT_QUEUE_URL must be an SQS queue URL',
+    );
+  });
+
+  test('a job closed with a signed receipt sends its id once', async () => {
+    const x = await customer(6, 1);
+    const jobId = await createJob(aws.ddb, DELETION_TABLE, x.hash, now());
+    const receipts = receiptQueue();
+    const handler = withReceipts(receipts.queue);
+    const result = await handler(sqsEvent(jobId), plenty);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(receipts.sent).toEqual([{ id: jobId, status: 'done', signed: true }]);
+    expect(JSON.parse(lines[lines.length - 1])).toMatchObject({
+      deletion_id: jobId,
+      outcome: 'done',
+      receipt_queued: true,
+    });
+  });
+
+  test('a job handed on sends nothing until the invocation that closes it', async () => {
+    const x = await customer(30);
+    const jobId = await createJob(aws.ddb, DELETION_TABLE, x.hash, now());
+    const receipts = receiptQueue();
+    const handler = withReceipts(receipts.queue, aws.ddb, '10');
+    let calls = 0;
+    const budget = { getRemainingTimeInMillis: () => (++calls <= 1 ? 600_000 : 1_000) };
+    expect((await handler(sqsEvent(jobId), budget)).batchItemFailures).toEqual([]);
+    expect(receipts.sent).toEqual([]);
+    expect(JSON.parse(lines[lines.length - 1]).receipt_queued).toBeUndefined();
+    expect((await handler(sqsEvent(jobId), plenty)).batchItemFailures).toEqual([]);
+    expect(receipts.sent).toEqual([{ id: jobId, status: 'done', signed: true }]);
+  });
+
+  test('a send that fails leaves the job done; the redelivery only sends again, erasing nothing', async () => {
+    const x = await customer(8, 1);
+    const jobId = await createJob(aws.ddb, DELETION_TABLE, x.hash, now());
+    const receipts = receiptQueue(1);
+    const event = sqsEvent(jobId);
+
+    const first = await withReceipts(receipts.queue)(event, plenty);
+    // The message goes back to SQS, but the job is closed and stays closed.
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0].messageId }]);
+    const closed = await readJob(aws.ddb, DELETION_TABLE, jobId);
+    expect(closed).toMatchObject({ status: 'done', recordsErased: 8, imagesErased: 8 });
+    expect(JSON.parse(lines[lines.length - 1])).toEqual({
+      event: 'erasure',
+      deletion_id: jobId,
+      customer_hash: x.hash,
+      outcome: 'done',
+      records_erased: 8,
+      images_erased: 8,
+      pages: 1,
+      duration_ms: expect.any(Number),
+      error_name: 'ServiceUnavailable',
+      receipt_queued: false,
+    });
+
+    // SQS delivers it again: one consistent read of the job, then the send.
+    const counting = countingDdb();
+    const second = await withReceipts(receipts.queue, counting.ddb)(event, plenty);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(counting.counts).toEqual({ GetItemCommand: 1 });
+    expect(await readJob(aws.ddb, DELETION_TABLE, jobId)).toEqual(closed);
+    expect(receipts.calls()).toBe(2);
+    expect(receipts.sent).toEqual([{ id: jobId, status: 'done', signed: true }]);
+    expect(JSON.parse(lines[lines.length - 1])).toMatchObject({
+      outcome: 'done',
+      pages: 0,
+      receipt_queued: true,
+    });
+    expect(JSON.parse(lines[lines.length - 1]).error_name).toBeUndefined();
+  });
+
+  test('nothing is sent for a body that is not a job id, an unknown job, or a job another invocation holds', async () => {
+    const x = await customer(2);
+    const busy = await createJob(aws.ddb, DELETION_TABLE, x.hash, now());
+    await aws.ddb.send(
+      new UpdateItemCommand({
+        TableName: DELETION_TABLE,
+        Key: { deletion_id: { S: busy } },
+        UpdateExpression: 'SET #status = :running, lease_owner = :other, lease_until = :until',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':running': { S: 'running' },
+          ':other': { S: 'another-invocation' },
+          ':until': { N: String(clock + 10 * 60_000) },
+        },
+      }),
+    );
+    const receipts = receiptQueue();
+    const event = sqsEvent('not a job id', 'del_AAAAAAAAAAAAAAAAAAAAAA', busy);
+    const result = await withReceipts(receipts.queue)(event, plenty);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: event.Records[2].messageId }]);
+    expect(receipts.calls()).toBe(0);
+  });
+
+  test('the SQS receipt queue sends the job id as {"deletion_id"} and nothing else', async () => {
+    const sqs = new SQSClient({ region: 'us-east-1' });
+    const mock = mockClient(sqs);
+    mock.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+    const id = 'del_BBBBBBBBBBBBBBBBBBBBBB';
+    await sqsReceiptQueue(sqs, RECEIPT_QUEUE_URL).send(id);
+    const calls = mock.commandCalls(SendMessageCommand);
+    expect(calls.map((c) => c.args[0].input)).toEqual([
+      { QueueUrl: RECEIPT_QUEUE_URL, MessageBody: `{"deletion_id":"${id}"}` },
+    ]);
+    mock.restore();
+  });
+});
+
 describe('time, bad messages and failures', () => {
   test('a job that outlives the invocation is handed on through the queue, then finished', async () => {
     const x = await customer(30);
@@ -463,6 +633,7 @@ describe('time, bad messages and failures', () => {
           'pages',
           'duration_ms',
           'error_name',
+          'receipt_queued',
         ]).toContain(field);
       }
       expect(line).not.toContain('images/');
