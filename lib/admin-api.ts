@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { ConfigBucket } from './config-bucket';
 import { ADMIN_PATH_PATTERNS } from './core/routes';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
 import { CustomerErasure } from './customer-erasure';
@@ -19,6 +20,9 @@ import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-st
 
 /** Priority of the admin API's listener rule: before the gateway's catch-all. */
 export const ADMIN_RULE_PRIORITY = 100;
+
+/** Condition values one listener rule may hold. */
+const MAX_PATTERNS_PER_RULE = 5;
 
 export interface AdminApiProps {
   /** The HTTPS listener the admin API answers behind (the gateway's). */
@@ -38,6 +42,13 @@ export interface AdminApiProps {
   readonly erasure: CustomerErasure;
   /** Where the admin API's alarms go. */
   readonly alarms: IAlarmSink;
+  /**
+   * The config bucket holding the outbound trust store, which the trust
+   * routes (`/v1/trust...`) read and replace.
+   * @default - no trust store: the trust routes answer 404
+   */
+  readonly configBucket?: ConfigBucket;
+
   /**
    * How long usage records are kept (for the retention header).
    * @default 30
@@ -109,6 +120,7 @@ export class AdminApi extends Construct {
         METADATA_RETENTION_DAYS: String(retentionDays),
         MAX_KEY_AGE_DAYS: String(maxKeyAge.toDays()),
         DELETION_DELAY_SECONDS: String(Math.min(900, gatewayTimeout.toSeconds() + 30)),
+        ...props.configBucket?.handlerEnvironment(),
       },
       removalPolicy: props.removalPolicy,
       dataProtection: true,
@@ -120,12 +132,20 @@ export class AdminApi extends Construct {
       targets: [new targets.LambdaTarget(this.handler.function)],
       multiValueHeadersEnabled: true,
     });
-    new elbv2.ApplicationListenerRule(this, 'Routes', {
-      listener: props.listener,
-      priority: ADMIN_RULE_PRIORITY,
-      conditions: [elbv2.ListenerCondition.pathPatterns([...ADMIN_PATH_PATTERNS])],
-      action: elbv2.ListenerAction.forward([this.targetGroup]),
-    });
+    // A listener rule takes at most 5 path patterns: one rule per 5.
+    for (let i = 0; i < ADMIN_PATH_PATTERNS.length; i += MAX_PATTERNS_PER_RULE) {
+      const n = i / MAX_PATTERNS_PER_RULE;
+      new elbv2.ApplicationListenerRule(this, n === 0 ? 'Routes' : `Routes${n + 1}`, {
+        listener: props.listener,
+        priority: ADMIN_RULE_PRIORITY + n,
+        conditions: [
+          elbv2.ListenerCondition.pathPatterns(
+            ADMIN_PATH_PATTERNS.slice(i, i + MAX_PATTERNS_PER_RULE),
+          ),
+        ],
+        action: elbv2.ListenerAction.forward([this.targetGroup]),
+      });
+    }
     restrictLoadBalancerInvoke(this.handler.function);
 
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
@@ -168,5 +188,6 @@ export class AdminApi extends Construct {
     add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
     add(generateMacStatement(props.hmacKey));
     props.erasure.grantSendJobs(role);
+    props.configBucket?.grantTrustReadWrite(role);
   }
 }

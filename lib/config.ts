@@ -5,9 +5,14 @@ import { parseModels } from './core/models';
 import { isEmailAddress } from './core/text';
 import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from './core/upstream-url';
 import { DEFAULT_MODELS, GatewayModel, RemoteImageUrls } from './inference-gateway';
+import { ENDPOINT_PRINCIPAL_PATTERN } from './private-front-door';
+import { webhookUrlProblem } from './core/webhook-url';
 import { TlsVersions } from './tls-load-balancer';
 
-/** How the API is offered: an internet-facing or an internal load balancer. */
+/**
+ * Who can reach the API: the internet (`public`), only VPCs connected over
+ * PrivateLink (`private`), or both.
+ */
 export type FrontDoor = 'public' | 'private' | 'both';
 
 /** The stack's configuration, as read from `cdk.json` context. */
@@ -42,6 +47,9 @@ export interface EphemeraConfig {
   readonly remoteImageUrls: RemoteImageUrls;
   readonly accessLogs: boolean;
   readonly maxKeyAgeDays: number;
+  readonly endpointServicePrincipals: string[];
+  readonly allowInsecureTrustAll: boolean;
+  readonly receiptWebhookUrl?: string;
 }
 
 /** The model upstream as configured (the secret is referenced by ARN). */
@@ -94,6 +102,9 @@ export const CONFIG_DEFAULTS = {
   remoteImageUrls: 'deny',
   accessLogs: false,
   maxKeyAgeDays: 90,
+  endpointServicePrincipals: [] as string[],
+  allowInsecureTrustAll: false,
+  receiptWebhookUrl: '',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -186,6 +197,14 @@ export function readConfig(scope: Construct): EphemeraConfig {
     );
     return { kind, baseUrl: baseUrl ?? '', secretArn, secretKmsKeyArn };
   }
+  function readWebhookUrl(): string | undefined {
+    const v = raw('receiptWebhookUrl');
+    if (v === '' || v === undefined || v === null) return undefined;
+    // The message never repeats the value: a URL may carry a token.
+    const problem = webhookUrlProblem(v);
+    if (problem) problems.push(`receiptWebhookUrl ${problem}`);
+    return problem ? undefined : (v as string);
+  }
   function readModels(): GatewayModel[] {
     const v = raw('models');
     const json = typeof v === 'string' ? v : JSON.stringify(v);
@@ -249,6 +268,13 @@ export function readConfig(scope: Construct): EphemeraConfig {
     remoteImageUrls: oneOf('remoteImageUrls', ['deny', 'allow'] as const),
     accessLogs: bool('accessLogs'),
     maxKeyAgeDays: int('maxKeyAgeDays', 1, 365),
+    endpointServicePrincipals: list(
+      'endpointServicePrincipals',
+      ENDPOINT_PRINCIPAL_PATTERN,
+      'AWS account ids or ARNs of account roots, IAM roles or IAM users',
+    ),
+    allowInsecureTrustAll: bool('allowInsecureTrustAll'),
+    receiptWebhookUrl: readWebhookUrl(),
   };
   if (
     config.upstream.kind === 'openai-compatible' &&
@@ -276,6 +302,16 @@ export function readConfig(scope: Construct): EphemeraConfig {
   ) {
     problems.push(
       `accessLogRetentionDays (${config.accessLogRetentionDays}) must not exceed metadataRetentionDays (${config.metadataRetentionDays}): access logs are request metadata too`,
+    );
+  }
+  if (config.frontDoor !== 'public' && config.endpointServicePrincipals.length === 0) {
+    problems.push(
+      `frontDoor ${config.frontDoor} offers the API over PrivateLink: endpointServicePrincipals must name the AWS accounts (or IAM roles) allowed to connect`,
+    );
+  }
+  if (config.frontDoor === 'private' && config.allowInternetEgress) {
+    problems.push(
+      'frontDoor private means no internet gateway at all, but allowInternetEgress needs one (for its NAT gateways): reach the upstream through the VPC (PrivateLink, peering) or choose frontDoor both',
     );
   }
   if (config.hostedZoneId && !(config.domainName && config.hostedZoneName)) {

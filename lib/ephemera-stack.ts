@@ -15,6 +15,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EphemeraConfig, readConfig } from './config';
 import { AdminApi } from './admin-api';
+import { ConfigBucket } from './config-bucket';
+import { PrivateFrontDoor } from './private-front-door';
+import { ReceiptWebhook } from './receipt-webhook';
 import { CustomerErasure } from './customer-erasure';
 import { DataKeys } from './data-keys';
 import { IncidentResponse } from './incident-response';
@@ -45,6 +48,11 @@ export class EphemeraStack extends Stack {
   public readonly store: MetadataStore;
   public readonly images: ShortTtlImageBucket;
   public readonly frontDoor: TlsLoadBalancer;
+  /** The PrivateLink path to `frontDoor` (frontDoor `private` or `both`). */
+  public readonly privateFrontDoor?: PrivateFrontDoor;
+  public readonly configBucket: ConfigBucket;
+  /** Delivers each erasure receipt to `receiptWebhookUrl`, when one is configured. */
+  public readonly receiptWebhook?: ReceiptWebhook;
   public readonly incidents: IncidentResponse;
   public readonly gateway: InferenceGateway;
   public readonly erasure: CustomerErasure;
@@ -55,12 +63,7 @@ export class EphemeraStack extends Stack {
     super(scope, id, props);
     const config = (this.config = props.config ?? readConfig(this));
     this.checkRegion(config);
-    if (config.frontDoor === 'both') {
-      throw new Error(
-        "frontDoor 'both' needs the PrivateFrontDoor (PrivateLink) construct, which this version does not include yet; use 'public' or 'private'.",
-      );
-    }
-    const internetFacing = config.frontDoor === 'public';
+    const internetFacing = config.frontDoor !== 'private';
 
     this.keys = new DataKeys(this, 'DataKeys', {
       rotationPeriod: Duration.days(config.keyRotationDays),
@@ -114,13 +117,28 @@ export class EphemeraStack extends Stack {
       tlsVersions: config.tlsVersions,
       fips: config.fips,
       httpRedirect: config.httpRedirect,
-      // A literal CIDR (not the VPC's token) so rule packs can read the rule.
-      allowedCidrs: config.allowedCidrs ?? (internetFacing ? undefined : [config.vpcCidr]),
+      // Private: only the PrivateLink NLB, plus any ranges configured.
+      allowedCidrs: config.allowedCidrs ?? (internetFacing ? undefined : []),
       webAclArn: config.webAclArn,
       accessLogs: config.accessLogs,
       accessLogRetention: Duration.days(config.accessLogRetentionDays),
       // Longer than the longest request, so a slow completion is not cut off.
       idleTimeout: config.gatewayTimeout.plus(Duration.seconds(10)),
+      removalPolicy: config.removalPolicy,
+    });
+    if (config.frontDoor !== 'public') {
+      this.privateFrontDoor = new PrivateFrontDoor(this, 'PrivateFrontDoor', {
+        loadBalancer: this.frontDoor,
+        vpcSubnets: this.network.workloadSubnets,
+        allowedPrincipals: config.endpointServicePrincipals,
+        privateDnsName: config.domainName,
+        verificationZone:
+          config.domainName && config.hostedZoneId ? this.hostedZone(config) : undefined,
+      });
+    }
+    this.configBucket = new ConfigBucket(this, 'Config', {
+      encryptionKey: this.keys.metadataKey,
+      allowInsecureTrustAll: config.allowInsecureTrustAll,
       removalPolicy: config.removalPolicy,
     });
     this.gateway = new InferenceGateway(this, 'Gateway', {
@@ -143,9 +161,25 @@ export class EphemeraStack extends Stack {
       maxImagesPerRequest: config.maxImagesPerRequest,
       logRetention: config.logRetention,
       alarms: this.incidents,
+      configBucket: this.configBucket,
       removalPolicy: config.removalPolicy,
     });
 
+    if (config.receiptWebhookUrl) {
+      this.receiptWebhook = new ReceiptWebhook(this, 'ReceiptWebhook', {
+        vpc: this.network.vpc,
+        vpcSubnets: this.network.workloadSubnets,
+        deletionTable: this.store.deletionTable,
+        metadataKey: this.keys.metadataKey,
+        queuesKey: this.keys.queuesKey,
+        logsKey: this.keys.logsKey,
+        alarms: this.incidents,
+        url: config.receiptWebhookUrl,
+        configBucket: this.configBucket,
+        logRetention: config.logRetention,
+        removalPolicy: config.removalPolicy,
+      });
+    }
     this.erasure = new CustomerErasure(this, 'Erasure', {
       vpc: this.network.vpc,
       vpcSubnets: this.network.workloadSubnets,
@@ -159,6 +193,7 @@ export class EphemeraStack extends Stack {
       alarms: this.incidents,
       // Access logs hold URLs and client IPs that erasure cannot reach: every receipt says so.
       receiptExcludes: config.accessLogs ? ['load-balancer-access-logs'] : [],
+      receiptQueue: this.receiptWebhook,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
@@ -177,6 +212,7 @@ export class EphemeraStack extends Stack {
       metadataRetentionDays: config.metadataRetentionDays,
       maxKeyAge: Duration.days(config.maxKeyAgeDays),
       gatewayTimeout: config.gatewayTimeout,
+      configBucket: this.configBucket,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
@@ -188,11 +224,14 @@ export class EphemeraStack extends Stack {
       metadataKey: this.keys.metadataKey,
       logsKey: this.keys.logsKey,
       alarms: this.incidents,
+      configBucket: this.configBucket,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
 
-    if (config.domainName && config.hostedZoneId) {
+    // A private front door publishes no public record: consumers resolve the
+    // name through their endpoint's private DNS.
+    if (config.domainName && config.hostedZoneId && internetFacing) {
       new route53.ARecord(this, 'ApiRecord', {
         zone: this.hostedZone(config),
         recordName: config.domainName,
@@ -205,6 +244,14 @@ export class EphemeraStack extends Stack {
     new CfnOutput(this, 'ApiEndpoint', {
       value: `https://${config.domainName ?? this.frontDoor.loadBalancer.loadBalancerDnsName}`,
     });
+    if (this.privateFrontDoor) {
+      new CfnOutput(this, 'EndpointServiceName', {
+        value: this.privateFrontDoor.serviceName,
+        description:
+          'Consumers create an interface VPC endpoint to this service; accept each connection request (aws ec2 accept-vpc-endpoint-connections)',
+      });
+    }
+    new CfnOutput(this, 'ConfigBucketName', { value: this.configBucket.bucket.bucketName });
     new CfnOutput(this, 'KeyTableName', { value: this.store.keyTable.tableName });
     new CfnOutput(this, 'HmacKeyId', { value: this.keys.hmacKey.keyId });
     new CfnOutput(this, 'ImageBucketName', { value: this.images.bucket.bucketName });

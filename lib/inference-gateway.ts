@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { ConfigBucket } from './config-bucket';
 import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
@@ -103,6 +104,12 @@ export interface InferenceGatewayProps {
   readonly logRetention?: logs.RetentionDays;
   /** Where the gateway's alarms go (errors, throttles). */
   readonly alarms: IAlarmSink;
+  /**
+   * The config bucket holding the outbound trust store: the upstream call
+   * trusts what it says (public CAs plus uploaded ones by default).
+   * @default - no trust store: the upstream call trusts the public CAs only
+   */
+  readonly configBucket?: ConfigBucket;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -173,6 +180,7 @@ export class InferenceGateway extends Construct {
       MAX_IMAGES_PER_REQUEST: String(maxImages),
       REMOTE_IMAGE_URLS: remoteImageUrls,
     };
+    Object.assign(environment, props.configBucket?.handlerEnvironment());
     if (baseUrl?.ok && upstream.kind === 'openai-compatible') {
       environment.UPSTREAM_BASE_URL = baseUrl.url;
       if (upstream.credentials) environment.UPSTREAM_SECRET_ARN = upstream.credentials.secretArn;
@@ -199,6 +207,7 @@ export class InferenceGateway extends Construct {
     });
     const fn = this.handler.function;
     this.grantLeastPrivilege(fn.role!, props, models, upstream);
+    props.configBucket?.grantTrustRead(fn);
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
       targetType: elbv2.TargetType.LAMBDA,

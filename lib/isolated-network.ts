@@ -205,7 +205,7 @@ export class IsolatedNetwork extends Construct {
       { id: 'PCI.DSS.321-VPCDefaultSecurityGroupClosed', reason: defaultSg },
     );
     const igwRoute =
-      'Public subnets exist only when the API is internet-facing (frontDoor=public) and hold only the load balancer; workload subnets have no route to the internet gateway.';
+      'Public subnets exist only when the API is internet-facing (frontDoor public or both) or NAT egress was configured, and hold only the load balancer and NAT gateways; workload subnets have no route to the internet gateway.';
     for (const subnet of this.vpc.publicSubnets) {
       const route = subnet.node.tryFindChild('DefaultRoute');
       if (!route) continue;

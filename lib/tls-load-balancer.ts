@@ -66,7 +66,9 @@ export interface TlsLoadBalancerProps {
   readonly httpRedirect?: boolean;
 
   /**
-   * CIDR ranges allowed to connect.
+   * CIDR ranges allowed to connect. An internal load balancer may take an
+   * empty list: then no range is admitted, only what is added through
+   * `securityGroup` or `loadBalancer.connections` (a `PrivateFrontDoor`'s NLB).
    * @default - anywhere (0.0.0.0/0) when internet-facing, otherwise the VPC's CIDR
    */
   readonly allowedCidrs?: string[];
@@ -144,8 +146,8 @@ export class TlsLoadBalancer extends Construct {
         'allowedCidrs must be IPv4 CIDR ranges such as 10.0.0.0/8',
       )
       .check(
-        props.allowedCidrs === undefined || props.allowedCidrs.length > 0,
-        'allowedCidrs must not be empty (omit it for the default)',
+        props.allowedCidrs === undefined || props.allowedCidrs.length > 0 || !internetFacing,
+        'allowedCidrs must not be empty for an internet-facing load balancer (omit it for the default)',
       )
       .check(
         props.webAclArn === undefined ||

@@ -8,6 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { ConfigBucket } from './config-bucket';
+import { TRUST_EXPIRY_WARNING_DAYS } from './core/config-objects';
 import { DELETION_PENDING_INDEX } from './core/tables';
 import { EPHEMERA_METRIC_NAMESPACE } from './short-ttl-image-bucket';
 import { IAlarmSink } from './incident-response';
@@ -37,6 +39,13 @@ export interface WatchdogProps {
    * @default Duration.days(7)
    */
   readonly keyExpiryWarning?: Duration;
+  /**
+   * The config bucket holding the outbound trust store: each run also
+   * reports whether `insecure_trust_all` is on and how many uploaded
+   * certificates expire within 30 days, and an alarm watches each.
+   * @default - no trust-store checks
+   */
+  readonly configBucket?: ConfigBucket;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.RETAIN */
@@ -53,6 +62,10 @@ export class Watchdog extends Construct {
   public readonly handler: RetentionFunction;
   public readonly overdueJobsAlarm: cloudwatch.Alarm;
   public readonly expiringKeysAlarm: cloudwatch.Alarm;
+  /** Outbound TLS verification is off (`insecure_trust_all`); with `configBucket` only. */
+  public readonly insecureTrustAlarm?: cloudwatch.Alarm;
+  /** An uploaded trust certificate expires within 30 days; with `configBucket` only. */
+  public readonly expiringCertificatesAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: WatchdogProps) {
     super(scope, id);
@@ -80,6 +93,7 @@ export class Watchdog extends Construct {
         DEPLOYMENT: Stack.of(this).stackName,
         OVERDUE_HOURS: String(Math.floor(overdueAfter.toHours())),
         KEY_WARNING_DAYS: String(Math.floor(keyExpiryWarning.toDays())),
+        ...(props.configBucket ? { CONFIG_BUCKET_NAME: props.configBucket.bucket.bucketName } : {}),
       },
       removalPolicy: props.removalPolicy,
     });
@@ -118,6 +132,29 @@ export class Watchdog extends Construct {
     });
     props.alarms.addAlarm(this.overdueJobsAlarm);
     props.alarms.addAlarm(this.expiringKeysAlarm);
+
+    if (props.configBucket) {
+      props.configBucket.grantTrustRead(role);
+      this.insecureTrustAlarm = new cloudwatch.Alarm(this, 'InsecureTrustAlarm', {
+        alarmDescription:
+          'Ephemera trust store: outbound TLS verification is off (insecure_trust_all); set the mode back with PUT /v1/trust/mode',
+        metric: this.metric('InsecureTrustAll'),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      this.expiringCertificatesAlarm = new cloudwatch.Alarm(this, 'ExpiringCertificatesAlarm', {
+        alarmDescription: `Ephemera trust store: an uploaded certificate expires within ${TRUST_EXPIRY_WARNING_DAYS} days (or has expired); upload its successor with PUT /v1/trust/certificates`,
+        metric: this.metric('TrustCertificatesExpiringSoon'),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      props.alarms.addAlarm(this.insecureTrustAlarm);
+      props.alarms.addAlarm(this.expiringCertificatesAlarm);
+    }
   }
 
   /** A metric the watchdog publishes (maximum per hour). */

@@ -111,6 +111,21 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
         `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`,
       ),
     }),
+  PrivateFrontDoor: (s) =>
+    new library.PrivateFrontDoor(s, 'Subject', {
+      loadBalancer: new library.TlsLoadBalancer(s, 'Alb', {
+        vpc: vpc(s),
+        certificate: acm.Certificate.fromCertificateArn(
+          s,
+          'Certificate',
+          `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`,
+        ),
+        allowedCidrs: [],
+      }),
+      allowedPrincipals: [ACCOUNT],
+    }),
+  ConfigBucket: (s) =>
+    new library.ConfigBucket(s, 'Subject', { encryptionKey: key(s, 'Metadata') }),
   InferenceGateway: (s) =>
     new library.InferenceGateway(s, 'Subject', {
       listener: listener(s),
@@ -136,6 +151,16 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
       logsKey: key(s, 'Logs'),
       erasure: erasure(s),
       alarms: alarms(s),
+    }),
+  ReceiptWebhook: (s) =>
+    new library.ReceiptWebhook(s, 'Subject', {
+      vpc: vpc(s),
+      deletionTable: table(s, 'deletions'),
+      metadataKey: key(s, 'Metadata'),
+      queuesKey: key(s, 'Queues'),
+      logsKey: key(s, 'Logs'),
+      alarms: alarms(s),
+      url: 'https://receipts.example.com/ephemera',
     }),
   Watchdog: (s) =>
     new library.Watchdog(s, 'Subject', {

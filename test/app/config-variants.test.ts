@@ -11,7 +11,20 @@ const VARIANTS: Record<string, Record<string, string>> = {
     tlsVersions: 'tls1.3',
     httpRedirect: 'true',
   },
-  'private front door with internet egress': { frontDoor: 'private', allowInternetEgress: 'true' },
+  'private front door over PrivateLink, trust-all allowed': {
+    frontDoor: 'private',
+    endpointServicePrincipals: '111122223333',
+    allowInsecureTrustAll: 'true',
+  },
+  'public and private front doors with a domain, internet egress': {
+    frontDoor: 'both',
+    endpointServicePrincipals: 'arn:aws:iam::111122223333:role/platform',
+    domainName: 'api.example.com',
+    hostedZoneId: 'Z0123456789ABC',
+    hostedZoneName: 'example.com',
+    allowInternetEgress: 'true',
+    receiptWebhookUrl: 'https://receipts.example.com/ephemera',
+  },
   'OpenAI-compatible upstream with a CMK-encrypted secret': {
     upstream: 'openai-compatible',
     upstreamBaseUrl: 'https://llm.internal.example',

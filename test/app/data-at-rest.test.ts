@@ -35,7 +35,7 @@ interface Row {
 }
 
 /** Stores that exist only with a configuration switch on say so in their first column. */
-const ONLY_WITH = /only with `(\w+): (true|false|\w+)`/;
+const ONLY_WITH = /only with `(\w+): ([^`\s]+)`/;
 
 function readTable(): Row[] {
   const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -162,6 +162,14 @@ function retentionMatches(r: Resource, retention: string): boolean {
         retention.startsWith(`TTL attribute \`${p.TimeToLiveSpecification.AttributeName}\``)
       );
     case 'AWS::S3::Bucket': {
+      if (retention.startsWith('until replaced')) {
+        // Kept until overwritten: no expiration, and no versions to outlive a replacement.
+        const expires = (p.LifecycleConfiguration?.Rules ?? []).some(
+          (rule: { ExpirationInDays?: number; ExpirationDate?: string }) =>
+            rule.ExpirationInDays !== undefined || rule.ExpirationDate !== undefined,
+        );
+        return !expires && p.VersioningConfiguration === undefined;
+      }
       const days = (p.LifecycleConfiguration?.Rules ?? [])
         .filter(
           (rule: {

@@ -20,6 +20,8 @@ test('an unacknowledged finding makes the synth process exit 1 and name it', () 
       '-c',
       'frontDoor=private',
       '-c',
+      'endpointServicePrincipals=111122223333',
+      '-c',
       'allowedCidrs=0.0.0.0/0',
     ],
     { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: tempOutdir() }, encoding: 'utf8' },

@@ -34,14 +34,25 @@ describe('the admin plane in the default stack', () => {
 
   test('the admin API answers its own paths on the HTTPS listener, before the gateway catch-all', () => {
     expect(ADMIN_RULE_PRIORITY).toBeLessThan(GATEWAY_RULE_PRIORITY);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Priority: ADMIN_RULE_PRIORITY,
-      ListenerArn: { Ref: Match.stringLikeRegexp('FrontDoor') },
-      Conditions: [
-        { Field: 'path-pattern', PathPatternConfig: { Values: [...ADMIN_PATH_PATTERNS] } },
-      ],
-      Actions: [Match.objectLike({ Type: 'forward' })],
-    });
+    // At most 5 patterns per rule: the admin's rules, in priority order, hold every pattern once.
+    const rules = Object.values(
+      template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+    ).filter((r) => r.Properties.Priority < GATEWAY_RULE_PRIORITY);
+    rules.sort((a, b) => a.Properties.Priority - b.Properties.Priority);
+    expect(rules.map((r) => r.Properties.Priority)).toEqual([
+      ADMIN_RULE_PRIORITY,
+      ADMIN_RULE_PRIORITY + 1,
+    ]);
+    for (const rule of rules) {
+      expect(rule.Properties).toMatchObject({
+        ListenerArn: { Ref: expect.stringMatching(/FrontDoor/) },
+        Actions: [expect.objectContaining({ Type: 'forward' })],
+      });
+      expect(rule.Properties.Conditions[0].PathPatternConfig.Values.length).toBeLessThanOrEqual(5);
+    }
+    expect(
+      rules.flatMap((r) => r.Properties.Conditions[0].PathPatternConfig.Values as string[]),
+    ).toEqual([...ADMIN_PATH_PATTERNS]);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetType: 'lambda',
       Targets: [{ Id: getAtt(id(stack.admin.handler.function)) }],
@@ -91,14 +102,29 @@ describe('the admin plane in the default stack', () => {
         Resource: [getAtt(id(stack.keys.queuesKey))],
         Condition: via('sqs'),
       },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: [
+          { 'Fn::Join': ['', [getAtt(id(stack.configBucket.bucket)), '/trust/trust-store.json']] },
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: [getAtt(id(stack.keys.metadataKey))],
+        Condition: via('s3'),
+      },
     ]);
     const actions = statements.flatMap((s) => s.Action);
-    for (const forbidden of [
-      's3:DeleteObject',
-      's3:GetObject',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    ]) {
+    // S3: the trust store object only, never an image.
+    const s3Resources = statements
+      .filter((s) => (s.Action as string[]).some((a) => a.startsWith('s3:')))
+      .flatMap((s) => s.Resource);
+    expect(s3Resources).toEqual([
+      { 'Fn::Join': ['', [getAtt(id(stack.configBucket.bucket)), '/trust/trust-store.json']] },
+    ]);
+    for (const forbidden of ['s3:DeleteObject', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
       expect(actions).not.toContain(forbidden);
     }
   });
@@ -171,6 +197,19 @@ describe('the admin plane in the default stack', () => {
         Action: ['kms:Decrypt'],
         Resource: [getAtt(id(stack.keys.metadataKey))],
         Condition: via('dynamodb'),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [
+          { 'Fn::Join': ['', [getAtt(id(stack.configBucket.bucket)), '/trust/trust-store.json']] },
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: [getAtt(id(stack.keys.metadataKey))],
+        Condition: via('s3'),
       },
     ]);
   });

@@ -52,6 +52,9 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     remoteImageUrls: c.remoteImageUrls,
     accessLogs: c.accessLogs,
     maxKeyAgeDays: c.maxKeyAgeDays,
+    endpointServicePrincipals: c.endpointServicePrincipals,
+    allowInsecureTrustAll: c.allowInsecureTrustAll,
+    receiptWebhookUrl: c.receiptWebhookUrl ?? '',
   };
 }
 
@@ -105,6 +108,9 @@ describe('readConfig parses strings from -c', () => {
       allowedCidrs: '10.0.0.0/8, 192.168.0.0/16',
       tlsVersions: 'tls1.3',
       frontDoor: 'private',
+      endpointServicePrincipals: '111122223333',
+      allowInsecureTrustAll: 'true',
+      receiptWebhookUrl: 'https://hooks.example.com/ephemera/receipts',
       removalPolicy: 'destroy',
       vpcCidr: '10.50.0.0/20',
       certificateArn: TEST_CERTIFICATE_ARN,
@@ -129,6 +135,9 @@ describe('readConfig parses strings from -c', () => {
       allowedCidrs: ['10.0.0.0/8', '192.168.0.0/16'],
       tlsVersions: TlsVersions.TLS_1_3_ONLY,
       frontDoor: 'private',
+      endpointServicePrincipals: ['111122223333'],
+      allowInsecureTrustAll: true,
+      receiptWebhookUrl: 'https://hooks.example.com/ephemera/receipts',
       removalPolicy: RemovalPolicy.DESTROY,
       vpcCidr: '10.50.0.0/20',
       certificateArn: TEST_CERTIFICATE_ARN,
@@ -242,8 +251,44 @@ describe('readConfig rejects bad values', () => {
       'gatewayMaxConcurrency must be an integer from 1 to 1000 (got "0")',
     ],
     ['maxImagesPerRequest', 11, 'maxImagesPerRequest must be an integer from 1 to 10 (got 11)'],
+    [
+      'endpointServicePrincipals',
+      '*',
+      'endpointServicePrincipals must be a list of AWS account ids or ARNs of account roots, IAM roles or IAM users (got "*")',
+    ],
+    ['allowInsecureTrustAll', 'yes', 'allowInsecureTrustAll must be true or false (got "yes")'],
+    [
+      'receiptWebhookUrl',
+      'http://hooks.example.com/x',
+      'receiptWebhookUrl must be an https:// URL without credentials, query or fragment',
+    ],
+    [
+      'receiptWebhookUrl',
+      'https://user:secret-canary@hooks.example.com/x',
+      'receiptWebhookUrl must not carry credentials (they would be stored in plain text in the template and the function environment): the receiver authenticates each receipt by its KMS signature',
+    ],
   ] as Array<[ConfigKey, unknown, string]>)('%s = %j', (key, value, problem) => {
     expectThrowsExactly(() => configFrom({ [key]: value }), invalid(problem));
+  });
+
+  test('a PrivateLink front door needs principals, and private allows no internet gateway', () => {
+    expectThrowsExactly(
+      () => configFrom({ frontDoor: 'both' }),
+      invalid(
+        'frontDoor both offers the API over PrivateLink: endpointServicePrincipals must name the AWS accounts (or IAM roles) allowed to connect',
+      ),
+    );
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          frontDoor: 'private',
+          endpointServicePrincipals: '111122223333',
+          allowInternetEgress: 'true',
+        }),
+      invalid(
+        'frontDoor private means no internet gateway at all, but allowInternetEgress needs one (for its NAT gateways): reach the upstream through the VPC (PrivateLink, peering) or choose frontDoor both',
+      ),
+    );
   });
 
   test("models must be a non-empty list of well-formed models (the gateway's own cold-start rules)", () => {

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,8 +12,11 @@ import { IsolatedNetwork, IsolatedNetworkProps } from '../../lib/isolated-networ
 import { MetadataStore, MetadataStoreProps } from '../../lib/metadata-store';
 import { DEFAULT_MODELS, InferenceGatewayProps } from '../../lib/inference-gateway';
 import { AdminApiProps } from '../../lib/admin-api';
+import { ConfigBucket, ConfigBucketProps } from '../../lib/config-bucket';
+import { PrivateFrontDoor, PrivateFrontDoorProps } from '../../lib/private-front-door';
 import { CustomerErasureProps } from '../../lib/customer-erasure';
 import { WatchdogProps } from '../../lib/watchdog';
+import { ReceiptWebhook, ReceiptWebhookProps } from '../../lib/receipt-webhook';
 import {
   adminInStack,
   erasureInStack,
@@ -133,6 +137,42 @@ const BUILDERS: Record<string, Builder> = {
   },
   WatchdogProps: (stack, extra) => {
     watchdogInStack(stack, extra as Partial<WatchdogProps>);
+  },
+  ReceiptWebhookProps: (stack, extra) => {
+    new ReceiptWebhook(stack, 'Subject', {
+      vpc: testVpc(stack),
+      deletionTable: dynamodb.Table.fromTableArn(
+        stack,
+        'Deletions',
+        'arn:aws:dynamodb:eu-west-1:111111111111:table/deletions',
+      ),
+      metadataKey: importedKey(stack, 'Metadata'),
+      queuesKey: importedKey(stack, 'Queues'),
+      logsKey: importedKey(stack, 'Logs'),
+      alarms: testAlarmSink(stack),
+      url: 'https://receipts.example.com/ephemera',
+      ...(extra as Partial<ReceiptWebhookProps>),
+    });
+  },
+  ConfigBucketProps: (stack, extra) => {
+    const bucket = new ConfigBucket(stack, 'Subject', {
+      encryptionKey: importedKey(stack, 'Metadata'),
+      ...(extra as Partial<ConfigBucketProps>),
+    });
+    // The switch reaches the functions' environment, not this construct's template.
+    return { allowInsecureTrustAll: bucket.allowInsecureTrustAll };
+  },
+  PrivateFrontDoorProps: (stack, extra) => {
+    const loadBalancer = new TlsLoadBalancer(stack, 'Alb', {
+      vpc: testVpc(stack),
+      certificate: testCertificate(stack),
+      allowedCidrs: [],
+    });
+    new PrivateFrontDoor(stack, 'Subject', {
+      loadBalancer,
+      allowedPrincipals: ['111122223333'],
+      ...(extra as Partial<PrivateFrontDoorProps>),
+    });
   },
   MetadataStoreProps: (stack, extra) => {
     new MetadataStore(stack, 'Subject', {
@@ -301,6 +341,16 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
 
   ['AdminApiProps', 'metadataRetentionDays', '30', 30, 90],
+  [
+    'ConfigBucketProps',
+    'removalPolicy',
+    'RemovalPolicy.RETAIN',
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.DESTROY,
+  ],
+  ['ConfigBucketProps', 'allowInsecureTrustAll', 'false', false, true],
+  ['PrivateFrontDoorProps', 'acceptanceRequired', 'true', true, false],
+  ['PrivateFrontDoorProps', 'deletionProtection', 'true', true, false],
   ['AdminApiProps', 'maxKeyAge', 'Duration.days(90)', Duration.days(90), Duration.days(30)],
   [
     'AdminApiProps',
@@ -348,6 +398,21 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
   [
     'WatchdogProps',
+    'removalPolicy',
+    'RemovalPolicy.RETAIN',
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.DESTROY,
+  ],
+  ['ReceiptWebhookProps', 'maxAttempts', '8', 8, 3],
+  [
+    'ReceiptWebhookProps',
+    'logRetention',
+    'logs.RetentionDays.ONE_MONTH',
+    logs.RetentionDays.ONE_MONTH,
+    logs.RetentionDays.ONE_WEEK,
+  ],
+  [
+    'ReceiptWebhookProps',
     'removalPolicy',
     'RemovalPolicy.RETAIN',
     RemovalPolicy.RETAIN,

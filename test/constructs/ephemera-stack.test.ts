@@ -55,51 +55,111 @@ describe('EphemeraStack: remote image URLs', () => {
   });
 });
 
-describe('EphemeraStack: front door', () => {
-  test("frontDoor 'both' is refused until PrivateFrontDoor exists", () => {
-    expectThrowsExactly(
-      () => stackWith({ frontDoor: 'both' }),
-      "frontDoor 'both' needs the PrivateFrontDoor (PrivateLink) construct, which this version does not include yet; use 'public' or 'private'.",
-    );
-  });
+const PRINCIPALS = { endpointServicePrincipals: '111122223333,arn:aws:iam::444455556666:role/ops' };
 
-  test("frontDoor 'public' (the default): internet-facing ALB, an internet gateway, still no NAT", () => {
+describe('EphemeraStack: front door', () => {
+  const schemes = (template: Template) =>
+    Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer')).map(
+      (r) => `${r.Properties.Type ?? 'application'}:${r.Properties.Scheme}`,
+    );
+  const httpsPolicies = (template: Template) =>
+    Object.values(
+      template.findResources('AWS::ElasticLoadBalancingV2::Listener', {
+        Properties: { Protocol: 'HTTPS' },
+      }),
+    ).map((l) => l.Properties.SslPolicy);
+
+  test("frontDoor 'public' (the default): internet-facing ALB, an internet gateway, no NAT, no PrivateLink", () => {
     const template = Template.fromStack(stackWith({}));
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-      Scheme: 'internet-facing',
-    });
+    expect(schemes(template)).toEqual(['application:internet-facing']);
     template.resourceCountIs('AWS::EC2::InternetGateway', 1);
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::VPCEndpointService', 0);
   });
 
-  test("frontDoor 'private': no internet-facing load balancer and no internet gateway (P9)", () => {
-    const template = Template.fromStack(stackWith({ frontDoor: 'private' }));
-    template.resourcePropertiesCountIs(
-      'AWS::ElasticLoadBalancingV2::LoadBalancer',
-      { Scheme: 'internet-facing' },
-      0,
-    );
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-      Scheme: 'internal',
-    });
+  test("frontDoor 'private': an internal ALB behind a PrivateLink NLB; nothing internet-facing and no internet gateway (P9)", () => {
+    const stack = stackWith({ frontDoor: 'private', ...PRINCIPALS });
+    const template = Template.fromStack(stack);
+    expect(schemes(template).sort()).toEqual(['application:internal', 'network:internal']);
     template.resourceCountIs('AWS::EC2::InternetGateway', 0);
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(httpsPolicies(template)).toEqual(['ELBSecurityPolicy-TLS13-1-2-2021-06']);
+    template.hasResourceProperties('AWS::EC2::VPCEndpointService', { AcceptanceRequired: true });
+    template.hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', {
+      AllowedPrincipals: ['arn:aws:iam::111122223333:root', 'arn:aws:iam::444455556666:role/ops'],
+    });
+    // The ALB admits the NLB only: no CIDR, not even the VPC's.
+    const albSg =
+      template.findResources('AWS::EC2::SecurityGroup')[logicalId(stack.frontDoor.securityGroup)];
+    expect(albSg.Properties.SecurityGroupIngress).toBeUndefined();
+    template.hasOutput('EndpointServiceName', {});
   });
 
-  // Regression guard, fixed bug (lib/ephemera-stack.ts, new TlsLoadBalancer(...) in the constructor; default in
-  // lib/tls-load-balancer.ts vpcSubnets): with allowInternetEgress the workload
-  // subnets are PRIVATE_WITH_EGRESS, but an internal TlsLoadBalancer defaults to
-  // PRIVATE_ISOLATED subnets, so `-c frontDoor=private -c allowInternetEgress=true`
-  // fails synth with "There are no 'Isolated' subnet groups in this VPC". Fixed by: pass
-  // `vpcSubnets: internetFacing ? undefined : this.network.workloadSubnets` to the
-  // TlsLoadBalancer in EphemeraStack.
-  test('frontDoor private with allowInternetEgress synthesizes an internal ALB', () => {
-    const template = Template.fromStack(
-      stackWith({ frontDoor: 'private', allowInternetEgress: 'true' }),
-    );
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-      Scheme: 'internal',
+  test("frontDoor 'both': the public ALB, and the PrivateLink path to the same listener and handlers", () => {
+    const stack = stackWith({ frontDoor: 'both', ...PRINCIPALS });
+    const template = Template.fromStack(stack);
+    expect(schemes(template).sort()).toEqual(['application:internet-facing', 'network:internal']);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'alb',
+      Targets: [{ Id: { Ref: logicalId(stack.frontDoor.loadBalancer) }, Port: 443 }],
     });
+    // One listener serves both paths, so the gateway and admin rules exist once.
+    expect(httpsPolicies(template)).toEqual(['ELBSecurityPolicy-TLS13-1-2-2021-06']);
+    expect(template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule')).toEqual(
+      Template.fromStack(stackWith({})).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+    );
+  });
+
+  test('a domain: private DNS on the endpoint service; the public record only where the ALB is public', () => {
+    const domain = {
+      domainName: 'api.example.com',
+      hostedZoneId: 'Z0123456789ABC',
+      hostedZoneName: 'example.com',
+      ...PRINCIPALS,
+    };
+    const records = (template: Template) =>
+      Object.values(template.findResources('AWS::Route53::RecordSet')).map(
+        (r) => r.Properties.Type,
+      );
+    const priv = Template.fromStack(stackWith({ ...domain, frontDoor: 'private' }));
+    priv.hasResourceProperties('AWS::EC2::VPCEndpointService', {
+      PrivateDnsName: 'api.example.com',
+    });
+    expect(records(priv)).not.toContain('A');
+    expect(records(priv)).toContain('TXT');
+    const both = Template.fromStack(stackWith({ ...domain, frontDoor: 'both' }));
+    expect(records(both)).toContain('A');
+    expect(records(both)).toContain('TXT');
+  });
+});
+
+describe('EphemeraStack: outbound trust store', () => {
+  const env = (stack: EphemeraStack, fn: Parameters<typeof logicalId>[0]) =>
+    Template.fromStack(stack).findResources('AWS::Lambda::Function')[logicalId(fn)].Properties
+      .Environment.Variables;
+
+  test('every outbound caller and the admin API read the one config bucket, with the trust-all switch', () => {
+    for (const allow of [false, true]) {
+      const stack = stackWith({
+        allowInsecureTrustAll: String(allow),
+        receiptWebhookUrl: 'https://receipts.example.com/ephemera',
+      });
+      const bucket = { Ref: logicalId(stack.configBucket.bucket) };
+      for (const fn of [
+        stack.gateway.handler.function,
+        stack.admin.handler.function,
+        stack.receiptWebhook!.handler.function,
+      ]) {
+        expect(env(stack, fn)).toMatchObject({
+          CONFIG_BUCKET_NAME: bucket,
+          ALLOW_INSECURE_TRUST_ALL: String(allow),
+        });
+      }
+      // The watchdog reports the stored mode whatever the switch says.
+      expect(env(stack, stack.watchdog.handler.function).CONFIG_BUCKET_NAME).toEqual(bucket);
+    }
   });
 });
 

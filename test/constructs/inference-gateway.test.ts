@@ -70,6 +70,19 @@ describe('InferenceGateway in the default stack', () => {
           'arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0',
         ],
       },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject'],
+        Resource: [
+          { 'Fn::Join': ['', [getAtt(id(stack.configBucket.bucket)), '/trust/trust-store.json']] },
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: [getAtt(id(stack.keys.metadataKey))],
+        Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+      },
     ]);
     // Nothing that could delete, scan or query: stated as well as implied.
     const actions = statements.flatMap((s) => s.Action as string[]);

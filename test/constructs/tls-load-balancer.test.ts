@@ -363,9 +363,9 @@ describe('TlsLoadBalancer validation', () => {
       'allowedCidrs must be IPv4 CIDR ranges such as 10.0.0.0/8',
     ],
     [
-      'empty allowedCidrs',
-      { allowedCidrs: [] },
-      'allowedCidrs must not be empty (omit it for the default)',
+      'empty allowedCidrs on an internet-facing load balancer',
+      { allowedCidrs: [], internetFacing: true },
+      'allowedCidrs must not be empty for an internet-facing load balancer (omit it for the default)',
     ],
     [
       'a global (CloudFront) web ACL',
