@@ -18,7 +18,7 @@ export function banner(mode: LocalMode): string {
   lines.push(
     mode.demo
       ? 'Upstream: the built-in DEMO MODEL. It is not a real model: it answers every prompt with fixed sentences, word by word. Set EPHEMERA_UPSTREAM_URL to use a model server (Ollama, vLLM, llama.cpp).'
-      : `Upstream: ${mode.upstreamOrigin}`,
+      : `Upstream: ${mode.upstreamOrigin}${mode.upstreamWarning ? `: ${mode.upstreamWarning}` : ''}`,
   );
   lines.push(`Models: ${mode.models.map((m) => `${m.id} (${m.kind})`).join(', ')}`);
   lines.push(

@@ -46,6 +46,8 @@ import { createAllowlistLogger, type LineSink } from '../lambda/shared/allowlist
 import { createKmsHasher } from '../lambda/shared/keyed-hash';
 import type { JobQueue } from '../lambda/shared/job-queue';
 import { KeyStore } from '../lambda/shared/key-store';
+import { trustedFetch, type FetchLike } from '../lambda/shared/trust/trusted-fetch';
+import { S3TrustStore, TrustSource } from '../lambda/shared/trust/trust-source';
 import { ensureLocalCertificate, tlsServerOptions } from './certificate';
 import { DEMO_CHAT_MODEL, DEMO_IMAGE_MODEL, startDemoModel } from './demo-model';
 import { frontDoor, type LocalHandler, type LocalRoute } from './front-door';
@@ -54,6 +56,9 @@ import { startLocalKms } from './kms';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores, type StoreNames } from './stores';
 
 /** A start that cannot go on, with a one-line reason for the user. */
+/** Locally the gateway re-reads the trust store every second (60 s when deployed), so changes show at once. */
+const TRUST_MAX_AGE_MS = 1_000;
+
 export class LocalModeError extends Error {
   override readonly name = 'LocalModeError';
 }
@@ -92,6 +97,8 @@ export interface LocalModeOptions {
   readonly deletionDelaySeconds?: number;
   /** The demo model's delay between streamed words. @default 25 */
   readonly demoWordDelayMs?: number;
+  /** Whether the trust store may be set to `insecure_trust_all`. @default false */
+  readonly allowInsecureTrustAll?: boolean;
   /** The gateway's upstream deadline. @default 280000 (as deployed) */
   readonly upstreamTimeoutMs?: number;
   /** Where the handlers' log lines go. @default stdout */
@@ -110,6 +117,8 @@ export interface LocalMode {
   /** True when the built-in demo model answers. */
   readonly demo: boolean;
   readonly upstreamOrigin?: string;
+  /** Why the upstream may not answer yet (its certificate is not trusted). */
+  readonly upstreamWarning?: string;
   readonly models: readonly ModelConfig[];
   readonly imageTtlSeconds: number;
   /** The local AWS stand-ins, for tests and tools that look inside (loopback only). */
@@ -153,18 +162,34 @@ function prepareDataDir(dir: string): void {
   }
 }
 
-/** Asks the upstream for its models; a one-line error when it does not answer. */
-async function probeUpstream(baseUrl: string): Promise<string[]> {
+/** What the upstream said to `GET /v1/models`. */
+type UpstreamProbe =
+  | { readonly kind: 'models'; readonly ids: string[] }
+  | { readonly kind: 'untrusted'; readonly code: string };
+
+/** TLS errors that mean "a server answered, with a certificate the trust store does not trust". */
+const CERTIFICATE_ERROR =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_\w+|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/**
+ * Asks the upstream for its models, over the trust store's TLS; a one-line
+ * error when it does not answer, and `untrusted` when it answers with a
+ * certificate the trust store does not (yet) trust.
+ */
+async function probeUpstream(baseUrl: string, fetchWith: FetchLike): Promise<UpstreamProbe> {
   const origin = new URL(baseUrl).origin;
   let res: Response;
   try {
-    res = await fetch(`${baseUrl}/v1/models`, {
+    res = await fetchWith(`${baseUrl}/v1/models`, {
+      method: 'GET',
       signal: AbortSignal.timeout(UPSTREAM_PROBE_MS),
       redirect: 'error',
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (err as Error).name;
+    const code = (err as { code?: string }).code ?? cause?.code;
+    if (code && CERTIFICATE_ERROR.test(code)) return { kind: 'untrusted', code };
+    const why = code ?? cause?.message ?? (err as Error).name;
     throw new LocalModeError(
       `the upstream at ${origin} does not answer (${why}): start it, or unset EPHEMERA_UPSTREAM_URL to use the demo model`,
     );
@@ -186,7 +211,7 @@ async function probeUpstream(baseUrl: string): Promise<string[]> {
       `the upstream at ${origin} answered GET /v1/models without a model list: is it an OpenAI-compatible server?`,
     );
   }
-  return ids;
+  return { kind: 'models', ids };
 }
 
 /** A Lambda-like time budget from now. */
@@ -291,16 +316,51 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
         }),
     );
 
+    // The AWS services.
+    const stores = await startLocalStores({
+      ...(dataDir ? { dir: resolve(dataDir, 'stores') } : {}),
+      inMemory,
+      s3Tls: { cert: cert.certPem, key: cert.keyPem, ca: cert.caCertPem },
+    });
+    stops.push(() => stores.stop());
+    const kmsServer = await startLocalKms(
+      dataDir ? { stateFile: resolve(dataDir, 'kms.json') } : {},
+    );
+    stops.push(() => kmsServer.stop());
+    const kms = new KMSClient({
+      endpoint: kmsServer.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    stops.push(() => kms.destroy());
+    const { ddb, s3, names } = stores;
+
+    // The outbound trust store, read as the gateway reads it (every second here).
+    const trust = new TrustSource({
+      store: new S3TrustStore({ s3, bucket: names.configBucket! }),
+      allowInsecureTrustAll: options.allowInsecureTrustAll ?? false,
+      maxAgeMs: TRUST_MAX_AGE_MS,
+    });
+
     // The upstream: the user's server, or the demo model.
     let upstreamUrl: string;
     let models: ModelConfig[];
+    let upstreamWarning: string | undefined;
     if (options.upstreamUrl !== undefined) {
       const checked = checkUpstreamBaseUrl(options.upstreamUrl, { allowLoopbackHttp: true });
       upstreamUrl = checked.ok ? checked.url : '';
-      const offered = await probeUpstream(upstreamUrl);
+      const probe = await probeUpstream(upstreamUrl, trustedFetch(trust));
+      if (probe.kind === 'untrusted') {
+        upstreamWarning = `its certificate is not trusted (${probe.code}): upload its CA with PUT /v1/trust/certificates (see the README's outbound trust store)`;
+        if (!options.modelsJson) {
+          throw new LocalModeError(
+            `the upstream at ${new URL(upstreamUrl).origin} presents a certificate this trust store does not trust (${probe.code}): name its models with EPHEMERA_MODELS to start anyway, then upload its CA with PUT /v1/trust/certificates`,
+          );
+        }
+      }
       models = options.modelsJson
         ? modelsFrom(options.modelsJson)
-        : offered.flatMap((id) =>
+        : (probe.kind === 'models' ? probe.ids : []).flatMap((id) =>
             modelsFrom(JSON.stringify([{ id, upstreamId: id, kind: 'chat' }])),
           );
       if (models.length === 0) {
@@ -323,25 +383,6 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       );
     }
 
-    // The AWS services.
-    const stores = await startLocalStores({
-      ...(dataDir ? { dir: resolve(dataDir, 'stores') } : {}),
-      inMemory,
-      s3Tls: { cert: cert.certPem, key: cert.keyPem, ca: cert.caCertPem },
-    });
-    stops.push(() => stores.stop());
-    const kmsServer = await startLocalKms(
-      dataDir ? { stateFile: resolve(dataDir, 'kms.json') } : {},
-    );
-    stops.push(() => kmsServer.stop());
-    const kms = new KMSClient({
-      endpoint: kmsServer.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    stops.push(() => kms.destroy());
-    const { ddb, s3, names } = stores;
-
     // The handlers' environments, as the stack sets them, read by their own parsers.
     const env = {
       USAGE_TABLE_NAME: names.usageTable,
@@ -359,6 +400,8 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       UPSTREAM_BASE_URL: 'https://upstream.local.invalid',
       MODELS: JSON.stringify(models),
       IMAGE_TTL_SECONDS: String(Math.max(300, imageTtlSeconds)),
+      CONFIG_BUCKET_NAME: names.configBucket!,
+      ALLOW_INSECURE_TRUST_ALL: String(options.allowInsecureTrustAll ?? false),
       ...(options.upstreamTimeoutMs !== undefined
         ? { UPSTREAM_TIMEOUT_MS: String(options.upstreamTimeoutMs) }
         : {}),
@@ -383,15 +426,24 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     stops.push(() => queue.stop());
     const worker = createWorker({ config: workerConfig, ddb, s3, kms, queue, ...logs });
 
+    // One reader of the trust store for the upstream's TLS and the warning header.
     const gateway = createGateway({
       config: gatewayConfig,
       ddb,
       kms,
       s3,
-      upstream: createUpstream(gatewayConfig),
+      upstream: createUpstream(gatewayConfig, { trust }),
+      trust,
       ...logs,
     });
-    const admin = createAdminHandler({ config: parseAdminConfig(env), ddb, kms, queue, ...logs });
+    const admin = createAdminHandler({
+      config: parseAdminConfig(env),
+      ddb,
+      kms,
+      s3,
+      queue,
+      ...logs,
+    });
 
     // The listener rules: the admin paths, then the gateway for everything else.
     routes.push(
@@ -441,6 +493,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       ...(inferenceKey ? { inferenceKey } : {}),
       demo: options.upstreamUrl === undefined,
       ...(options.upstreamUrl !== undefined ? { upstreamOrigin: new URL(upstreamUrl).origin } : {}),
+      ...(upstreamWarning ? { upstreamWarning } : {}),
       models,
       imageTtlSeconds,
       services: {

@@ -9,7 +9,8 @@
  * models offered, JSON as the `models` setting; default: what the upstream
  * lists), EPHEMERA_IMAGE_TTL_SECONDS (1-86400, default 3600),
  * EPHEMERA_DATA_DIR (default .ephemera), EPHEMERA_UPSTREAM_TIMEOUT_MS
- * (1000-900000, default 280000), EPHEMERA_DEMO_WORD_DELAY_MS (0-1000,
+ * (1000-900000, default 280000), EPHEMERA_ALLOW_INSECURE_TRUST_ALL (true
+ * lets the trust store turn certificate checks off), EPHEMERA_DEMO_WORD_DELAY_MS (0-1000,
  * default 25). `--port 0` picks a free port.
  *
  * A bad start prints one line on stderr and exits 1; usage errors exit 2.
@@ -41,6 +42,13 @@ function intEnv(name: string, min: number, max: number): number | undefined {
   const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= min && n <= max)) fail(`${name} must be a whole number from ${min} to ${max}`, 2);
   return n;
+}
+
+function boolEnv(name: string): boolean | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'true' && value !== 'false') fail(`${name} must be true or false`, 2);
+  return value === 'true';
 }
 
 function fail(message: string, code: number): never {
@@ -75,6 +83,7 @@ function options(): LocalModeOptions {
   const ttl = intEnv('EPHEMERA_IMAGE_TTL_SECONDS', 1, 86_400);
   const upstreamTimeoutMs = intEnv('EPHEMERA_UPSTREAM_TIMEOUT_MS', 1_000, 900_000);
   const demoWordDelayMs = intEnv('EPHEMERA_DEMO_WORD_DELAY_MS', 0, 1_000);
+  const allowInsecureTrustAll = boolEnv('EPHEMERA_ALLOW_INSECURE_TRUST_ALL');
   return {
     ...(port !== undefined ? { port } : {}),
     ...(values['in-memory'] ? { inMemory: true } : {}),
@@ -84,6 +93,7 @@ function options(): LocalModeOptions {
     ...(ttl !== undefined ? { imageTtlSeconds: ttl } : {}),
     ...(upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs } : {}),
     ...(demoWordDelayMs !== undefined ? { demoWordDelayMs } : {}),
+    ...(allowInsecureTrustAll !== undefined ? { allowInsecureTrustAll } : {}),
   };
 }
 

@@ -42,6 +42,8 @@ export interface StoreNames {
   readonly keyTable: string;
   readonly deletionTable: string;
   readonly imageBucket: string;
+  /** The config bucket (the trust store). @default - none */
+  readonly configBucket?: string;
 }
 
 export const DEFAULT_STORE_NAMES: StoreNames = {
@@ -49,6 +51,7 @@ export const DEFAULT_STORE_NAMES: StoreNames = {
   keyTable: 'ephemera-keys',
   deletionTable: 'ephemera-deletions',
   imageBucket: 'ephemera-images',
+  configBucket: 'ephemera-config',
 };
 
 /** The tables as the stack defines them (key schema and indexes). */
@@ -162,7 +165,9 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
     port: options.s3Port ?? 0,
     silent: true,
     directory: join(dir, 's3'),
-    configureBuckets: [{ name: names.imageBucket }],
+    configureBuckets: [names.imageBucket, ...(names.configBucket ? [names.configBucket] : [])].map(
+      (name) => ({ name }),
+    ),
     ...(options.s3Tls ? { cert: options.s3Tls.cert, key: options.s3Tls.key } : {}),
   });
   let s3Address: AddressInfo;

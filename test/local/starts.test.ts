@@ -4,6 +4,7 @@
  * folder reuses the certificate, the data and the keys.
  */
 
+import { makeCa, makeLeaf, startTlsServer, type TlsServer } from '../support/tls-fixtures';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -49,8 +50,11 @@ describe('local mode starts', () => {
   describe('a bad start says why in one line', () => {
     let busy: Server;
     let busyPort: number;
+    let privateUpstream: TlsServer;
     const sockets = new Set<Socket>();
     beforeAll(async () => {
+      // Answers over TLS with a certificate of a CA nobody trusts yet.
+      privateUpstream = await startTlsServer(await makeLeaf(await makeCa('Unknown CA')));
       // Takes connections and never answers.
       busy = createServer((socket) => sockets.add(socket));
       await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
@@ -59,6 +63,7 @@ describe('local mode starts', () => {
     afterAll(async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((r) => busy.close(r));
+      await privateUpstream.close();
     });
 
     it.each([
@@ -93,6 +98,20 @@ describe('local mode starts', () => {
           ] as const,
         1,
         /the upstream at http:\/\/127\.0\.0\.1:\d+ does not answer/,
+      ],
+      [
+        'an upstream whose certificate is not trusted yet, without EPHEMERA_MODELS',
+        () =>
+          [['--in-memory', '--port', '0'], { EPHEMERA_UPSTREAM_URL: privateUpstream.url }] as const,
+        1,
+        /the upstream at https:\/\/127\.0\.0\.1:\d+ presents a certificate this trust store does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): name its models with EPHEMERA_MODELS to start anyway, then upload its CA with PUT \/v1\/trust\/certificates/,
+      ],
+      [
+        'a trust-all switch that is not a boolean',
+        () =>
+          [['--in-memory', '--port', '0'], { EPHEMERA_ALLOW_INSECURE_TRUST_ALL: 'yes' }] as const,
+        2,
+        /EPHEMERA_ALLOW_INSECURE_TRUST_ALL must be true or false/,
       ],
       [
         'an image TTL out of range',
