@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -8,12 +8,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
 import { IAlarmSink } from './incident-response';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
 import { PropsValidator } from './validation';
-import { keyViaService, TABLE_KEY_ACTIONS, viaService } from './kms-statements';
+import { keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
 
 export interface CustomerErasureProps {
   readonly vpc: ec2.IVpc;
@@ -98,23 +99,17 @@ export class CustomerErasure extends Construct {
       .throwIfInvalid();
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queuesKey,
-      enforceSSL: true,
-      retentionPeriod: DELETION_DLQ_RETENTION,
-      removalPolicy,
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queuesKey,
-      enforceSSL: true,
-      retentionPeriod: DELETION_QUEUE_RETENTION,
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = newJobQueues(this, {
+      encryptionKey: props.queuesKey,
+      retention: DELETION_QUEUE_RETENTION,
+      deadLetterRetention: DELETION_DLQ_RETENTION,
       // Six times the worker's timeout, as Lambda advises for SQS sources.
       visibilityTimeout: Duration.seconds(DELETION_WORKER_TIMEOUT.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: DELETION_MAX_RECEIVES },
+      maxReceiveCount: DELETION_MAX_RECEIVES,
       removalPolicy,
-    });
+      deadLetterReason:
+        'This is the dead-letter queue of the deletion queue; a job id that lands here raises an alarm and waits for an operator to redrive it.',
+    }));
 
     this.worker = new RetentionFunction(this, 'Worker', {
       handlerName: 'deletion-worker',
@@ -161,48 +156,18 @@ export class CustomerErasure extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'Ephemera erasure: a deletion job kept failing and is in the dead-letter queue; fix the cause and redrive it',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      this.deadLetterQueue,
+      'Ephemera erasure: a deletion job kept failing and is in the dead-letter queue; fix the cause and redrive it',
+    );
     props.alarms.addAlarm(this.backlogAlarm);
     props.alarms.addAlarm(this.deadLetterAlarm);
-
-    const isDlq =
-      'This is the dead-letter queue of the deletion queue; a job id that lands here raises an alarm and waits for an operator to redrive it.';
-    Validations.of(this.deadLetterQueue).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: isDlq },
-      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: isDlq },
-    );
   }
 
   /** Lets a principal queue deletion jobs (the admin API): send only, key through SQS only. */
   public grantSendJobs(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sqs:SendMessage'],
-      resourceArns: [this.queue.queueArn],
-    });
-    const key = this.queue.encryptionMasterKey;
-    if (key) {
-      grant.combine(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resourceArns: [key.keyArn],
-          conditions: viaService(this, 'sqs'),
-        }),
-      );
-    }
-    return grant;
+    return grantSendToQueue(this.queue, grantee);
   }
 
   private grantLeastPrivilege(props: CustomerErasureProps): void {

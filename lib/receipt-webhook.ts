@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -8,11 +8,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
 import { ConfigBucket } from './config-bucket';
 import { webhookUrlProblem } from './core/webhook-url';
 import type { ReceiptQueueTarget } from './customer-erasure';
 import { IAlarmSink } from './incident-response';
-import { keyViaService, viaService } from './kms-statements';
+import { keyViaService } from './kms-statements';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { PropsValidator } from './validation';
 
@@ -104,22 +105,16 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
       .throwIfInvalid();
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queuesKey,
-      enforceSSL: true,
-      retentionPeriod: RECEIPT_DLQ_RETENTION,
-      removalPolicy,
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queuesKey,
-      enforceSSL: true,
-      retentionPeriod: RECEIPT_QUEUE_RETENTION,
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = newJobQueues(this, {
+      encryptionKey: props.queuesKey,
+      retention: RECEIPT_QUEUE_RETENTION,
+      deadLetterRetention: RECEIPT_DLQ_RETENTION,
       visibilityTimeout: RECEIPT_RETRY_INTERVAL,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: maxAttempts },
+      maxReceiveCount: maxAttempts,
       removalPolicy,
-    });
+      deadLetterReason:
+        'This is the dead-letter queue of the receipt queue; a job id whose receipt could not be delivered lands here, raises an alarm and waits for an operator to redrive it.',
+    }));
 
     this.handler = new RetentionFunction(this, 'Handler', {
       handlerName: 'receipt-webhook',
@@ -152,26 +147,12 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
     });
     this.grantLeastPrivilege(props);
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'Ephemera erasure: a signed receipt could not be delivered to the receipt webhook after every attempt; its job id is in the dead-letter queue: fix the receiver, then redrive it',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    props.alarms.addAlarm(this.deadLetterAlarm);
-
-    const isDlq =
-      'This is the dead-letter queue of the receipt queue; a job id whose receipt could not be delivered lands here, raises an alarm and waits for an operator to redrive it.';
-    Validations.of(this.deadLetterQueue).acknowledge(
-      { id: 'AwsSolutions-SQS3', reason: isDlq },
-      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: isDlq },
+    this.deadLetterAlarm = deadLetterAlarm(
+      this,
+      this.deadLetterQueue,
+      'Ephemera erasure: a signed receipt could not be delivered to the receipt webhook after every attempt; its job id is in the dead-letter queue: fix the receiver, then redrive it',
     );
+    props.alarms.addAlarm(this.deadLetterAlarm);
   }
 
   /** The receipt queue's URL (for the deletion worker's environment). */
@@ -181,23 +162,7 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
 
   /** Lets a principal queue job ids for delivery (the deletion worker): send only, key through SQS only. */
   public grantEnqueue(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sqs:SendMessage'],
-      resourceArns: [this.queue.queueArn],
-    });
-    const key = this.queue.encryptionMasterKey;
-    if (key) {
-      grant.combine(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resourceArns: [key.keyArn],
-          conditions: viaService(this, 'sqs'),
-        }),
-      );
-    }
-    return grant;
+    return grantSendToQueue(this.queue, grantee);
   }
 
   private grantLeastPrivilege(props: ReceiptWebhookProps): void {
