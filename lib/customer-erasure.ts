@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
+import { consumeStatement, deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
 import { IAlarmSink } from './incident-response';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
@@ -199,18 +199,7 @@ export class CustomerErasure extends Construct {
         conditions: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } },
       }),
     );
-    add(
-      new iam.PolicyStatement({
-        actions: [
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueAttributes',
-          'sqs:GetQueueUrl',
-        ],
-        resources: [this.queue.queueArn],
-      }),
-    );
+    add(consumeStatement(this.queue));
     this.grantSendJobs(role);
     props.images.grantDeleteImages(role);
     props.receiptQueue?.grantEnqueue(role);

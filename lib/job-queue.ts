@@ -96,3 +96,17 @@ export function grantSendToQueue(queue: sqs.IQueue, grantee: iam.IGrantable): ia
   }
   return grant;
 }
+
+/** What an SQS event source's function needs on `queue` (its key is granted separately). */
+export function consumeStatement(queue: sqs.IQueue): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: [
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+    ],
+    resources: [queue.queueArn],
+  });
+}

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
+import { consumeStatement, deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
 import { ConfigBucket } from './config-bucket';
 import { webhookUrlProblem } from './core/webhook-url';
 import type { ReceiptQueueTarget } from './customer-erasure';
@@ -175,18 +175,7 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
       }),
     );
     add(keyViaService(this, props.metadataKey, 'dynamodb', ['kms:Decrypt']));
-    add(
-      new iam.PolicyStatement({
-        actions: [
-          'sqs:ReceiveMessage',
-          'sqs:DeleteMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueAttributes',
-          'sqs:GetQueueUrl',
-        ],
-        resources: [this.queue.queueArn],
-      }),
-    );
+    add(consumeStatement(this.queue));
     add(keyViaService(this, props.queuesKey, 'sqs', ['kms:Decrypt']));
     props.configBucket?.grantTrustRead(role);
   }
