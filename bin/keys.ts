@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { createKmsHasher } from '../lambda/shared/keyed-hash';
+import { createKmsHasher } from '../lib/core/keyed-hash';
 import {
   KeyStateError,
   KeyStore,
@@ -27,7 +27,7 @@ import {
   KeyStoreUnavailableError,
   SCOPES,
   type Scope,
-} from '../lambda/shared/key-store';
+} from '../lib/core/key-store';
 
 export const DEFAULT_STACK = 'Ephemera';
 

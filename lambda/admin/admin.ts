@@ -23,8 +23,8 @@ import {
 import { HttpError, MESSAGES } from '../shared/http-errors';
 import { errorResult, jsonResult } from '../shared/http-results';
 import type { JobQueue } from '../shared/job-queue';
-import { createKmsHasher, type KeyedHasher } from '../shared/keyed-hash';
-import { KeyStore } from '../shared/key-store';
+import { createKmsHasher, type KeyedHasher } from '../../lib/core/keyed-hash';
+import { KeyStore } from '../../lib/core/key-store';
 import { USAGE_METHODS } from '../shared/usage-record';
 import { createAdminLogger, type AdminLogRecord } from './admin-log';
 import type { AdminConfig } from './config';

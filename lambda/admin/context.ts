@@ -3,8 +3,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HttpRequest } from '../shared/http-event';
 import type { JobQueue } from '../shared/job-queue';
-import type { KeyedHasher } from '../shared/keyed-hash';
-import type { KeyStore } from '../shared/key-store';
+import type { KeyedHasher } from '../../lib/core/keyed-hash';
+import type { KeyStore } from '../../lib/core/key-store';
 import type { S3TrustStore, TrustSource } from '../shared/trust/trust-source';
 import type { AdminLogRecord } from './admin-log';
 import type { AdminConfig } from './config';

@@ -29,12 +29,12 @@ import { headerValues } from '../shared/http-event';
 import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
 import { jsonResult } from '../shared/http-results';
 import type { HttpResult } from '../shared/http-event';
-import { customerHash } from '../shared/keyed-hash';
+import { customerHash } from '../../lib/core/keyed-hash';
 import {
   isValidCustomerId,
   METADATA_HEADER,
   parseMetadataHeaders,
-} from '../shared/metadata-header';
+} from '../../lib/core/metadata-header';
 import type { AdminRequest, AdminServices } from './context';
 
 export const ERASURE_MESSAGES = {

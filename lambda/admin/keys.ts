@@ -8,13 +8,13 @@
 import type { HttpResult } from '../shared/http-event';
 import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
 import { jsonBody, jsonResult } from '../shared/http-results';
-import { isKeyId } from '../shared/api-key';
+import { isKeyId } from '../../lib/core/api-key';
 import {
   KeyStateError,
   KeyStoreInputError,
   KeyStoreUnavailableError,
   type Scope,
-} from '../shared/key-store';
+} from '../../lib/core/key-store';
 import type { AdminRequest, AdminServices } from './context';
 
 const BAD_KEY_ID = 'A key id is 16 lowercase letters and digits';

@@ -15,7 +15,7 @@
  * Messages name the accepted forms; they never repeat what was sent.
  */
 
-import { isValidCustomerId } from '../shared/metadata-header';
+import { isValidCustomerId } from '../../lib/core/metadata-header';
 
 export const FILTER_FORMS =
   'X-Ephemera-Metadata: customer_id=<id>, ?filter=customer_id::<id> or ?filter=request_id::<request id>';

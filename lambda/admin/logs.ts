@@ -15,8 +15,8 @@ import { TTL_ATTRIBUTE, USAGE_CUSTOMER_INDEX } from '../../lib/core/tables';
 import { headerValues, type HttpResult } from '../shared/http-event';
 import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
 import { jsonResult } from '../shared/http-results';
-import { customerHash } from '../shared/keyed-hash';
-import { METADATA_HEADER, parseMetadataHeaders } from '../shared/metadata-header';
+import { customerHash } from '../../lib/core/keyed-hash';
+import { METADATA_HEADER, parseMetadataHeaders } from '../../lib/core/metadata-header';
 import { usageRecordFromItem, type UsageRecord } from '../shared/usage-record';
 import type { AdminRequest, AdminServices } from './context';
 import {

@@ -65,7 +65,7 @@ import {
   type DeletionJob,
 } from '../shared/deletion-job';
 import { parseImageKey } from '../shared/image-key';
-import { awsErrorName } from '../shared/keyed-hash';
+import { awsErrorName } from '../../lib/core/keyed-hash';
 import type { JobQueue } from '../shared/job-queue';
 import { receiptJson, RECEIPT_ALGORITHM, signReceipt } from '../shared/receipt';
 import type { ReceiptQueue } from '../shared/receipt-queue';

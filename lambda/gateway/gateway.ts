@@ -25,14 +25,14 @@ import {
   type HttpRequest,
   type HttpResult,
 } from '../shared/http-event';
-import { createKmsHasher, customerHash, type KeyedHasher } from '../shared/keyed-hash';
-import { KeyStore } from '../shared/key-store';
+import { createKmsHasher, customerHash, type KeyedHasher } from '../../lib/core/keyed-hash';
+import { KeyStore } from '../../lib/core/key-store';
 import {
   METADATA_HEADER,
   OPT_OUT_HEADER,
   parseMetadataHeaders,
   parseOptOutHeaders,
-} from '../shared/metadata-header';
+} from '../../lib/core/metadata-header';
 import {
   createUsageLogger,
   USAGE_METHODS,

@@ -29,7 +29,7 @@ import {
   type LogSchema,
 } from '../shared/allowlist-logger';
 import { jobFromItem, jobView, type DeletionJob } from '../shared/deletion-job';
-import { awsErrorName } from '../shared/keyed-hash';
+import { awsErrorName } from '../../lib/core/keyed-hash';
 import { parseReceiptMessageBody } from '../shared/receipt-queue';
 import type { WebhookConfig } from './config';
 

@@ -6,7 +6,7 @@
 
 import { headerValues, type HttpRequest } from './http-event';
 import { authError, HttpError, MESSAGES } from './http-errors';
-import type { Scope, VerifyResult } from './key-store';
+import type { Scope, VerifyResult } from '../../lib/core/key-store';
 
 /** What a handler needs from the key store. */
 export interface KeyVerifier {

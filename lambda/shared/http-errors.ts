@@ -8,7 +8,7 @@
  * `param` names the offending field (a name from this code base, never a value).
  */
 
-import type { Scope, VerifyFailure } from './key-store';
+import type { Scope, VerifyFailure } from '../../lib/core/key-store';
 import type { UsageErrorType } from './usage-record';
 
 export type ErrorType = UsageErrorType;

@@ -18,7 +18,7 @@ import {
   KeyStateError,
   KeyStoreInputError,
   KeyStoreUnavailableError,
-} from '../../lambda/shared/key-store';
+} from '../../lib/core/key-store';
 
 const ID = 'abcdefghij012345';
 const KEY = `eph_${ID}_${'A'.repeat(43)}`;

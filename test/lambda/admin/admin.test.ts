@@ -11,8 +11,8 @@ import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { createAdminHandler, type AdminHandler } from '../../../lambda/admin/admin';
 import { parseAdminConfig, type AdminConfig } from '../../../lambda/admin/config';
 import type { JobQueue } from '../../../lambda/shared/job-queue';
-import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
-import { KeyStore } from '../../../lambda/shared/key-store';
+import { createKmsHasher } from '../../../lib/core/keyed-hash';
+import { KeyStore } from '../../../lib/core/key-store';
 import { usageItem } from '../../../lambda/shared/usage-record';
 import {
   DELETION_TABLE,

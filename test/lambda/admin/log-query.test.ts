@@ -8,7 +8,7 @@ import {
   resolveSelector,
   type IndexPosition,
 } from '../../../lambda/admin/log-query';
-import { isValidCustomerId } from '../../../lambda/shared/metadata-header';
+import { isValidCustomerId } from '../../../lib/core/metadata-header';
 
 const hex64 = fc.string({
   unit: fc.constantFrom(...'0123456789abcdef'),

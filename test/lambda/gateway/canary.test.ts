@@ -18,8 +18,8 @@ import {
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ALBResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
-import { KeyStore } from '../../../lambda/shared/key-store';
+import { createKmsHasher } from '../../../lib/core/keyed-hash';
+import { KeyStore } from '../../../lib/core/key-store';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
 import { createUpstream } from '../../../lambda/gateway/upstreams';
 import type { GatewayConfig } from '../../../lambda/gateway/config';

@@ -13,8 +13,8 @@ import {
 import { GenerateMacCommand } from '@aws-sdk/client-kms';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsHasher } from '../../../lambda/shared/keyed-hash';
-import { KeyStore } from '../../../lambda/shared/key-store';
+import { createKmsHasher } from '../../../lib/core/keyed-hash';
+import { KeyStore } from '../../../lib/core/key-store';
 import { parseImageKey } from '../../../lambda/shared/image-key';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';

@@ -15,8 +15,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
 import type { Upstream } from '../../../lambda/gateway/upstream';
-import { parseBearer } from '../../../lambda/shared/api-key';
-import { parseMetadataHeader, parseOptOutHeader } from '../../../lambda/shared/metadata-header';
+import { parseBearer } from '../../../lib/core/api-key';
+import { parseMetadataHeader, parseOptOutHeader } from '../../../lib/core/metadata-header';
 import { albEvent, context, testConfig } from './support/fixtures';
 
 const ddb = new DynamoDBClient({ region: 'us-east-1' });

@@ -20,8 +20,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { createKmsHasher } from '../../../../lambda/shared/keyed-hash';
-import { KeyStore, type Scope } from '../../../../lambda/shared/key-store';
+import { createKmsHasher } from '../../../../lib/core/keyed-hash';
+import { KeyStore, type Scope } from '../../../../lib/core/key-store';
 import { LOCAL_CREDENTIALS, startLocalStores } from '../../../../local/stores';
 
 export const USAGE_TABLE = 'ephemera-usage';

@@ -23,7 +23,7 @@
  * is a 400, so a client that sends `yes` or `1` learns that it was not honoured.
  */
 
-import { trimOws } from '../../lib/core/text';
+import { trimOws } from './text';
 
 export const METADATA_HEADER = 'x-ephemera-metadata';
 export const OPT_OUT_HEADER = 'x-ephemera-learning-opt-out';

@@ -14,7 +14,7 @@ import {
   createKmsHasher,
   KeyedHashError,
   type KeyedHasher,
-} from '../../../lambda/shared/keyed-hash';
+} from '../../lib/core/keyed-hash';
 import {
   KeyStateError,
   KeyStore,
@@ -22,7 +22,7 @@ import {
   KeyStoreUnavailableError,
   RETENTION_AFTER_END_SECONDS,
   type CreatedKey,
-} from '../../../lambda/shared/key-store';
+} from '../../lib/core/key-store';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -6,7 +6,7 @@ import {
   customerHash,
   KeyedHashError,
   MAX_MAC_MESSAGE_BYTES,
-} from '../../../lambda/shared/keyed-hash';
+} from '../../lib/core/keyed-hash';
 
 const KEY_ID = 'arn:aws:kms:eu-west-1:111122223333:key/hmac';
 const TEST_KEY = Buffer.from('test-hmac-key');

@@ -9,7 +9,7 @@ import {
   newSecret,
   parseApiKey,
   parseBearer,
-} from '../../../lambda/shared/api-key';
+} from '../../lib/core/api-key';
 
 const ID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

@@ -14,7 +14,7 @@
  */
 
 import { randomBytes, randomInt } from 'node:crypto';
-import { trimOws } from '../../lib/core/text';
+import { trimOws } from './text';
 
 export const API_KEY_PREFIX = 'eph_';
 export const KEY_ID_LENGTH = 16;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { LruCache } from '../../../lambda/shared/lru';
+import { LruCache } from '../../lib/core/lru';
 
 describe('LruCache', () => {
   it('returns what was set and undefined for unknown keys', () => {

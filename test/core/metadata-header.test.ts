@@ -6,7 +6,7 @@ import {
   OPT_OUT_INVALID_MESSAGE,
   parseMetadataHeader,
   parseOptOutHeader,
-} from '../../../lambda/shared/metadata-header';
+} from '../../lib/core/metadata-header';
 
 /** Characters allowed in a customer id: anything but ; = whitespace and controls. */
 const arbIdChar = fc

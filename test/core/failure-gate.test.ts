@@ -1,4 +1,4 @@
-import { FailureGate } from '../../../lambda/shared/failure-gate';
+import { FailureGate } from '../../lib/core/failure-gate';
 
 describe('FailureGate', () => {
   test('the first five attempts go ahead; then each failure doubles the back-off up to the cap', () => {
