@@ -10,11 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  createKmsHasher,
-  KeyedHashError,
-  type KeyedHasher,
-} from '../../lib/core/keyed-hash';
+import { createKmsHasher, KeyedHashError, type KeyedHasher } from '../../lib/core/keyed-hash';
 import {
   KeyStateError,
   KeyStore,
