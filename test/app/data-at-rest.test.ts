@@ -1,5 +1,5 @@
 /**
- * Keeps the README's data-at-rest table true: every stateful resource the
+ * Keeps the data-at-rest table in docs/security.md true: every stateful resource the
  * stack synthesizes has a row, every row names a resource that exists, and
  * each row's retention and key are what the template holds.
  */
@@ -38,11 +38,9 @@ interface Row {
 const ONLY_WITH = /only with `(\w+): ([^`\s]+)`/;
 
 function readTable(): Row[] {
-  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const block = readme
-    .split('<!-- data-at-rest:begin -->')[1]
-    ?.split('<!-- data-at-rest:end -->')[0];
-  if (!block) throw new Error('README.md has no data-at-rest table between its markers');
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'security.md'), 'utf8');
+  const block = doc.split('<!-- data-at-rest:begin -->')[1]?.split('<!-- data-at-rest:end -->')[0];
+  if (!block) throw new Error('docs/security.md has no data-at-rest table between its markers');
   return block
     .split('\n')
     .filter((l) => l.startsWith('|') && !/^\|[\s|:-]+$/.test(l) && !/^\|\s*Store\s*\|/.test(l))
@@ -93,7 +91,7 @@ function statefulOf(context: Record<string, unknown>) {
   return { stateful, keyIds };
 }
 
-describe('README data-at-rest table', () => {
+describe('data-at-rest table (docs/security.md)', () => {
   const rows = readTable();
   const always = rows.filter((r) => !r.onlyWith);
   const variants = [
