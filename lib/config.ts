@@ -67,7 +67,7 @@ const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
   (v): v is number => typeof v === 'number' && v > 0 && v !== logs.RetentionDays.INFINITE,
 );
 
-/** Every context key the app reads, with its default (documented in the README). */
+/** Every context key the app reads, with its default (documented in docs/configuration.md). */
 export const CONFIG_DEFAULTS = {
   imageTtlMinutes: 60,
   imageSweepMinutes: 5,

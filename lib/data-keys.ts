@@ -94,7 +94,7 @@ export class DataKeys extends Construct {
     this.logsKey = symmetric('logs', 'Ephemera: metadata-only CloudWatch log groups');
     this.queuesKey = symmetric('queues', 'Ephemera: SQS queues and SNS alarm topic');
 
-    // KMS does not rotate HMAC or asymmetric keys automatically; see the README.
+    // KMS does not rotate HMAC or asymmetric keys automatically; see docs/security.md.
     this.hmacKey = this.newKey('hmac', {
       description: 'Ephemera: keyed hashes of customer ids and API key secrets',
       alias: `${aliasPrefix}/hmac`,

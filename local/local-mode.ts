@@ -351,7 +351,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       upstreamUrl = checked.ok ? checked.url : '';
       const probe = await probeUpstream(upstreamUrl, trustedFetch(trust));
       if (probe.kind === 'untrusted') {
-        upstreamWarning = `its certificate is not trusted (${probe.code}): upload its CA with PUT /v1/trust/certificates (see the README's outbound trust store)`;
+        upstreamWarning = `its certificate is not trusted (${probe.code}): upload its CA with PUT /v1/trust/certificates (see the outbound trust store in docs/http-api.md)`;
         if (!options.modelsJson) {
           throw new LocalModeError(
             `the upstream at ${new URL(upstreamUrl).origin} presents a certificate this trust store does not trust (${probe.code}): name its models with EPHEMERA_MODELS to start anyway, then upload its CA with PUT /v1/trust/certificates`,

@@ -3,7 +3,7 @@
  * nothing of them and everything of others; 0, 1 and 10,000 records; killed at
  * any point and delivered again, it finishes exactly once with exact counts;
  * records after the cut-off stay; receipts verify with the public key (also
- * with openssl, exactly as the README shows) and fail when anything changes.
+ * with openssl, exactly as docs/http-api.md shows) and fail when anything changes.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -147,7 +147,7 @@ describe('erasing one customer', () => {
     expect(raw.batch).toBeUndefined();
   });
 
-  test('the receipt verifies offline with openssl, exactly as the README shows', () => {
+  test('the receipt verifies offline with openssl, exactly as docs/http-api.md shows', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ephemera-receipt-'));
     return (async () => {
       const x = await customer(3, 1);
