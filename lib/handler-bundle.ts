@@ -46,6 +46,53 @@ export function bundleName(bundle: HandlerBundle): string {
   return bundle.name ?? bundle.handler;
 }
 
+/** The gateway's upstream kinds: each has a bundle of its own. */
+export const GATEWAY_UPSTREAM_KINDS = ['bedrock', 'openai-compatible'] as const;
+
+/** The gateway bundle of one upstream kind: the other kinds' clients are left out. */
+export function gatewayBundle(kind: (typeof GATEWAY_UPSTREAM_KINDS)[number]): HandlerBundle {
+  return {
+    handler: 'gateway',
+    name: `gateway-${kind}`,
+    define: { 'process.env.EPHEMERA_UPSTREAM_KIND': JSON.stringify(kind) },
+  };
+}
+
+/**
+ * Every bundle a construct can ask for. `npm run build` prebuilds exactly
+ * these, and `handlerCode` refuses any other, so a new handler (or variant)
+ * that is not listed here fails at synth instead of being missing from the
+ * installed package.
+ */
+export const HANDLER_BUNDLES: readonly HandlerBundle[] = [
+  { handler: 'admin' },
+  { handler: 'deletion-worker' },
+  { handler: 'image-sweeper' },
+  { handler: 'receipt-webhook' },
+  { handler: 'watchdog' },
+  ...GATEWAY_UPSTREAM_KINDS.map(gatewayBundle),
+];
+
+/** The listed bundle `bundle` is, or an error naming what differs. */
+export function knownBundle(bundle: HandlerBundle): HandlerBundle {
+  const name = bundleName(bundle);
+  const known = HANDLER_BUNDLES.find((b) => bundleName(b) === name);
+  if (!known) {
+    throw new Error(
+      `Unknown handler bundle '${name}': add it to HANDLER_BUNDLES in lib/handler-bundle.ts so npm run build prebuilds it`,
+    );
+  }
+  if (
+    known.handler !== bundle.handler ||
+    JSON.stringify(known.define ?? {}) !== JSON.stringify(bundle.define ?? {})
+  ) {
+    throw new Error(
+      `Handler bundle '${name}' is listed in HANDLER_BUNDLES with another handler or other constants than a construct asks for: ${JSON.stringify(known)} vs ${JSON.stringify(bundle)}`,
+    );
+  }
+  return known;
+}
+
 /** The esbuild options of a bundle written to `outdir`. */
 export function bundleBuildOptions(bundle: HandlerBundle, outdir: string): BuildOptions {
   return {
@@ -129,8 +176,12 @@ export function bundleSourceHash(bundle: HandlerBundle): string {
     .digest('hex');
 }
 
-/** The code of a handler: its prebuilt bundle if there is one, else bundled at synth. */
+/**
+ * The code of a handler: its prebuilt bundle if there is one, else bundled at
+ * synth. Only the bundles in HANDLER_BUNDLES exist.
+ */
 export function handlerCode(bundle: HandlerBundle): lambda.Code {
+  knownBundle(bundle);
   const prebuilt = path.join(PREBUILT_BUNDLE_DIR, bundleName(bundle));
   if (fs.existsSync(path.join(prebuilt, 'index.mjs'))) return lambda.Code.fromAsset(prebuilt);
   if (!fs.existsSync(path.join(LAMBDA_SOURCE_DIR, bundle.handler, 'index.ts'))) {
