@@ -1,0 +1,47 @@
+/**
+ * Failures as answers. Any failure maps to an HTTP error without its message
+ * being read (it may quote the prompt or the upstream's answer); the record
+ * keeps the error's type, or `client_closed` when nobody is left to answer.
+ */
+
+import type { HttpResult } from '../../shared/http-event';
+import { HttpError, MESSAGES } from '../../shared/http-errors';
+import { errorResult } from '../../shared/http-results';
+import { UpstreamError } from '../upstream';
+import type { RequestState } from './request-state';
+
+/** Recorded status of a request whose client hung up before the answer (nginx's 499). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** Maps any failure to an HTTP error without reading its message. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof UpstreamError) {
+    switch (err.failure) {
+      case 'throttled':
+        return new HttpError(429, 'rate_limit_error', MESSAGES.upstreamThrottled, {
+          headers: { 'Retry-After': '1' },
+        });
+      case 'timeout':
+        return new HttpError(504, 'upstream_timeout', MESSAGES.upstreamTimeout);
+      case 'rejected':
+        return new HttpError(400, 'upstream_rejected', MESSAGES.upstreamRejected);
+      case 'failed':
+        return new HttpError(502, 'upstream_error', MESSAGES.upstreamError);
+    }
+  }
+  return new HttpError(500, 'internal_error', MESSAGES.internal);
+}
+
+/** The error answer for a failed request, with its error type on the record. */
+export function failedAnswer(err: unknown, state: RequestState): HttpResult {
+  const httpError = toHttpError(err);
+  const response = errorResult(httpError);
+  if (state.out?.signal.aborted) {
+    // Nobody is left to answer; the record says why the request ended.
+    state.record.error_type = 'client_closed';
+    return { ...response, statusCode: CLIENT_CLOSED_STATUS };
+  }
+  state.record.error_type = httpError.type;
+  return response;
+}

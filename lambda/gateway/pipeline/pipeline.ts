@@ -1,0 +1,92 @@
+/**
+ * The gateway's request path, the same for every route: route (404/405) →
+ * API key and request headers (401/403/429/503, 400) → the route's own steps
+ * (for routes that name a model: body 413/400 → validation 400 → model 404 →
+ * upstream 429/400/502/504 → answer, 422 over the ALB's 1 MB limit) → one
+ * usage record.
+ *
+ * Every request except an open route's (`GET /healthz`) writes one usage log
+ * line; requests whose API key was verified also write one usage table item
+ * with the same fields. Neither can hold request or response content: both
+ * are built from `USAGE_SCHEMA`, and no catch block reads an error's message.
+ */
+
+import {
+  toFrontDoorResult,
+  toHttpRequest,
+  type FrontDoorEvent,
+  type FrontDoorResult,
+  type HttpResult,
+} from '../../shared/http-event';
+import { HttpError, MESSAGES } from '../../shared/http-errors';
+import type { InvocationContext } from '../../shared/request-id';
+import type { ResponseStream } from '../../shared/response-stream';
+import { createRouter, type RouteMatch } from '../router';
+import { answerHeaders } from './answer-headers';
+import { authenticate } from './authenticate';
+import { failedAnswer } from './errors';
+import { finishRecord } from './record';
+import { startRequest, type RequestState } from './request-state';
+import type { GatewayRoute, KeyedRoute, RouteRow } from './route';
+import type { GatewayServices } from './services';
+
+/**
+ * Answers one front-door event. Given a `stream` (a front door that can
+ * stream), a `stream: true` chat completion is written to it chunk by chunk
+ * as the upstream produces them, and the returned result only reports the
+ * status; otherwise the answer is the returned result.
+ */
+export type GatewayHandler = (
+  event: FrontDoorEvent,
+  context?: InvocationContext,
+  stream?: ResponseStream,
+) => Promise<FrontDoorResult>;
+
+/** The handler for the routes of `table`, on the instance's services. */
+export function createPipeline(table: readonly RouteRow[], svc: GatewayServices): GatewayHandler {
+  const matchRoute = createRouter(table);
+  // By path, as the router matches (one row per path).
+  const routes = new Map<string, GatewayRoute>(table.map((row) => [row.path, row.route]));
+
+  return async function handler(event, context, stream) {
+    const started = performance.now();
+    const http = toHttpRequest(event);
+    const match = matchRoute(http.method, http.path);
+    const route = match.kind === 'found' ? routes.get(http.path) : undefined;
+    // Open routes (health checks) read nothing and leave nothing behind.
+    if (route?.kind === 'open') return toFrontDoorResult(event, route.answer(svc));
+
+    const recorded = match.kind === 'not_found' ? 'unmatched' : match.route;
+    const state = startRequest(svc, http, recorded, context, stream);
+    const response = await answer(svc, match, route, state);
+    await finishRecord(svc, state, response.statusCode, started);
+    response.headers = { ...response.headers, ...(await answerHeaders(svc, state)) };
+    return toFrontDoorResult(event, response);
+  };
+}
+
+/**
+ * Route (405, 404), API key and headers, then the route's own steps; the
+ * error answer for whichever step failed. Timers end with the request.
+ */
+async function answer(
+  svc: GatewayServices,
+  match: RouteMatch,
+  route: KeyedRoute | undefined,
+  state: RequestState,
+): Promise<HttpResult> {
+  try {
+    if (match.kind === 'method_not_allowed') {
+      throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
+        headers: { Allow: match.allow },
+      });
+    }
+    if (!route) throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
+    await authenticate(svc, state);
+    return await route.handle(svc, state);
+  } catch (err) {
+    return failedAnswer(err, state);
+  } finally {
+    for (const cleanup of state.cleanups) cleanup();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The gateway's route table: one row per route, naming its path, its method,
+ * its name on the usage record, and the module that answers it. A new route
+ * is one module here and one row (its name also goes in `USAGE_ROUTES`).
+ */
+
+import type { RouteRow } from '../pipeline/route';
+import { chatCompletions } from './chat-completions';
+import { health } from './health';
+import { imageGenerations } from './image-generations';
+import { listModels } from './models';
+
+export const ROUTE_TABLE: readonly RouteRow[] = [
+  {
+    method: 'POST',
+    path: '/v1/chat/completions',
+    name: 'chat_completions',
+    route: chatCompletions,
+  },
+  {
+    method: 'POST',
+    path: '/v1/images/generations',
+    name: 'image_generations',
+    route: imageGenerations,
+  },
+  { method: 'GET', path: '/v1/models', name: 'models', route: listModels },
+  { method: 'GET', path: '/healthz', name: 'healthz', route: health },
+];
