@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { integerProblem, type Rule } from './core/rules';
 
 /** A duration in the largest unit that states it exactly (`90 seconds`, `25 hours`). */
 export function exact(d: Duration): string {
@@ -41,13 +42,39 @@ export class PropsValidator {
     );
   }
 
-  /** An integer between min and max inclusive (skipped for unresolved tokens). */
+  /**
+   * An integer between min and max inclusive (skipped for unresolved tokens):
+   * the configuration's integer rule (lib/core/rules.ts).
+   */
   integer(name: string, value: number | undefined, min: number, max: number): this {
     if (value === undefined || Token.isUnresolved(value)) return this;
-    return this.check(
-      Number.isInteger(value) && value >= min && value <= max,
-      `${name} must be an integer from ${min} to ${max} (got ${value})`,
-    );
+    const problem = integerProblem(value, { min, max });
+    return this.check(problem === undefined, `${name} ${problem} (got ${value})`);
+  }
+
+  /**
+   * A prop checked by a shared rule (lib/core/rules.ts), the one the
+   * configuration applies to the same value, so both give the same verdict.
+   * An undefined prop is skipped. So are unresolved tokens, which synth cannot
+   * read: a string token, or the tokens of a list (its other entries are
+   * checked); with `tokens: 'refuse'` a token is checked like any string (and
+   * refused), for props whose tokens the construct could not use correctly.
+   * With `showValue`, the message repeats the value (never for a URL or secret).
+   */
+  rule(
+    name: string,
+    value: unknown,
+    rule: Rule,
+    options: { readonly showValue?: boolean; readonly tokens?: 'skip' | 'refuse' } = {},
+  ): this {
+    if (value === undefined) return this;
+    const skipTokens = options.tokens !== 'refuse';
+    if (skipTokens && Token.isUnresolved(value)) return this;
+    const concrete =
+      skipTokens && Array.isArray(value) ? value.filter((v) => !Token.isUnresolved(v)) : value;
+    const problem = rule.check(concrete);
+    const got = options.showValue ? ` (got '${String(value)}')` : '';
+    return this.check(problem === undefined, `${name} ${problem}${got}`);
   }
 
   /** Throws if any problem was recorded. */
