@@ -1,12 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { parseModels } from './core/models';
-import { isEmailAddress } from './core/text';
+import { CONFIG_SCHEMA, type Setting, type SettingKey, SETTING_KEYS } from './core/config-schema';
 import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from './core/upstream-url';
-import { DEFAULT_MODELS, GatewayModel, RemoteImageUrls } from './inference-gateway';
-import { ENDPOINT_PRINCIPAL_PATTERN } from './private-front-door';
-import { webhookUrlProblem } from './core/webhook-url';
+import { GatewayModel, RemoteImageUrls } from './inference-gateway';
 import { TlsVersions } from './tls-load-balancer';
 
 /**
@@ -62,230 +59,147 @@ export type GatewayUpstreamConfig =
       readonly secretKmsKeyArn?: string;
     };
 
-/** CloudWatch Logs accepts only these retention periods. */
-const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
-  (v): v is number => typeof v === 'number' && v > 0 && v !== logs.RetentionDays.INFINITE,
-);
+/** Keys the app reads for the stack itself (`region`, `account`, `stackName`). */
+type AppKey = {
+  [K in SettingKey]: (typeof CONFIG_SCHEMA)[K] extends { readonly app: true } ? K : never;
+}[SettingKey];
 
-/** Every context key the app reads, with its default (documented in docs/configuration.md). */
-export const CONFIG_DEFAULTS = {
-  imageTtlMinutes: 60,
-  imageSweepMinutes: 5,
-  metadataRetentionDays: 30,
-  logRetentionDays: 30,
-  accessLogRetentionDays: 30,
-  certificateArn: '',
-  domainName: '',
-  hostedZoneId: '',
-  hostedZoneName: '',
-  tlsVersions: 'tls1.2+1.3',
-  fips: false,
-  maxAzs: 2,
-  vpcCidr: '10.40.0.0/16',
-  frontDoor: 'public',
-  allowedCidrs: [] as string[],
-  httpRedirect: false,
-  webAclArn: '',
-  alarmEmails: [] as string[],
-  allowedRegions: [] as string[],
-  allowInternetEgress: false,
-  keyRotationDays: 365,
-  removalPolicy: 'retain',
-  upstream: 'bedrock',
-  upstreamBaseUrl: '',
-  upstreamSecretArn: '',
-  upstreamSecretKmsKeyArn: '',
-  models: DEFAULT_MODELS,
-  gatewayTimeoutSeconds: 300,
-  gatewayMaxConcurrency: 50,
-  maxImagesPerRequest: 4,
-  remoteImageUrls: 'deny',
-  accessLogs: false,
-  maxKeyAgeDays: 90,
-  endpointServicePrincipals: [] as string[],
-  allowInsecureTrustAll: false,
-  receiptWebhookUrl: '',
-} as const;
+/** The stack's keys: every context key but the app's own. */
+export type ConfigKey = Exclude<SettingKey, AppKey>;
 
-export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
+type DefaultOf<K extends SettingKey> = (typeof CONFIG_SCHEMA)[K]['default'];
+
+/** The type of a key's values (its default's literal type widened). */
+type ValueOf<K extends SettingKey> =
+  DefaultOf<K> extends string
+    ? string
+    : DefaultOf<K> extends number
+      ? number
+      : DefaultOf<K> extends boolean
+        ? boolean
+        : DefaultOf<K>;
+
+/**
+ * Every context key the stack reads, with its default: the schema's
+ * (lib/core/config-schema.ts, which documents each key and its range).
+ */
+export const CONFIG_DEFAULTS = Object.fromEntries(
+  SETTING_KEYS.filter((k) => !(CONFIG_SCHEMA[k] as Setting<unknown>).app).map((k) => [
+    k,
+    CONFIG_SCHEMA[k].default,
+  ]),
+) as { readonly [K in ConfigKey]: DefaultOf<K> };
+
+/**
+ * A context value as given (JSON from cdk.json, or a string from `-c`) read
+ * as its kind; a value that does not parse is returned as it is, for the
+ * rule to refuse.
+ */
+function parseValue(s: Setting<unknown>, v: unknown): unknown {
+  switch (s.kind) {
+    case 'integer':
+      return typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+    case 'boolean':
+      return v === 'true' ? true : v === 'false' ? false : v;
+    case 'list': {
+      if (typeof v !== 'string') return v;
+      const text = v.trim();
+      if (text.startsWith('[')) return safeJson(text);
+      return text === '' ? [] : text.split(',').map((x) => x.trim());
+    }
+    default:
+      return v;
+  }
+}
 
 /**
  * Reads and validates the configuration from context (`cdk.json`, or
- * `-c key=value`). Values given on the command line arrive as strings, so
+ * `-c key=value`): each key by its rule in the schema, then the relations
+ * between keys. Values given on the command line arrive as strings, so
  * numbers, booleans and lists are parsed here. Every problem is collected and
- * reported at once.
+ * reported at once; each names the key, what is wrong and what is allowed,
+ * and repeats the value only where it cannot hold a secret.
  */
 export function readConfig(scope: Construct): EphemeraConfig {
   const problems: string[] = [];
-  const raw = (key: ConfigKey): unknown => {
+  const raw = (key: SettingKey): unknown => {
     const v = scope.node.tryGetContext(key);
-    return v === undefined ? CONFIG_DEFAULTS[key] : v;
+    return v === undefined ? CONFIG_SCHEMA[key].default : v;
   };
-  const int = (key: ConfigKey, min: number, max: number): number => {
-    const v = raw(key);
-    const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${key} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
-      return min;
+  const values = {} as Record<SettingKey, unknown>;
+  for (const key of SETTING_KEYS) {
+    const s: Setting<unknown> = CONFIG_SCHEMA[key];
+    const given = raw(key);
+    const unset = s.blankIsDefault === true && (given === '' || given === null);
+    const value = unset ? s.default : parseValue(s, given);
+    const problem = unset ? undefined : s.rule.check(value);
+    if (problem !== undefined) {
+      // "models[0].id must ..." reads on from the key without a space.
+      const sep = problem.startsWith('[') ? '' : ' ';
+      const got = s.showValue === false ? '' : ` (got ${JSON.stringify(given)})`;
+      problems.push(`${key}${sep}${problem}${got}`);
     }
-    return n;
-  };
-  const bool = (key: ConfigKey): boolean => {
-    const v = raw(key);
-    if (v === true || v === 'true') return true;
-    if (v === false || v === 'false') return false;
-    problems.push(`${key} must be true or false (got ${JSON.stringify(v)})`);
-    return false;
-  };
-  const str = (key: ConfigKey, pattern: RegExp, what: string): string | undefined => {
-    const v = raw(key);
-    if (v === '' || v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || !pattern.test(v)) {
-      problems.push(`${key} must be ${what} (got ${JSON.stringify(v)})`);
-      return undefined;
-    }
-    return v;
-  };
-  const list = (
-    key: ConfigKey,
-    valid: RegExp | ((s: string) => boolean),
-    what: string,
-  ): string[] => {
-    let v = raw(key);
-    if (typeof v === 'string') {
-      const s = v.trim();
-      v = s.startsWith('[') ? safeJson(s) : s === '' ? [] : s.split(',').map((x) => x.trim());
-    }
-    const ok = (x: unknown) =>
-      typeof x === 'string' && (typeof valid === 'function' ? valid(x) : valid.test(x));
-    if (!Array.isArray(v) || !v.every(ok)) {
-      problems.push(`${key} must be a list of ${what} (got ${JSON.stringify(raw(key))})`);
-      return [];
-    }
-    return v as string[];
-  };
-  const oneOf = <T extends string>(key: ConfigKey, values: readonly T[]): T => {
-    const v = raw(key);
-    if (typeof v !== 'string' || !values.includes(v as T)) {
-      problems.push(`${key} must be one of ${values.join(', ')} (got ${JSON.stringify(v)})`);
-      return values[0];
-    }
-    return v as T;
-  };
+    values[key] = problem === undefined ? value : s.default;
+  }
+  const valid = (key: SettingKey) => !problems.some((p) => p.startsWith(`${key} `));
+  const get = <K extends ConfigKey>(key: K) => values[key] as ValueOf<K>;
+  const optional = (key: ConfigKey): string | undefined => (values[key] as string) || undefined;
+  const list = (key: ConfigKey): string[] => [...(values[key] as string[])];
 
-  function readUpstream(): GatewayUpstreamConfig {
-    const kind = oneOf('upstream', ['bedrock', 'openai-compatible'] as const);
-    if (kind === 'bedrock') return { kind };
-    // The gateway's own check, so a URL synth accepts never fails its cold start.
-    // The message never repeats the value: it may hold a password.
-    const rawUrl = raw('upstreamBaseUrl');
-    let baseUrl: string | undefined;
-    if (rawUrl !== '' && rawUrl !== undefined && rawUrl !== null) {
-      const checked = checkUpstreamBaseUrl(rawUrl);
-      if (checked.ok) baseUrl = checked.url;
-      else problems.push(`upstreamBaseUrl ${checked.problem}`);
-    }
-    const secretArn = str(
-      'upstreamSecretArn',
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/,
-      'the complete ARN of a Secrets Manager secret (with its 6-character suffix)',
-    );
-    const secretKmsKeyArn = str(
-      'upstreamSecretKmsKeyArn',
-      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
-      'a KMS key ARN',
-    );
-    return { kind, baseUrl: baseUrl ?? '', secretArn, secretKmsKeyArn };
-  }
-  function readWebhookUrl(): string | undefined {
-    const v = raw('receiptWebhookUrl');
-    if (v === '' || v === undefined || v === null) return undefined;
-    // The message never repeats the value: a URL may carry a token.
-    const problem = webhookUrlProblem(v);
-    if (problem) problems.push(`receiptWebhookUrl ${problem}`);
-    return problem ? undefined : (v as string);
-  }
-  function readModels(): GatewayModel[] {
-    const v = raw('models');
-    const json = typeof v === 'string' ? v : JSON.stringify(v);
-    const before = problems.length;
-    parseModels(json, problems, 'models');
-    return problems.length === before ? (JSON.parse(json) as GatewayModel[]) : [...DEFAULT_MODELS];
-  }
-
-  const logRetentionDays = int('logRetentionDays', 1, 3653);
-  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
-    problems.push(
-      `logRetentionDays must be one of CloudWatch Logs' periods: ${LOG_RETENTION_DAYS.join(', ')} (got ${logRetentionDays})`,
-    );
-  }
+  const baseUrl = optional('upstreamBaseUrl');
+  const checkedUrl = baseUrl === undefined ? undefined : checkUpstreamBaseUrl(baseUrl);
+  const upstream: GatewayUpstreamConfig =
+    get('upstream') === 'openai-compatible'
+      ? {
+          kind: 'openai-compatible',
+          // Normalised (no trailing slash), as the gateway uses it.
+          baseUrl: checkedUrl?.ok ? checkedUrl.url : '',
+          secretArn: optional('upstreamSecretArn'),
+          secretKmsKeyArn: optional('upstreamSecretKmsKeyArn'),
+        }
+      : { kind: 'bedrock' };
+  const logRetentionDays = get('logRetentionDays');
   const config: EphemeraConfig = {
-    imageTtl: Duration.minutes(int('imageTtlMinutes', 5, 1440)),
-    imageSweepInterval: Duration.minutes(int('imageSweepMinutes', 1, 60)),
-    metadataRetentionDays: int('metadataRetentionDays', 1, 3650),
+    imageTtl: Duration.minutes(get('imageTtlMinutes')),
+    imageSweepInterval: Duration.minutes(get('imageSweepMinutes')),
+    metadataRetentionDays: get('metadataRetentionDays'),
     logRetention: logRetentionDays as logs.RetentionDays,
-    accessLogRetentionDays: int('accessLogRetentionDays', 1, 400),
-    certificateArn: str(
-      'certificateArn',
-      /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
-      'an ACM certificate ARN',
-    ),
-    domainName: str(
-      'domainName',
-      /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/,
-      'a lower-case DNS name',
-    ),
-    hostedZoneId: str('hostedZoneId', /^Z[A-Z0-9]{1,31}$/, 'a Route 53 hosted zone id'),
-    hostedZoneName: str(
-      'hostedZoneName',
-      /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/,
-      'a lower-case DNS name',
-    ),
-    tlsVersions: oneOf('tlsVersions', [TlsVersions.TLS_1_2_AND_1_3, TlsVersions.TLS_1_3_ONLY]),
-    fips: bool('fips'),
-    maxAzs: int('maxAzs', 2, 6),
-    vpcCidr:
-      str('vpcCidr', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR') ?? CONFIG_DEFAULTS.vpcCidr,
-    frontDoor: oneOf('frontDoor', ['public', 'private', 'both'] as const),
-    allowedCidrs: optionalList(
-      list('allowedCidrs', /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'IPv4 CIDRs'),
-    ),
-    httpRedirect: bool('httpRedirect'),
-    webAclArn: str('webAclArn', /^arn:aws[a-z-]*:wafv2:.+$/, 'a WAFv2 web ACL ARN'),
-    alarmEmails: list('alarmEmails', isEmailAddress, 'email addresses'),
-    allowedRegions: list('allowedRegions', /^[a-z]{2}(-[a-z]+)+-\d$/, 'AWS region names'),
-    allowInternetEgress: bool('allowInternetEgress'),
-    keyRotationDays: int('keyRotationDays', 90, 2560),
+    accessLogRetentionDays: get('accessLogRetentionDays'),
+    certificateArn: optional('certificateArn'),
+    domainName: optional('domainName'),
+    hostedZoneId: optional('hostedZoneId'),
+    hostedZoneName: optional('hostedZoneName'),
+    tlsVersions: get('tlsVersions') as TlsVersions,
+    fips: get('fips'),
+    maxAzs: get('maxAzs'),
+    vpcCidr: get('vpcCidr'),
+    frontDoor: get('frontDoor') as FrontDoor,
+    allowedCidrs: optionalList(list('allowedCidrs')),
+    httpRedirect: get('httpRedirect'),
+    webAclArn: optional('webAclArn'),
+    alarmEmails: list('alarmEmails'),
+    allowedRegions: list('allowedRegions'),
+    allowInternetEgress: get('allowInternetEgress'),
+    keyRotationDays: get('keyRotationDays'),
     removalPolicy:
-      oneOf('removalPolicy', ['retain', 'destroy'] as const) === 'destroy'
-        ? RemovalPolicy.DESTROY
-        : RemovalPolicy.RETAIN,
-    upstream: readUpstream(),
-    models: readModels(),
-    gatewayTimeout: Duration.seconds(int('gatewayTimeoutSeconds', 30, 900)),
-    gatewayMaxConcurrency: int('gatewayMaxConcurrency', 1, 1000),
-    maxImagesPerRequest: int('maxImagesPerRequest', 1, 10),
-    remoteImageUrls: oneOf('remoteImageUrls', ['deny', 'allow'] as const),
-    accessLogs: bool('accessLogs'),
-    maxKeyAgeDays: int('maxKeyAgeDays', 1, 365),
-    endpointServicePrincipals: list(
-      'endpointServicePrincipals',
-      ENDPOINT_PRINCIPAL_PATTERN,
-      'AWS account ids or ARNs of account roots, IAM roles or IAM users',
-    ),
-    allowInsecureTrustAll: bool('allowInsecureTrustAll'),
-    receiptWebhookUrl: readWebhookUrl(),
+      get('removalPolicy') === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    upstream,
+    models: modelList(values.models),
+    gatewayTimeout: Duration.seconds(get('gatewayTimeoutSeconds')),
+    gatewayMaxConcurrency: get('gatewayMaxConcurrency'),
+    maxImagesPerRequest: get('maxImagesPerRequest'),
+    remoteImageUrls: get('remoteImageUrls') as RemoteImageUrls,
+    accessLogs: get('accessLogs'),
+    maxKeyAgeDays: get('maxKeyAgeDays'),
+    endpointServicePrincipals: list('endpointServicePrincipals'),
+    allowInsecureTrustAll: get('allowInsecureTrustAll'),
+    receiptWebhookUrl: optional('receiptWebhookUrl'),
   };
-  if (
-    config.upstream.kind === 'openai-compatible' &&
-    !config.upstream.baseUrl &&
-    !raw('upstreamBaseUrl')
-  ) {
+  if (upstream.kind === 'openai-compatible' && !upstream.baseUrl && valid('upstreamBaseUrl')) {
     problems.push(
       `upstreamBaseUrl is required when upstream is openai-compatible (${UPSTREAM_URL_RULE})`,
     );
   }
-  const valid = (key: ConfigKey) => !problems.some((p) => p.startsWith(`${key} `));
   if (
     valid('logRetentionDays') &&
     valid('metadataRetentionDays') &&
@@ -343,4 +257,9 @@ function safeJson(s: string): unknown {
   } catch {
     return s;
   }
+}
+
+/** The models as the stack passes them on (a fresh copy; the list was checked by its rule). */
+function modelList(v: unknown): GatewayModel[] {
+  return JSON.parse(typeof v === 'string' ? v : JSON.stringify(v)) as GatewayModel[];
 }

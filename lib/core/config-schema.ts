@@ -1,0 +1,433 @@
+/**
+ * The configuration schema: every `cdk.json` context key the app reads, with
+ * its default, its rule (and the allowed values in words) and a one-line
+ * description. Everything else follows from it or is checked against it:
+ * `CONFIG_DEFAULTS` and `readConfig` (lib/config.ts) derive from it; tests
+ * check that cdk.json holds exactly these keys with these defaults, that the
+ * constructs' own checks give the same verdicts (they call the same rules,
+ * lib/core/rules.ts), and that the configuration table of
+ * docs/configuration.md is its rendering (`npx tsx bin/config-docs.ts`).
+ *
+ * Pure and CDK-free, so the documentation generator runs without the CDK.
+ * Problems are reported in schema order.
+ */
+
+import { DEFAULT_MODELS, parseModels } from './models';
+import { checkUpstreamBaseUrl } from './upstream-url';
+import { webhookUrlProblem } from './webhook-url';
+import {
+  BOOLEAN_RULE,
+  CIDR_LIST_RULE,
+  EMAIL_LIST_RULE,
+  ENDPOINT_PRINCIPALS_RULE,
+  integerProblem,
+  integerRule,
+  isAccountId,
+  isRegionName,
+  oneOfRule,
+  REGION_LIST_RULE,
+  type Rule,
+  stringRule,
+  VPC_CIDR_RULE,
+  WEB_ACL_ARN_RULE,
+} from './rules';
+
+/**
+ * How a context value is read. Values given with `-c key=value` arrive as
+ * strings: `integer` and `boolean` parse them, `list` takes a JSON array or
+ * comma-separated values, `json` takes JSON text.
+ */
+export type SettingKind = 'integer' | 'boolean' | 'string' | 'list' | 'json';
+
+/** One context key. */
+export interface Setting<T> {
+  readonly kind: SettingKind;
+  /** The value in cdk.json, and the value when the key is absent. */
+  readonly default: T;
+  /** What the value must be (a rule the constructs that receive it share, where one does). */
+  readonly rule: Rule;
+  /** Relations with other keys, added to the rule's range in the table. */
+  readonly rangeNote?: string;
+  /** One line for the configuration table (Markdown, links relative to docs/). */
+  readonly description: string;
+  /** The default in words, where the value in cdk.json stands for one chosen at synth. */
+  readonly defaultText?: string;
+  /** An empty string (or null) means the default: the key is left unset. @default false */
+  readonly blankIsDefault?: boolean;
+  /** Problems may repeat the value (not for URLs, which may carry a password). @default true */
+  readonly showValue?: boolean;
+  /** Read by the app for the stack itself (name, account, region), not part of `EphemeraConfig`. */
+  readonly app?: boolean;
+}
+
+/** One entry of the schema, its literal types kept (`app: true` picks the app's keys). */
+const setting = <const S extends Setting<unknown>>(s: S): S => s;
+
+/** The retention periods CloudWatch Logs offers, in days (not "never expire"). */
+export const LOG_RETENTION_PERIODS: readonly number[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+];
+
+/** The TLS choices of the HTTPS listener (TlsVersions in lib/tls-load-balancer.ts). */
+export const TLS_VERSION_VALUES = ['tls1.2+1.3', 'tls1.3'] as const;
+
+const LOG_RETENTION_RULE: Rule = {
+  range: 'a CloudWatch Logs period (1, 3, 5, 7, 14, 30, 60, 90, ...)',
+  check: (v) =>
+    integerProblem(v, { min: 1, max: 3653 }) ??
+    (LOG_RETENTION_PERIODS.includes(v as number)
+      ? undefined
+      : `must be one of CloudWatch Logs' periods: ${LOG_RETENTION_PERIODS.join(', ')}`),
+};
+
+/** A lower-case DNS name of two or more labels, at most 253 characters. */
+const DNS_NAME_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9-]{1,63}\.)+[a-z]{2,63}$/;
+const DNS_NAME_RULE = stringRule('lower-case DNS name', 'a lower-case DNS name', (s) =>
+  DNS_NAME_PATTERN.test(s),
+);
+
+/** The listener certificate (also the allowed pattern of the template's CertificateArn parameter). */
+export const ACM_CERTIFICATE_ARN_PATTERN =
+  /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
+/** A URL rule whose problems come from one of the URL checks. */
+const urlRule = (check: (v: unknown) => string | undefined): Rule => ({
+  range: `\`https://\` URL without credentials, query or fragment`,
+  check,
+});
+
+/** The model list: the gateway's own cold-start parser. */
+const MODELS_RULE: Rule = {
+  range:
+    'list of `{id, upstreamId, kind, inputMicroUsdPer1kTokens?, outputMicroUsdPer1kTokens?, microUsdPerImage?}`',
+  check: (v) => {
+    const problems: string[] = [];
+    parseModels(typeof v === 'string' ? v : JSON.stringify(v), problems, 'models');
+    // "models must ...", "models[0].id must ...": the key is added back by the reader.
+    return problems.length === 0 ? undefined : problems.join('; ').slice('models'.length).trim();
+  },
+};
+
+/**
+ * Every context key the app reads, in the order of the configuration table
+ * (the stack, then who reaches it and how, the model upstream, retention,
+ * keys, outbound calls and alarms).
+ */
+export const CONFIG_SCHEMA = {
+  region: setting({
+    kind: 'string',
+    default: '',
+    rule: stringRule('AWS region', 'an AWS region name such as eu-west-1', isRegionName),
+    blankIsDefault: true,
+    app: true,
+    defaultText: '`CDK_DEFAULT_REGION`, else `us-east-1`',
+    description: 'where the stack deploys (the region decides the ALB log-delivery principal)',
+  }),
+  account: setting({
+    kind: 'string',
+    default: '',
+    rule: stringRule('12 digits', 'a 12-digit AWS account id', isAccountId),
+    blankIsDefault: true,
+    app: true,
+    defaultText: '`CDK_DEFAULT_ACCOUNT`, else unresolved',
+    description: 'target account',
+  }),
+  stackName: setting({
+    kind: 'string',
+    default: 'Ephemera',
+    rule: stringRule(
+      'letters, digits and `-`, starting with a letter (at most 128)',
+      'a CloudFormation stack name (letters, digits and -, starting with a letter, at most 128)',
+      (s) => /^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(s),
+    ),
+    blankIsDefault: true,
+    app: true,
+    description: 'CloudFormation stack name',
+  }),
+  allowedRegions: setting({
+    kind: 'list',
+    default: [] as string[],
+    rule: REGION_LIST_RULE,
+    defaultText: '`[]` (any)',
+    description:
+      'data residency: synth refuses any other region, and any Bedrock model that can send prompts elsewhere (see [Data residency](#data-residency)), e.g. `["eu-west-1","eu-central-1"]` for GDPR',
+  }),
+  frontDoor: setting({
+    kind: 'string',
+    default: 'public',
+    rule: oneOfRule(['public', 'private', 'both']),
+    description:
+      '`public`: internet-facing ALB in public subnets (the only internet gateway; no NAT); `private`: an internal ALB offered to other VPCs over PrivateLink only (see [Private front door](deploy.md#private-front-door-privatelink)); nothing internet-facing and no internet gateway at all, so `allowInternetEgress` is refused with it; `both`: the public ALB, and the PrivateLink path to the same listener',
+  }),
+  certificateArn: setting({
+    kind: 'string',
+    default: '',
+    rule: stringRule('ACM certificate ARN', 'an ACM certificate ARN', (s) =>
+      ACM_CERTIFICATE_ARN_PATTERN.test(s),
+    ),
+    blankIsDefault: true,
+    description:
+      'listener certificate; when empty and no domain is set, the template takes a `CertificateArn` parameter at deploy',
+  }),
+  domainName: setting({
+    kind: 'string',
+    default: '',
+    rule: DNS_NAME_RULE,
+    blankIsDefault: true,
+    description:
+      "the API's DNS name; with `hostedZoneId` and `hostedZoneName` as well: a DNS-validated ACM certificate (if no `certificateArn`) and an alias record",
+  }),
+  hostedZoneId: setting({
+    kind: 'string',
+    default: '',
+    rule: stringRule('Route 53 hosted zone id', 'a Route 53 hosted zone id', (s) =>
+      /^Z[A-Z0-9]{1,31}$/.test(s),
+    ),
+    rangeNote: 'needs `domainName` and `hostedZoneName`',
+    blankIsDefault: true,
+    description: 'the Route 53 hosted zone of `domainName`',
+  }),
+  hostedZoneName: setting({
+    kind: 'string',
+    default: '',
+    rule: DNS_NAME_RULE,
+    rangeNote: 'must contain `domainName`',
+    blankIsDefault: true,
+    description: 'the name of that hosted zone',
+  }),
+  tlsVersions: setting({
+    kind: 'string',
+    default: 'tls1.2+1.3',
+    rule: oneOfRule(TLS_VERSION_VALUES),
+    description: 'listener policy `ELBSecurityPolicy-TLS13-1-2-2021-06` or `...TLS13-1-3-2021-06`',
+  }),
+  fips: setting({
+    kind: 'boolean',
+    default: false,
+    rule: BOOLEAN_RULE,
+    description: 'use the FIPS variant of the policy',
+  }),
+  httpRedirect: setting({
+    kind: 'boolean',
+    default: false,
+    rule: BOOLEAN_RULE,
+    description: 'open port 80 as a permanent redirect to HTTPS (otherwise port 80 is closed)',
+  }),
+  allowedCidrs: setting({
+    kind: 'list',
+    default: [] as string[],
+    rule: CIDR_LIST_RULE,
+    description:
+      'who may connect directly to the ALB (default: anywhere when public; nobody but the PrivateLink NLB when private, so add ranges here for callers inside the VPC or peered networks)',
+  }),
+  endpointServicePrincipals: setting({
+    kind: 'list',
+    default: [] as string[],
+    rule: ENDPOINT_PRINCIPALS_RULE,
+    description:
+      'who may create an interface endpoint to the PrivateLink service; required with `frontDoor` `private` or `both` (each connection must still be accepted)',
+  }),
+  webAclArn: setting({
+    kind: 'string',
+    default: '',
+    rule: WEB_ACL_ARN_RULE,
+    blankIsDefault: true,
+    description: 'attach your WAF',
+  }),
+  maxAzs: setting({
+    kind: 'integer',
+    default: 2,
+    rule: integerRule(2, 6),
+    description: 'Availability Zones (more than 2 need an explicit account and region)',
+  }),
+  vpcCidr: setting({
+    kind: 'string',
+    default: '10.40.0.0/16',
+    rule: VPC_CIDR_RULE,
+    blankIsDefault: true,
+    description: 'VPC range',
+  }),
+  allowInternetEgress: setting({
+    kind: 'boolean',
+    default: false,
+    rule: BOOLEAN_RULE,
+    description:
+      'NAT gateways for an upstream outside AWS; the warning (traffic leaves the VPC) stays in every synth summary, acknowledged with this setting as the reason',
+  }),
+  upstream: setting({
+    kind: 'string',
+    default: 'bedrock',
+    rule: oneOfRule(['bedrock', 'openai-compatible']),
+    description: 'the model upstream',
+  }),
+  upstreamBaseUrl: setting({
+    kind: 'string',
+    default: '',
+    rule: urlRule((v) => {
+      const checked = checkUpstreamBaseUrl(v);
+      return checked.ok ? undefined : checked.problem;
+    }),
+    blankIsDefault: true,
+    showValue: false,
+    description: 'required for `openai-compatible` (e.g. vLLM or TGI inside the VPC)',
+  }),
+  upstreamSecretArn: setting({
+    kind: 'string',
+    default: '',
+    rule: stringRule(
+      'complete Secrets Manager ARN (with its 6-character suffix)',
+      'the complete ARN of a Secrets Manager secret (with its 6-character suffix)',
+      (s) =>
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/.test(
+          s,
+        ),
+    ),
+    blankIsDefault: true,
+    description:
+      'bearer token of the upstream (the secret string, or JSON `{"token":"..."}`), read at cold start',
+  }),
+  upstreamSecretKmsKeyArn: setting({
+    kind: 'string',
+    default: '',
+    rule: stringRule('KMS key ARN', 'a KMS key ARN', (s) =>
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(s),
+    ),
+    blankIsDefault: true,
+    description:
+      'the customer-managed key of that secret, if any (adds `kms:Decrypt` through Secrets Manager)',
+  }),
+  models: setting({
+    kind: 'json',
+    default: DEFAULT_MODELS,
+    rule: MODELS_RULE,
+    showValue: false,
+    defaultText: DEFAULT_MODELS.map((m) => `\`${m.id}\` (${m.kind})`).join(', '),
+    description:
+      'models offered and their prices (micro-dollars; the defaults are examples) for the cost field of usage records',
+  }),
+  gatewayTimeoutSeconds: setting({
+    kind: 'integer',
+    default: 300,
+    rule: integerRule(30, 900),
+    description: 'longest request; the ALB idle timeout is 10 s longer',
+  }),
+  gatewayMaxConcurrency: setting({
+    kind: 'integer',
+    default: 50,
+    rule: integerRule(1, 1000),
+    description: 'reserved concurrency of the gateway',
+  }),
+  maxImagesPerRequest: setting({
+    kind: 'integer',
+    default: 4,
+    rule: integerRule(1, 10),
+    description: 'largest `n` for images',
+  }),
+  remoteImageUrls: setting({
+    kind: 'string',
+    default: 'deny',
+    rule: oneOfRule(['deny', 'allow']),
+    description:
+      'whether chat messages may carry `https://` image URLs, which the upstream fetches from inside the VPC (`deny`: `data:` URLs only, a 400 says why)',
+  }),
+  imageTtlMinutes: setting({
+    kind: 'integer',
+    default: 60,
+    rule: integerRule(5, 1440),
+    description: 'how long an image asked for by URL is kept',
+  }),
+  imageSweepMinutes: setting({
+    kind: 'integer',
+    default: 5,
+    rule: integerRule(1, 60),
+    description: 'how often the sweeper runs',
+  }),
+  metadataRetentionDays: setting({
+    kind: 'integer',
+    default: 30,
+    rule: integerRule(1, 3650),
+    description: 'usage-record TTL',
+  }),
+  logRetentionDays: setting({
+    kind: 'integer',
+    default: 30,
+    rule: LOG_RETENTION_RULE,
+    rangeNote: 'at most `metadataRetentionDays`',
+    description: 'every log group (log lines are metadata too)',
+  }),
+  accessLogs: setting({
+    kind: 'boolean',
+    default: false,
+    rule: BOOLEAN_RULE,
+    description:
+      'ALB access logs to an SSE-S3 bucket. They record full URLs, so a customer id given as `?customer_id=` would outlive its erasure: off by default; when on, every receipt lists them in `excludes`',
+  }),
+  accessLogRetentionDays: setting({
+    kind: 'integer',
+    default: 30,
+    rule: integerRule(1, 400),
+    rangeNote: 'at most `metadataRetentionDays`',
+    description: 'ALB access logs (with `accessLogs`)',
+  }),
+  maxKeyAgeDays: setting({
+    kind: 'integer',
+    default: 90,
+    rule: integerRule(1, 365),
+    description: 'the longest an API key may live, and its default lifetime',
+  }),
+  keyRotationDays: setting({
+    kind: 'integer',
+    default: 365,
+    rule: integerRule(90, 2560),
+    description: 'KMS rotation period of the symmetric keys',
+  }),
+  allowInsecureTrustAll: setting({
+    kind: 'boolean',
+    default: false,
+    rule: BOOLEAN_RULE,
+    description:
+      'whether an admin may set the outbound trust mode `insecure_trust_all` (no certificate verification; see [Outbound trust store](http-api.md#outbound-trust-store))',
+  }),
+  receiptWebhookUrl: setting({
+    kind: 'string',
+    default: '',
+    rule: urlRule(webhookUrlProblem),
+    blankIsDefault: true,
+    showValue: false,
+    description:
+      'receives every signed erasure receipt by POST, with retries and a dead-letter queue (see [Erasure](http-api.md#erasure)); an address outside AWS needs `allowInternetEgress`',
+  }),
+  alarmEmails: setting({
+    kind: 'list',
+    default: [] as string[],
+    rule: EMAIL_LIST_RULE,
+    description: 'subscribed to the alarm topic',
+  }),
+  removalPolicy: setting({
+    kind: 'string',
+    default: 'retain',
+    rule: oneOfRule(['retain', 'destroy']),
+    description:
+      'what happens to keys, tables, buckets and logs when the stack is deleted (`destroy` still leaves deletion protection on the tables and the ALB, and buckets must be empty: turn those off and empty the buckets before `cdk destroy`)',
+  }),
+};
+
+/** A key of the schema. */
+export type SettingKey = keyof typeof CONFIG_SCHEMA;
+
+/** The keys in schema order. */
+export const SETTING_KEYS = Object.keys(CONFIG_SCHEMA) as SettingKey[];
+
+/** The allowed values of a key in words: its rule's range and any relation with other keys. */
+export function rangeOf(s: Setting<unknown>): string {
+  return s.rangeNote ? `${s.rule.range}, ${s.rangeNote}` : s.rule.range;
+}
+
+/** The default of a key as the configuration table shows it. */
+export function defaultTextOf(s: Setting<unknown>): string {
+  if (s.defaultText !== undefined) return s.defaultText;
+  return typeof s.default === 'string' && s.default !== ''
+    ? `\`${s.default}\``
+    : `\`${JSON.stringify(s.default)}\``;
+}
