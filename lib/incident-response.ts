@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { acknowledgeInlinePolicy } from './acknowledgements';
-import { isEmailAddress } from './core/text';
+import { EMAIL_LIST_RULE } from './core/rules';
 import { PropsValidator } from './validation';
 
 export interface IncidentResponseProps {
@@ -50,12 +50,8 @@ export class IncidentResponse extends Construct implements IAlarmSink {
   constructor(scope: Construct, id: string, props: IncidentResponseProps) {
     super(scope, id);
     const emails = props.alarmEmails ?? [];
-    const badEmails = emails.filter((e) => !isEmailAddress(e));
     new PropsValidator('IncidentResponse')
-      .check(
-        badEmails.length === 0,
-        `alarmEmails must be email addresses (${badEmails.length} of ${emails.length} are not)`,
-      )
+      .rule('alarmEmails', emails, EMAIL_LIST_RULE)
       .check(props.watchedKeys.length > 0, 'watchedKeys must name at least one key')
       .throwIfInvalid();
 

@@ -17,6 +17,7 @@ import { ShortTtlImageBucket } from './short-ttl-image-bucket';
 import { bedrockReach, residencyProblems } from './core/bedrock-regions';
 import { DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
+import { REGION_LIST_RULE } from './core/rules';
 import { PropsValidator } from './validation';
 import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
 
@@ -155,6 +156,7 @@ export class InferenceGateway extends Construct {
       .integer('maxConcurrency', props.maxConcurrency, 1, 1000)
       .integer('maxImagesPerRequest', maxImages, 1, 10)
       .check(models.length > 0, 'models must name at least one model')
+      .rule('allowedRegions', props.allowedRegions, REGION_LIST_RULE)
       .check(
         baseUrl === undefined || baseUrl.ok,
         `upstream.baseUrl ${baseUrl && !baseUrl.ok ? baseUrl.problem : ''}`,

@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowledgements';
+import { VPC_CIDR_RULE } from './core/rules';
 import { PropsValidator } from './validation';
 
 export interface IsolatedNetworkProps {
@@ -85,10 +86,7 @@ export class IsolatedNetwork extends Construct {
     const cidr = props.cidr ?? '10.40.0.0/16';
     new PropsValidator('IsolatedNetwork')
       .integer('maxAzs', maxAzs, 2, 6)
-      .check(
-        /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/.test(cidr),
-        `cidr must be an IPv4 CIDR from /16 to /24 (got '${cidr}')`,
-      )
+      .rule('cidr', cidr, VPC_CIDR_RULE, { showValue: true })
       .throwIfInvalid();
 
     const knownAzs = Stack.of(this).availabilityZones.length;

@@ -6,11 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { TlsLoadBalancer } from './tls-load-balancer';
+import { ENDPOINT_PRINCIPALS_RULE } from './core/rules';
 import { PropsValidator } from './validation';
 
 /** An AWS account id, or the ARN of an account root, IAM role or IAM user. */
-export const ENDPOINT_PRINCIPAL_PATTERN =
-  /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]{1,512}|user\/[\w+=,.@/-]{1,512}))$/;
+export { ENDPOINT_PRINCIPAL_PATTERN } from './core/rules';
 
 /** The ARN principal for an account id or an IAM ARN. */
 export function endpointPrincipal(principal: string): iam.ArnPrincipal {
@@ -91,10 +91,10 @@ export class PrivateFrontDoor extends Construct {
         props.allowedPrincipals.length > 0,
         'allowedPrincipals must name at least one AWS account id or IAM ARN: nobody could connect otherwise',
       )
-      .check(
-        props.allowedPrincipals.every((p) => ENDPOINT_PRINCIPAL_PATTERN.test(p)),
-        'allowedPrincipals must be 12-digit account ids or ARNs of an account root, IAM role or IAM user (never *)',
-      )
+      // A token is refused: an account id token would become an invalid ARN principal.
+      .rule('allowedPrincipals', props.allowedPrincipals, ENDPOINT_PRINCIPALS_RULE, {
+        tokens: 'refuse',
+      })
       .check(
         props.verificationZone === undefined || props.privateDnsName !== undefined,
         'verificationZone needs privateDnsName',

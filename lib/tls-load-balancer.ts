@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { newMinimisedBucket } from './minimised-bucket';
+import { CIDR_LIST_RULE, WEB_ACL_ARN_RULE } from './core/rules';
 import { PropsValidator } from './validation';
 
 /** Which TLS versions the HTTPS listener accepts. */
@@ -139,21 +140,12 @@ export class TlsLoadBalancer extends Construct {
     new PropsValidator('TlsLoadBalancer')
       .duration('idleTimeout', idleTimeout, Duration.seconds(1), Duration.seconds(4000))
       .duration('accessLogRetention', accessLogRetention, Duration.days(1), Duration.days(400))
-      .check(
-        (props.allowedCidrs ?? ['0.0.0.0/0']).every((c) =>
-          /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(c),
-        ),
-        'allowedCidrs must be IPv4 CIDR ranges such as 10.0.0.0/8',
-      )
+      .rule('allowedCidrs', props.allowedCidrs, CIDR_LIST_RULE)
       .check(
         props.allowedCidrs === undefined || props.allowedCidrs.length > 0 || !internetFacing,
         'allowedCidrs must not be empty for an internet-facing load balancer (omit it for the default)',
       )
-      .check(
-        props.webAclArn === undefined ||
-          /^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+$/.test(props.webAclArn),
-        'webAclArn must be the ARN of a REGIONAL WAFv2 web ACL',
-      )
+      .rule('webAclArn', props.webAclArn, WEB_ACL_ARN_RULE)
       .throwIfInvalid();
 
     if (props.accessLogs) {
