@@ -20,9 +20,9 @@ import { bundleBuildOptions, bundleName, HANDLER_BUNDLES } from '../lib/handler-
 
 const ROOT = path.join(__dirname, '..');
 /** Where the package is built. */
-export const DIST_DIR = path.join(ROOT, 'dist');
+const DIST_DIR = path.join(ROOT, 'dist');
 /** Where the prebuilt bundles go: `handlers/` next to the compiled `lib/`. */
-export const DIST_HANDLERS_DIR = path.join(DIST_DIR, 'handlers');
+const DIST_HANDLERS_DIR = path.join(DIST_DIR, 'handlers');
 
 /** Compiles the library with the repository's TypeScript; rejects with tsc's errors. */
 async function compileLibrary(): Promise<void> {
