@@ -8,10 +8,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ConfigBucket } from './config-bucket';
+import type { IConfigBucket } from './config-bucket';
 import { ADMIN_PATH_PATTERNS } from './core/routes';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
-import { CustomerErasure } from './customer-erasure';
+import type { ICustomerErasure } from './customer-erasure';
 import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
@@ -39,7 +39,7 @@ export interface AdminApiProps {
   readonly hmacKey: kms.IKey;
   readonly logsKey: kms.IKey;
   /** Where erasure jobs go. */
-  readonly erasure: CustomerErasure;
+  readonly erasure: ICustomerErasure;
   /** Where the admin API's alarms go. */
   readonly alarms: IAlarmSink;
   /**
@@ -47,7 +47,7 @@ export interface AdminApiProps {
    * routes (`/v1/trust...`) read and replace.
    * @default - no trust store: the trust routes answer 404
    */
-  readonly configBucket?: ConfigBucket;
+  readonly configBucket?: IConfigBucket;
 
   /**
    * How long usage records are kept (for the retention header).
@@ -115,7 +115,7 @@ export class AdminApi extends Construct {
         KEY_TABLE_NAME: props.keyTable.tableName,
         USAGE_TABLE_NAME: props.usageTable.tableName,
         DELETION_TABLE_NAME: props.deletionTable.tableName,
-        DELETION_QUEUE_URL: props.erasure.queue.queueUrl,
+        DELETION_QUEUE_URL: props.erasure.queueUrl,
         HMAC_KEY_ID: props.hmacKey.keyArn,
         METADATA_RETENTION_DAYS: String(retentionDays),
         MAX_KEY_AGE_DAYS: String(maxKeyAge.toDays()),
@@ -150,12 +150,17 @@ export class AdminApi extends Construct {
 
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
       alarmDescription: 'Ephemera admin API: invocations failed (the handler itself)',
-      metric: this.handler.function.metricErrors({ period: Duration.minutes(5) }),
+      metric: this.metricErrors(),
       threshold: 1,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     props.alarms.addAlarm(this.errorsAlarm);
+  }
+
+  /** Invocations that failed in the handler itself. Sum over 5 minutes by default. */
+  public metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.handler.function.metricErrors({ period: Duration.minutes(5), ...props });
   }
 
   private grantLeastPrivilege(props: AdminApiProps): void {

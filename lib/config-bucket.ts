@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { TRUST_STORE_OBJECT_KEY } from './core/config-objects';
 import { viaService } from './kms-statements';
 
@@ -28,6 +28,83 @@ export interface ConfigBucketProps {
 }
 
 /**
+ * What a function needs of the config bucket to follow the outbound trust
+ * store: its environment and a read grant (the admin API also writes). A
+ * `ConfigBucket`, or one in another stack imported with
+ * `ConfigBucket.fromConfigBucketAttributes`.
+ */
+export interface IConfigBucket extends IConstruct {
+  /** The bucket holding the trust store object. */
+  readonly bucket: s3.IBucket;
+  /** The key its objects are encrypted with. */
+  readonly encryptionKey: kms.IKey;
+  /** Whether the trust store's `insecure_trust_all` mode may be used. */
+  readonly allowInsecureTrustAll: boolean;
+  /** The environment a function needs to read the trust store (with `grantTrustRead`). */
+  handlerEnvironment(): Record<string, string>;
+  /** Read the trust store object (and decrypt it through S3). */
+  grantTrustRead(grantee: iam.IGrantable): iam.Grant;
+  /** Read and replace the trust store object (the admin API). */
+  grantTrustReadWrite(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** A config bucket defined elsewhere (another stack, another app). */
+export interface ConfigBucketAttributes {
+  /** Name of the bucket. */
+  readonly bucketName: string;
+  /** ARN of the key its objects are encrypted with. */
+  readonly encryptionKeyArn: string;
+  /**
+   * Whether the bucket's deployment allows `insecure_trust_all`; must match
+   * it, since every function reading the store is told this.
+   * @default false
+   */
+  readonly allowInsecureTrustAll?: boolean;
+}
+
+/** The environment and grants, shared by a bucket defined here and an imported one. */
+abstract class ConfigBucketBase extends Construct implements IConfigBucket {
+  public abstract readonly bucket: s3.IBucket;
+  public abstract readonly encryptionKey: kms.IKey;
+  public abstract readonly allowInsecureTrustAll: boolean;
+
+  public handlerEnvironment(): Record<string, string> {
+    return {
+      CONFIG_BUCKET_NAME: this.bucket.bucketName,
+      ALLOW_INSECURE_TRUST_ALL: String(this.allowInsecureTrustAll),
+    };
+  }
+
+  public grantTrustRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantTrust(grantee, ['s3:GetObject'], ['kms:Decrypt']);
+  }
+
+  public grantTrustReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.grantTrust(
+      grantee,
+      ['s3:GetObject', 's3:PutObject'],
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+    );
+  }
+
+  private grantTrust(grantee: iam.IGrantable, actions: string[], keyActions: string[]): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.bucket.arnForObjects(TRUST_STORE_OBJECT_KEY)],
+    });
+    return grant.combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: keyActions,
+        resourceArns: [this.encryptionKey.keyArn],
+        conditions: viaService(this, 's3'),
+      }),
+    );
+  }
+}
+
+/**
  * The config bucket: settings the admin API changes at run time and the
  * handlers read, today the outbound trust store (P10): one JSON object with
  * the trust mode and the uploaded PEM bundle (a bundle can exceed DynamoDB's
@@ -35,7 +112,24 @@ export interface ConfigBucketProps {
  * public access blocked, no versions: an object is kept until it is replaced,
  * and a replaced bundle is gone.
  */
-export class ConfigBucket extends Construct {
+export class ConfigBucket extends ConfigBucketBase {
+  /**
+   * Refers to a config bucket defined elsewhere, for functions in another
+   * stack. Grants add to the grantee's policy only.
+   */
+  public static fromConfigBucketAttributes(
+    scope: Construct,
+    id: string,
+    attrs: ConfigBucketAttributes,
+  ): IConfigBucket {
+    class Import extends ConfigBucketBase {
+      public readonly bucket = s3.Bucket.fromBucketName(this, 'Bucket', attrs.bucketName);
+      public readonly encryptionKey = kms.Key.fromKeyArn(this, 'Key', attrs.encryptionKeyArn);
+      public readonly allowInsecureTrustAll = attrs.allowInsecureTrustAll ?? false;
+    }
+    return new Import(scope, id);
+  }
+
   public readonly bucket: s3.Bucket;
   public readonly encryptionKey: kms.IKey;
   /** Whether the trust store's `insecure_trust_all` mode may be used. */
@@ -65,44 +159,6 @@ export class ConfigBucket extends Construct {
       eventBridgeConfiguration: { eventBridgeEnabled: true },
     };
     this.acknowledgeFindings();
-  }
-
-  /** The environment a function needs to read the trust store (with `grantTrustRead`). */
-  public handlerEnvironment(): Record<string, string> {
-    return {
-      CONFIG_BUCKET_NAME: this.bucket.bucketName,
-      ALLOW_INSECURE_TRUST_ALL: String(this.allowInsecureTrustAll),
-    };
-  }
-
-  /** Read the trust store object (and decrypt it through S3). */
-  public grantTrustRead(grantee: iam.IGrantable): iam.Grant {
-    return this.grantTrust(grantee, ['s3:GetObject'], ['kms:Decrypt']);
-  }
-
-  /** Read and replace the trust store object (the admin API). */
-  public grantTrustReadWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.grantTrust(
-      grantee,
-      ['s3:GetObject', 's3:PutObject'],
-      ['kms:Decrypt', 'kms:GenerateDataKey'],
-    );
-  }
-
-  private grantTrust(grantee: iam.IGrantable, actions: string[], keyActions: string[]): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [this.bucket.arnForObjects(TRUST_STORE_OBJECT_KEY)],
-    });
-    return grant.combine(
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: keyActions,
-        resourceArns: [this.encryptionKey.keyArn],
-        conditions: viaService(this, 's3'),
-      }),
-    );
   }
 
   private acknowledgeFindings(): void {

@@ -7,12 +7,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { consumeStatement, deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
+import { Construct, type IConstruct } from 'constructs';
+import {
+  consumeStatement,
+  deadLetterAlarm,
+  deadLetterMetric,
+  grantSendToQueue,
+  newJobQueues,
+} from './job-queue';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
 import { IAlarmSink } from './incident-response';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
-import { ShortTtlImageBucket } from './short-ttl-image-bucket';
+import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
 import { PropsValidator } from './validation';
 import { keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
 
@@ -31,7 +37,7 @@ export interface CustomerErasureProps {
   /** The ECC_NIST_P256 key that signs receipts. */
   readonly signingKey: kms.IKey;
   /** The image bucket whose images the worker deletes. */
-  readonly images: ShortTtlImageBucket;
+  readonly images: IShortTtlImageBucket;
   readonly logsKey: kms.IKey;
   /** Where the erasure alarms go. */
   readonly alarms: IAlarmSink;
@@ -61,6 +67,26 @@ export interface ReceiptQueueTarget {
   grantEnqueue(grantee: iam.IGrantable): iam.Grant;
 }
 
+/**
+ * What the admin API needs of the erasure path: the queue deletion jobs go
+ * to, and the right to send to it. A `CustomerErasure`, or one in another
+ * stack imported with `CustomerErasure.fromCustomerErasureAttributes`.
+ */
+export interface ICustomerErasure extends IConstruct {
+  /** URL of the deletion queue (job ids only). */
+  readonly queueUrl: string;
+  /** Lets a principal queue deletion jobs: send only, key through SQS only. */
+  grantSendJobs(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** An erasure path defined elsewhere (another stack, another app). */
+export interface CustomerErasureAttributes {
+  /** ARN of the deletion queue. */
+  readonly queueArn: string;
+  /** ARN of the key the deletion queue is encrypted with (the project's queues key). */
+  readonly queueKeyArn: string;
+}
+
 /** How long a job id waits in the queue at most (SQS keeps messages 4 days). */
 export const DELETION_QUEUE_RETENTION = Duration.days(4);
 /** How long a job that kept failing stays in the dead-letter queue. */
@@ -81,7 +107,26 @@ export const DELETION_MAX_RECEIVES = 5;
  * and image objects, update deletion jobs and sign with the signing key (and,
  * with `receiptQueue`, send job ids to it): nothing else.
  */
-export class CustomerErasure extends Construct {
+export class CustomerErasure extends Construct implements ICustomerErasure {
+  /** Refers to the erasure path of another stack, for an admin API there. */
+  public static fromCustomerErasureAttributes(
+    scope: Construct,
+    id: string,
+    attrs: CustomerErasureAttributes,
+  ): ICustomerErasure {
+    class Import extends Construct implements ICustomerErasure {
+      private readonly queue = sqs.Queue.fromQueueAttributes(this, 'Queue', {
+        queueArn: attrs.queueArn,
+        keyArn: attrs.queueKeyArn,
+      });
+      public readonly queueUrl = this.queue.queueUrl;
+      public grantSendJobs(grantee: iam.IGrantable): iam.Grant {
+        return grantSendToQueue(this.queue, grantee);
+      }
+    }
+    return new Import(scope, id);
+  }
+
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly worker: RetentionFunction;
@@ -147,10 +192,7 @@ export class CustomerErasure extends Construct {
     this.backlogAlarm = new cloudwatch.Alarm(this, 'BacklogAlarm', {
       alarmDescription:
         'Ephemera erasure: a deletion job id has waited in the queue for over an hour (P7: erasure within 24 hours)',
-      metric: this.queue.metricApproximateAgeOfOldestMessage({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+      metric: this.metricOldestJobAge(),
       threshold: 3600,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -158,11 +200,33 @@ export class CustomerErasure extends Construct {
     });
     this.deadLetterAlarm = deadLetterAlarm(
       this,
-      this.deadLetterQueue,
+      this.metricFailedJobs(),
       'Ephemera erasure: a deletion job kept failing and is in the dead-letter queue; fix the cause and redrive it',
     );
     props.alarms.addAlarm(this.backlogAlarm);
     props.alarms.addAlarm(this.deadLetterAlarm);
+  }
+
+  /**
+   * How long the oldest deletion job has waited in the queue, in seconds
+   * (P7: a job must finish within 24 hours). Maximum over 5 minutes by default.
+   */
+  public metricOldestJobAge(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.MAXIMUM,
+      ...props,
+    });
+  }
+
+  /** Deletion jobs in the dead-letter queue. Maximum over 5 minutes by default. */
+  public metricFailedJobs(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return deadLetterMetric(this.deadLetterQueue, props);
+  }
+
+  /** URL of the deletion queue. */
+  public get queueUrl(): string {
+    return this.queue.queueUrl;
   }
 
   /** Lets a principal queue deletion jobs (the admin API): send only, key through SQS only. */

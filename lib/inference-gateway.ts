@@ -9,11 +9,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { ConfigBucket } from './config-bucket';
+import type { IConfigBucket } from './config-bucket';
 import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
-import { ShortTtlImageBucket } from './short-ttl-image-bucket';
+import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
 import { bedrockReach, residencyProblems } from './core/bedrock-regions';
 import { DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
@@ -47,6 +47,9 @@ export type GatewayUpstream =
  */
 export const GATEWAY_PATHS = ['/*'];
 
+/** The latency alarm fires when p99 latency exceeds this share of the timeout, in percent. */
+export const LATENCY_ALARM_PERCENT = 80;
+
 /** Priority of the gateway's listener rule: the catch-all, last. */
 export const GATEWAY_RULE_PRIORITY = 1000;
 
@@ -60,7 +63,8 @@ export interface InferenceGatewayProps {
   readonly keyTable: dynamodb.ITable;
   /** Key of the tables (the project's metadata key). */
   readonly metadataKey: kms.IKey;
-  readonly images: ShortTtlImageBucket;
+  /** Where images asked for by URL are kept for their TTL. */
+  readonly images: IShortTtlImageBucket;
   /** HMAC_256 key for keyed hashes of API key secrets and customer ids. */
   readonly hmacKey: kms.IKey;
   readonly logsKey: kms.IKey;
@@ -110,7 +114,7 @@ export interface InferenceGatewayProps {
    * trusts what it says (public CAs plus uploaded ones by default).
    * @default - no trust store: the upstream call trusts the public CAs only
    */
-  readonly configBucket?: ConfigBucket;
+  readonly configBucket?: IConfigBucket;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -129,6 +133,12 @@ export class InferenceGateway extends Construct {
   public readonly handler: RetentionFunction;
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
   public readonly timeout: Duration;
+  /** Fires when the handler itself fails. */
+  public readonly errorsAlarm: cloudwatch.Alarm;
+  /** Fires when requests are throttled at the reserved concurrency. */
+  public readonly throttlesAlarm: cloudwatch.Alarm;
+  /** Fires when the slowest requests come close to the timeout. */
+  public readonly latencyAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
     super(scope, id);
@@ -227,7 +237,10 @@ export class InferenceGateway extends Construct {
     });
 
     restrictLoadBalancerInvoke(this.handler.function);
-    this.addAlarms(props.alarms);
+    [this.errorsAlarm, this.throttlesAlarm, this.latencyAlarm] = this.newAlarms();
+    for (const alarm of [this.errorsAlarm, this.throttlesAlarm, this.latencyAlarm]) {
+      props.alarms.addAlarm(alarm);
+    }
   }
 
   private grantLeastPrivilege(
@@ -266,25 +279,57 @@ export class InferenceGateway extends Construct {
     }
   }
 
-  private addAlarms(sink: IAlarmSink): void {
-    const fn = this.handler.function;
+  /**
+   * Invocations that failed in the handler itself (an upstream's failure is an
+   * answer, not an error). Sum over 5 minutes by default.
+   */
+  public metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.handler.function.metricErrors({ period: Duration.minutes(5), ...props });
+  }
+
+  /** Requests refused at the reserved concurrency. Sum over 5 minutes by default. */
+  public metricThrottles(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.handler.function.metricThrottles({ period: Duration.minutes(5), ...props });
+  }
+
+  /**
+   * How long a request takes in the gateway, upstream included (the Lambda
+   * duration, in milliseconds). p99 over 5 minutes by default.
+   */
+  public metricLatency(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.handler.function.metricDuration({
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.p(99),
+      ...props,
+    });
+  }
+
+  private newAlarms(): [cloudwatch.Alarm, cloudwatch.Alarm, cloudwatch.Alarm] {
     const errors = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
       alarmDescription:
         'Ephemera gateway: invocations failed (the handler itself, not upstream errors)',
-      metric: fn.metricErrors({ period: Duration.minutes(5) }),
+      metric: this.metricErrors(),
       threshold: 1,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     const throttles = new cloudwatch.Alarm(this, 'ThrottlesAlarm', {
       alarmDescription: 'Ephemera gateway: requests throttled at the reserved concurrency',
-      metric: fn.metricThrottles({ period: Duration.minutes(5) }),
+      metric: this.metricThrottles(),
       threshold: 1,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    sink.addAlarm(errors);
-    sink.addAlarm(throttles);
+    const latency = new cloudwatch.Alarm(this, 'LatencyAlarm', {
+      alarmDescription: `Ephemera gateway: the slowest 1% of requests took over ${LATENCY_ALARM_PERCENT}% of the timeout for 15 minutes; clients are close to a 504 (the upstream is slow or overloaded)`,
+      metric: this.metricLatency(),
+      threshold: Math.round(this.timeout.toMilliseconds() * (LATENCY_ALARM_PERCENT / 100)),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    return [errors, throttles, latency];
   }
 }
 

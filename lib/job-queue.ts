@@ -57,18 +57,27 @@ export function newJobQueues(scope: Construct, props: JobQueuesProps): JobQueues
   return { queue, deadLetterQueue };
 }
 
-/** An alarm on anything in `deadLetterQueue` (the largest count over 5 minutes). */
+/** Messages waiting in a dead-letter queue (the largest count over 5 minutes by default). */
+export function deadLetterMetric(
+  deadLetterQueue: sqs.IQueue,
+  props: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  return deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+    period: Duration.minutes(5),
+    statistic: cloudwatch.Stats.MAXIMUM,
+    ...props,
+  });
+}
+
+/** An alarm on anything in a dead-letter queue, given its `deadLetterMetric`. */
 export function deadLetterAlarm(
   scope: Construct,
-  deadLetterQueue: sqs.IQueue,
+  metric: cloudwatch.IMetric,
   description: string,
 ): cloudwatch.Alarm {
   return new cloudwatch.Alarm(scope, 'DeadLetterAlarm', {
     alarmDescription: description,
-    metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-      period: Duration.minutes(5),
-      statistic: cloudwatch.Stats.MAXIMUM,
-    }),
+    metric,
     threshold: 0,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: 1,

@@ -8,8 +8,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { consumeStatement, deadLetterAlarm, grantSendToQueue, newJobQueues } from './job-queue';
-import { ConfigBucket } from './config-bucket';
+import {
+  consumeStatement,
+  deadLetterAlarm,
+  deadLetterMetric,
+  grantSendToQueue,
+  newJobQueues,
+} from './job-queue';
+import type { IConfigBucket } from './config-bucket';
 import { webhookUrlProblem } from './core/webhook-url';
 import type { ReceiptQueueTarget } from './customer-erasure';
 import { IAlarmSink } from './incident-response';
@@ -47,7 +53,7 @@ export interface ReceiptWebhookProps {
    * the trust object only).
    * @default - no trust store: the public CA roots only
    */
-  readonly configBucket?: ConfigBucket;
+  readonly configBucket?: IConfigBucket;
   /**
    * Deliveries of one receipt before its job id moves to the dead-letter
    * queue (1 to 20). Attempts are `RECEIPT_RETRY_INTERVAL` apart: the default
@@ -149,7 +155,7 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
 
     this.deadLetterAlarm = deadLetterAlarm(
       this,
-      this.deadLetterQueue,
+      this.metricUndeliveredReceipts(),
       'Ephemera erasure: a signed receipt could not be delivered to the receipt webhook after every attempt; its job id is in the dead-letter queue: fix the receiver, then redrive it',
     );
     props.alarms.addAlarm(this.deadLetterAlarm);
@@ -158,6 +164,11 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
   /** The receipt queue's URL (for the deletion worker's environment). */
   public get queueUrl(): string {
     return this.queue.queueUrl;
+  }
+
+  /** Job ids whose receipt could not be delivered (dead-letter queue). Maximum over 5 minutes by default. */
+  public metricUndeliveredReceipts(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return deadLetterMetric(this.deadLetterQueue, props);
   }
 
   /** Lets a principal queue job ids for delivery (the deletion worker): send only, key through SQS only. */

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -7,7 +7,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledgeWildcardResource } from './acknowledgements';
 import { IAlarmSink } from './incident-response';
 import { newMinimisedBucket } from './minimised-bucket';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
@@ -73,6 +74,97 @@ export interface ShortTtlImageBucketProps {
 }
 
 /**
+ * What other constructs need of an image bucket: where images go, the key
+ * they are encrypted with, how long they are kept, and the two grants. A
+ * `ShortTtlImageBucket`, or one in another stack imported with
+ * `ShortTtlImageBucket.fromShortTtlImageBucketAttributes`.
+ */
+export interface IShortTtlImageBucket extends IConstruct {
+  /** The bucket the images are written to. */
+  readonly bucket: s3.IBucket;
+  /** The key the images are encrypted with. */
+  readonly encryptionKey: kms.IKey;
+  /** How long an image is kept. */
+  readonly ttl: Duration;
+
+  /**
+   * Grants exactly what a writer of images needs: put an image object and
+   * read it back (the presigned URL is signed with the grantee's credentials),
+   * plus the images key for those two operations through S3 only. No list,
+   * no delete, nothing outside the image prefix.
+   */
+  grantPutAndPresign(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * Grants deleting image objects (erasure): `s3:DeleteObject` under the image
+   * prefix, which DeleteObjects needs for each key. No list, no read.
+   */
+  grantDeleteImages(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** An image bucket defined elsewhere (another stack, another app). */
+export interface ShortTtlImageBucketAttributes {
+  /** Name of the bucket. */
+  readonly bucketName: string;
+  /** ARN of the key the images are encrypted with. */
+  readonly encryptionKeyArn: string;
+  /** The bucket's image TTL (the gateway tells clients when a URL expires). */
+  readonly ttl: Duration;
+}
+
+/** The grants, shared by a bucket defined here and an imported one. */
+abstract class ShortTtlImageBucketBase extends Construct implements IShortTtlImageBucket {
+  public abstract readonly bucket: s3.IBucket;
+  public abstract readonly encryptionKey: kms.IKey;
+  public abstract readonly ttl: Duration;
+
+  public grantPutAndPresign(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
+    });
+    grant.combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resourceArns: [this.encryptionKey.keyArn],
+        conditions: viaService(this, 's3'),
+      }),
+    );
+    this.acknowledgeImagePrefix(
+      grantee,
+      'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:PutObject and s3:GetObject (presigned URLs).',
+    );
+    return grant;
+  }
+
+  public grantDeleteImages(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:DeleteObject'],
+      resourceArns: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
+    });
+    this.acknowledgeImagePrefix(
+      grantee,
+      'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:DeleteObject (erasure).',
+    );
+    return grant;
+  }
+
+  /** The grantee's wildcard over the image prefix is this grant's doing: acknowledged on the grantee. */
+  protected acknowledgeImagePrefix(grantee: iam.IGrantable, reason: string): void {
+    const principal = grantee.grantPrincipal;
+    if (!(principal instanceof Construct)) return;
+    acknowledgeWildcardResource(
+      principal,
+      this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`),
+      reason,
+    );
+  }
+}
+
+/**
  * The one place request-derived content is stored (P2): generated images
  * asked for by URL. SSE-KMS with the images key and a bucket key, all public
  * access blocked, TLS 1.2+ only, owner-enforced objects, no versioning and no
@@ -81,7 +173,25 @@ export interface ShortTtlImageBucketProps {
  * schedule that deletes each image once its TTL has passed. Image keys begin
  * with their expiry time, so the sweeper lists only what is due.
  */
-export class ShortTtlImageBucket extends Construct {
+export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
+  /**
+   * Refers to an image bucket defined elsewhere, for a gateway or an erasure
+   * worker in another stack. Grants add to the grantee's policy only: neither
+   * the bucket's policy nor the key's policy changes.
+   */
+  public static fromShortTtlImageBucketAttributes(
+    scope: Construct,
+    id: string,
+    attrs: ShortTtlImageBucketAttributes,
+  ): IShortTtlImageBucket {
+    class Import extends ShortTtlImageBucketBase {
+      public readonly bucket = s3.Bucket.fromBucketName(this, 'Bucket', attrs.bucketName);
+      public readonly encryptionKey = kms.Key.fromKeyArn(this, 'Key', attrs.encryptionKeyArn);
+      public readonly ttl = attrs.ttl;
+    }
+    return new Import(scope, id);
+  }
+
   public readonly bucket: s3.Bucket;
   public readonly sweeper: RetentionFunction;
   public readonly schedule: events.Rule;
@@ -219,63 +329,6 @@ export class ShortTtlImageBucket extends Construct {
   /** Failed deletions and failed listings. Sum per period. */
   public metricSweepErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.metric('SweepErrors', { statistic: cloudwatch.Stats.SUM, ...props });
-  }
-
-  /**
-   * Grants exactly what a writer of images needs: put an image object and
-   * read it back (the presigned URL is signed with the grantee's credentials),
-   * plus the images key for those two operations through S3 only. No list,
-   * no delete, nothing outside the image prefix.
-   */
-  public grantPutAndPresign(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:PutObject', 's3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
-    });
-    grant.combine(this.grantImagesKeyViaS3(grantee, ['kms:GenerateDataKey', 'kms:Decrypt']));
-    this.acknowledgeImagePrefix(
-      grantee,
-      'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:PutObject and s3:GetObject (presigned URLs).',
-    );
-    return grant;
-  }
-
-  /**
-   * Grants deleting image objects (erasure): `s3:DeleteObject` under the image
-   * prefix, which DeleteObjects needs for each key. No list, no read.
-   */
-  public grantDeleteImages(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['s3:DeleteObject'],
-      resourceArns: [this.bucket.arnForObjects(`${IMAGE_KEY_PREFIX}*`)],
-    });
-    this.acknowledgeImagePrefix(
-      grantee,
-      'Image keys are random per image; the wildcard covers only the images/ prefix of the image bucket, for s3:DeleteObject (erasure).',
-    );
-    return grant;
-  }
-
-  private grantImagesKeyViaS3(grantee: iam.IGrantable, actions: string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [this.encryptionKey.keyArn],
-      conditions: viaService(this, 's3'),
-    });
-  }
-
-  /** The grantee's wildcard over the image prefix is this grant's doing: acknowledged on the grantee. */
-  private acknowledgeImagePrefix(grantee: iam.IGrantable, reason: string): void {
-    const principal = grantee.grantPrincipal;
-    if (!(principal instanceof Construct)) return;
-    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-    Validations.of(principal).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/images/*]`,
-      reason,
-    });
   }
 
   private acknowledgeFindings(): void {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -258,6 +258,19 @@ export class TlsLoadBalancer extends Construct {
         { id: 'NIST.800.53.R5-ELBLoggingEnabled', reason: noAccessLogs },
         { id: 'PCI.DSS.321-ELBLoggingEnabled', reason: noAccessLogs },
         { id: 'cdk-validator-cfnguard::elbv2_logging_enabled_check', reason: noAccessLogs },
+      );
+    }
+    if (!internetFacing && props.allowedCidrs === undefined && Token.isUnresolved(cidrs[0])) {
+      // The default rule of an internal load balancer names the VPC's CIDR
+      // block by reference, which the rule packs cannot resolve at synth.
+      const vpcOnly =
+        "Internal load balancer: inbound traffic on 443 only, from the VPC's own CIDR block (a reference the rule packs cannot resolve at synth, so they read it as unrestricted); nothing outside the VPC can reach it.";
+      Validations.of(this.securityGroup).acknowledge(
+        { id: 'AwsSolutions-EC23', reason: vpcOnly },
+        ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => [
+          { id: `${pack}-EC2RestrictedCommonPorts`, reason: vpcOnly },
+          { id: `${pack}-EC2RestrictedSSH`, reason: vpcOnly },
+        ]),
       );
     }
     if (internetFacing && cidrs.includes('0.0.0.0/0')) {

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ConfigBucket } from './config-bucket';
+import type { IConfigBucket } from './config-bucket';
 import { TRUST_EXPIRY_WARNING_DAYS } from './core/config-objects';
 import { DELETION_PENDING_INDEX } from './core/tables';
 import { EPHEMERA_METRIC_NAMESPACE } from './short-ttl-image-bucket';
@@ -45,7 +45,7 @@ export interface WatchdogProps {
    * certificates expire within 30 days, and an alarm watches each.
    * @default - no trust-store checks
    */
-  readonly configBucket?: ConfigBucket;
+  readonly configBucket?: IConfigBucket;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.RETAIN */

@@ -162,7 +162,7 @@ describe('InferenceGateway in the default stack', () => {
     });
   });
 
-  test('errors and throttles alarm to the incident topic', () => {
+  test('errors, throttles and latency alarm to the incident topic, on the metric methods', () => {
     template.resourcePropertiesCountIs(
       'AWS::CloudWatch::Alarm',
       {
@@ -171,8 +171,28 @@ describe('InferenceGateway in the default stack', () => {
         AlarmActions: [{ Ref: logicalId(stack.incidents.topic) }],
         OKActions: [{ Ref: logicalId(stack.incidents.topic) }],
       },
-      2,
+      3,
     );
+    const alarmOn = (alarm: { node: { defaultChild?: unknown } }) =>
+      stack.resolve((alarm.node.defaultChild as { metricName: string }).metricName);
+    expect(alarmOn(gw.errorsAlarm)).toBe(gw.metricErrors().metricName);
+    expect(alarmOn(gw.throttlesAlarm)).toBe(gw.metricThrottles().metricName);
+    expect(alarmOn(gw.latencyAlarm)).toBe(gw.metricLatency().metricName);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Duration',
+      ExtendedStatistic: 'p99',
+      // 80% of the 300 s timeout, in milliseconds.
+      Threshold: 240000,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
+  });
+
+  test('metric methods take overrides, as CDK metrics do', () => {
+    const metric = gw.metricLatency({ statistic: 'p50', period: Duration.minutes(1) });
+    expect(metric.statistic).toBe('p50');
+    expect(metric.period.toMinutes()).toBe(1);
+    expect(gw.metricErrors().period.toMinutes()).toBe(5);
   });
 
   test('the target group passes every value of a repeated header (multi-value headers on)', () => {
