@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
@@ -23,7 +24,19 @@ interface RuleFile {
   readonly name: string;
   /** Resource types the rule selects; empty means "could apply to anything". */
   readonly types: ReadonlySet<string>;
+  /** SHA-256 of the rule's text. */
+  readonly digest: string;
 }
+
+/** The cfn-guard plugin's version: part of the cache key, since its output may change with it. */
+const PLUGIN_VERSION = (
+  JSON.parse(
+    fs.readFileSync(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'), 'utf8'),
+  ) as { version: string }
+).version;
+
+/** The file, next to the templates, that keeps the last verdict and what it was computed from. */
+export const CONTROL_TOWER_CACHE_FILE = 'control-tower-checks.cache.json';
 
 let ruleFiles: RuleFile[] | undefined;
 
@@ -32,13 +45,15 @@ export function controlTowerRuleFiles(): RuleFile[] {
   ruleFiles ??= walk(RULES_DIR)
     .filter((f) => f.endsWith('.guard'))
     .sort()
-    .map((file) => ({
-      file,
-      name: path.basename(file, '.guard'),
-      types: new Set(
-        (fs.readFileSync(file, 'utf8').match(RESOURCE_TYPE) ?? []).map((t) => t.slice(1, -1)),
-      ),
-    }));
+    .map((file) => {
+      const text = fs.readFileSync(file, 'utf8');
+      return {
+        file,
+        name: path.basename(file, '.guard'),
+        types: new Set((text.match(RESOURCE_TYPE) ?? []).map((t) => t.slice(1, -1))),
+        digest: createHash('sha256').update(text).digest('hex'),
+      };
+    });
   return ruleFiles;
 }
 
@@ -56,6 +71,13 @@ export function applicableRuleFiles(
 export interface ControlTowerChecksProps {
   /** Rule names (file names without `.guard`) not to run. @default - none */
   readonly disabledRules?: string[];
+  /**
+   * Reuse the previous verdict when the templates, the rules and the plugin
+   * are byte-for-byte those it was computed from (kept next to the templates,
+   * so only a re-synth into the same output directory can reuse it).
+   * @default true
+   */
+  readonly reuseVerdict?: boolean;
 }
 
 /**
@@ -66,13 +88,20 @@ export interface ControlTowerChecksProps {
  * others could only report "not applicable"; skipping them takes cfn-guard
  * from about 2.5 s to a fraction of that on this stack (bench/synth), with
  * the same findings (test/app/control-tower-checks.test.ts compares them).
+ *
+ * cfn-guard runs in a child process and is the slowest pack. Its verdict is a
+ * function of the templates and the rules alone (acknowledgements are applied
+ * by CDK afterwards), so a re-synth that writes the same templates reuses the
+ * verdict stored beside them instead of running cfn-guard again.
  */
 export class ControlTowerChecks implements IPolicyValidationPlugin {
   public readonly name = 'cdk-validator-cfnguard';
   private readonly disabledRules: string[];
+  private readonly reuseVerdict: boolean;
 
   constructor(props: ControlTowerChecksProps = {}) {
     this.disabledRules = props.disabledRules ?? [];
+    this.reuseVerdict = props.reuseVerdict ?? true;
     const known = new Set(controlTowerRuleFiles().map((r) => r.name));
     const unknown = this.disabledRules.filter((r) => !known.has(r));
     if (unknown.length > 0) {
@@ -92,9 +121,52 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     }
     const rules = applicableRuleFiles(types, this.disabledRules);
     if (rules.length === 0) return { success: true, violations: [] };
-    const guard = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules });
-    return guard.validate(context) as PolicyValidationPluginReport;
+    const run = () =>
+      new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate(
+        context,
+      ) as PolicyValidationPluginReport;
+    if (!this.reuseVerdict || context.templatePaths.length === 0) return run();
+    return cachedVerdict(context.templatePaths, rules, run);
   }
+}
+
+interface StoredVerdict {
+  readonly key: string;
+  readonly report: PolicyValidationPluginReport;
+}
+
+/**
+ * The verdict stored beside the templates if it was computed from exactly
+ * these templates, rules and plugin version; else `run()`'s, stored.
+ */
+function cachedVerdict(
+  templatePaths: readonly string[],
+  rules: readonly string[],
+  run: () => PolicyValidationPluginReport,
+): PolicyValidationPluginReport {
+  const file = path.join(path.dirname(templatePaths[0]), CONTROL_TOWER_CACHE_FILE);
+  const key = verdictKey(templatePaths, rules);
+  try {
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredVerdict;
+    if (stored.key === key) return stored.report;
+  } catch {
+    // No verdict stored yet, or an unreadable one: compute it.
+  }
+  const report = run();
+  const stored: StoredVerdict = { key, report };
+  fs.writeFileSync(file, JSON.stringify(stored));
+  return report;
+}
+
+/** SHA-256 over the plugin version, each rule's name and text, and each template's path and text. */
+export function verdictKey(templatePaths: readonly string[], rules: readonly string[]): string {
+  const hash = createHash('sha256').update(PLUGIN_VERSION).update('\0');
+  const digests = new Map(controlTowerRuleFiles().map((r) => [r.file, r.digest]));
+  for (const rule of [...rules].sort()) hash.update(`${rule}\0${digests.get(rule) ?? ''}\0`);
+  for (const template of [...templatePaths].sort()) {
+    hash.update(`${template}\0`).update(fs.readFileSync(template)).update('\0');
+  }
+  return hash.digest('hex');
 }
 
 function walk(dir: string): string[] {

@@ -4,14 +4,16 @@
  * the Ephemera stack plus careless resources of other kinds, its findings are
  * exactly those of the plugin run with every rule.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { IPolicyValidationContext, PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { IPolicyValidationContext, PolicyValidationPluginReport, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   applicableRuleFiles,
+  CONTROL_TOWER_CACHE_FILE,
   controlTowerRuleFiles,
   ControlTowerChecks,
 } from '../../lib/control-tower-checks';
@@ -83,4 +85,67 @@ test('an unknown disabled rule is refused', () => {
   expect(() => new ControlTowerChecks({ disabledRules: ['ct-nope-pr-1'] })).toThrow(
     'ControlTowerChecks: unknown disabledRules ct-nope-pr-1',
   );
+});
+
+describe('the verdict of an unchanged re-synth is reused', () => {
+  function careless(): { context: IPolicyValidationContext; templatePath: string } {
+    const app = testApp();
+    const stack = new Stack(app, 'Careless', { env: { region: 'eu-west-1' } });
+    new sqs.Queue(stack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    const assembly = app.synth();
+    const templatePath = path.join(assembly.directory, stack.templateFile);
+    return {
+      templatePath,
+      context: {
+        templatePaths: [templatePath],
+        stackTemplates: [
+          {
+            stackConstructPath: stack.node.path,
+            templatePath,
+            accountId: undefined,
+            region: 'eu-west-1',
+          },
+        ],
+        appConstruct: app,
+      },
+    };
+  }
+
+  afterEach(() => jest.restoreAllMocks());
+
+  test('same templates: cfn-guard runs once, the findings are the same', () => {
+    const { context, templatePath } = careless();
+    const guard = jest.spyOn(CfnGuardValidator.prototype, 'validate');
+    const first = new ControlTowerChecks().validate(context);
+    const second = new ControlTowerChecks().validate(context);
+    expect(guard).toHaveBeenCalledTimes(1);
+    expect(findings(second)).toEqual(findings(first));
+    expect(findings(first).some((f) => f.includes('CarelessQueue'))).toBe(true);
+    expect(fs.existsSync(path.join(path.dirname(templatePath), CONTROL_TOWER_CACHE_FILE))).toBe(
+      true,
+    );
+  });
+
+  test('a changed template, or reuseVerdict off, runs cfn-guard again', () => {
+    const { context, templatePath } = careless();
+    const guard = jest.spyOn(CfnGuardValidator.prototype, 'validate');
+    new ControlTowerChecks().validate(context);
+    const template = JSON.parse(fs.readFileSync(templatePath, 'utf8'));
+    template.Resources.SecondQueue = { Type: 'AWS::SQS::Queue', Properties: {} };
+    fs.writeFileSync(templatePath, JSON.stringify(template));
+    const changed = new ControlTowerChecks().validate(context);
+    expect(guard).toHaveBeenCalledTimes(2);
+    expect(findings(changed).some((f) => f.includes('SecondQueue'))).toBe(true);
+    new ControlTowerChecks({ reuseVerdict: false }).validate(context);
+    expect(guard).toHaveBeenCalledTimes(3);
+  });
+
+  test('an unreadable stored verdict is recomputed, not trusted', () => {
+    const { context, templatePath } = careless();
+    fs.writeFileSync(path.join(path.dirname(templatePath), CONTROL_TOWER_CACHE_FILE), '{oops');
+    const guard = jest.spyOn(CfnGuardValidator.prototype, 'validate');
+    const report = new ControlTowerChecks().validate(context);
+    expect(guard).toHaveBeenCalledTimes(1);
+    expect(report.success).toBe(false);
+  });
 });

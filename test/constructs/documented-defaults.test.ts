@@ -1,12 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { App, Duration, IPolicyValidationContext, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ts from 'typescript';
+import { ControlTowerChecks, ControlTowerChecksProps } from '../../lib/control-tower-checks';
 import { DataKeys, DataKeysProps } from '../../lib/data-keys';
 import { IsolatedNetwork, IsolatedNetworkProps } from '../../lib/isolated-network';
 import { MetadataStore, MetadataStoreProps } from '../../lib/metadata-store';
@@ -173,6 +176,25 @@ const BUILDERS: Record<string, Builder> = {
       allowedPrincipals: ['111122223333'],
       ...(extra as Partial<PrivateFrontDoorProps>),
     });
+  },
+  ControlTowerChecksProps: (stack, extra) => {
+    // Not a construct: what the prop changes is how often cfn-guard runs when
+    // the same templates are checked twice.
+    new sqs.Queue(stack, 'Careless', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    const assembly = (stack.node.root as App).synth();
+    const templatePath = path.join(assembly.directory, stack.templateFile);
+    const context = {
+      templatePaths: [templatePath],
+      stackTemplates: [{ stackConstructPath: stack.node.path, templatePath }],
+      appConstruct: stack.node.root,
+    } as unknown as IPolicyValidationContext;
+    const guard = jest.spyOn(CfnGuardValidator.prototype, 'validate');
+    const checks = new ControlTowerChecks(extra as ControlTowerChecksProps);
+    checks.validate(context);
+    checks.validate(context);
+    const guardRuns = guard.mock.calls.length;
+    guard.mockRestore();
+    return { guardRuns };
   },
   MetadataStoreProps: (stack, extra) => {
     new MetadataStore(stack, 'Subject', {
@@ -418,6 +440,8 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
     RemovalPolicy.RETAIN,
     RemovalPolicy.DESTROY,
   ],
+
+  ['ControlTowerChecksProps', 'reuseVerdict', 'true', true, false],
 
   ['MetadataStoreProps', 'deletionProtection', 'true', true, false],
   [
