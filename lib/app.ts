@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, AppProps } from 'aws-cdk-lib';
+import { App, AppProps, CloudFormationValidatePlugin, Validations } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import {
   addCompliancePlugins,
@@ -9,6 +9,7 @@ import {
   readComplianceReport,
 } from './compliance';
 import { EphemeraStack } from './ephemera-stack';
+import { ReusedVerdict } from './reused-verdict';
 
 /**
  * The gate is ours (synthWithCompliance): CDK's own one trusts each plugin's
@@ -45,6 +46,17 @@ export function parseContextArgs(argv: string[]): Record<string, string> {
   return out;
 }
 
+/** What CloudFormation's validator verdict depends on besides the templates: its versions. */
+const CFN_VALIDATE_IDENTITY = [
+  packageVersion('aws-cdk-lib/package.json'),
+  packageVersion('@aws/cloudformation-validate/package.json', require.resolve('aws-cdk-lib')),
+];
+
+function packageVersion(manifest: string, from?: string): string {
+  const file = require.resolve(manifest, from ? { paths: [path.dirname(from)] } : undefined);
+  return `${manifest}@${(JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version}`;
+}
+
 /** Region used when neither `-c region` nor CDK_DEFAULT_REGION is set. */
 export const DEFAULT_REGION = 'us-east-1';
 
@@ -62,9 +74,13 @@ export function buildApp(
   stack: EphemeraStack;
   plugins: string[];
 } {
+  const builtinValidation = props.builtinCloudFormationValidation ?? true;
   const app = new App({
     outdir: process.env.CDK_OUTDIR ?? 'cdk.out',
     ...props,
+    // CloudFormation's own template validation runs as a registered plugin
+    // instead (below), so that an unchanged re-synth reuses its verdict.
+    builtinCloudFormationValidation: false,
     // cdk.json's context (feature flags and Ephemera's keys) also when the app
     // runs without the CDK CLI (`npm run synth`); the CLI's context, which
     // already holds cdk.json and `-c` values, takes precedence over it.
@@ -80,6 +96,11 @@ export function buildApp(
     description: 'Ephemera: zero-retention, OpenAI-compatible inference API',
   });
   const plugins = addCompliancePlugins(app);
+  if (builtinValidation) {
+    const validator = new ReusedVerdict(new CloudFormationValidatePlugin(), CFN_VALIDATE_IDENTITY);
+    Validations.of(app).addPlugins(validator);
+    plugins.push(validator.name);
+  }
   return { app, stack, plugins };
 }
 

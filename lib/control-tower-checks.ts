@@ -7,6 +7,7 @@ import {
   IPolicyValidationPlugin,
   PolicyValidationPluginReport,
 } from 'aws-cdk-lib';
+import { reusableVerdict } from './reused-verdict';
 
 /** Where the cfn-guard plugin keeps the AWS Control Tower proactive-control rules. */
 const RULES_DIR = path.join(
@@ -34,9 +35,6 @@ const PLUGIN_VERSION = (
     fs.readFileSync(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'), 'utf8'),
   ) as { version: string }
 ).version;
-
-/** The file, next to the templates, that keeps the last verdict and what it was computed from. */
-export const CONTROL_TOWER_CACHE_FILE = 'control-tower-checks.cache.json';
 
 let ruleFiles: RuleFile[] | undefined;
 
@@ -90,9 +88,9 @@ export interface ControlTowerChecksProps {
  * the same findings (test/app/control-tower-checks.test.ts compares them).
  *
  * cfn-guard runs in a child process and is the slowest pack. Its verdict is a
- * function of the templates and the rules alone (acknowledgements are applied
- * by CDK afterwards), so a re-synth that writes the same templates reuses the
- * verdict stored beside them instead of running cfn-guard again.
+ * function of the templates and the rules alone, so a re-synth that writes
+ * the same templates reuses the verdict stored beside them (./reused-verdict)
+ * instead of running cfn-guard again.
  */
 export class ControlTowerChecks implements IPolicyValidationPlugin {
   public readonly name = 'cdk-validator-cfnguard';
@@ -125,48 +123,11 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate(
         context,
       ) as PolicyValidationPluginReport;
-    if (!this.reuseVerdict || context.templatePaths.length === 0) return run();
-    return cachedVerdict(context.templatePaths, rules, run);
+    if (!this.reuseVerdict) return run();
+    const digests = new Map(controlTowerRuleFiles().map((r) => [r.file, r.digest]));
+    const identity = [PLUGIN_VERSION, ...rules.map((r) => `${r}:${digests.get(r)}`)];
+    return reusableVerdict(context, this.name, identity, run);
   }
-}
-
-interface StoredVerdict {
-  readonly key: string;
-  readonly report: PolicyValidationPluginReport;
-}
-
-/**
- * The verdict stored beside the templates if it was computed from exactly
- * these templates, rules and plugin version; else `run()`'s, stored.
- */
-function cachedVerdict(
-  templatePaths: readonly string[],
-  rules: readonly string[],
-  run: () => PolicyValidationPluginReport,
-): PolicyValidationPluginReport {
-  const file = path.join(path.dirname(templatePaths[0]), CONTROL_TOWER_CACHE_FILE);
-  const key = verdictKey(templatePaths, rules);
-  try {
-    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredVerdict;
-    if (stored.key === key) return stored.report;
-  } catch {
-    // No verdict stored yet, or an unreadable one: compute it.
-  }
-  const report = run();
-  const stored: StoredVerdict = { key, report };
-  fs.writeFileSync(file, JSON.stringify(stored));
-  return report;
-}
-
-/** SHA-256 over the plugin version, each rule's name and text, and each template's path and text. */
-export function verdictKey(templatePaths: readonly string[], rules: readonly string[]): string {
-  const hash = createHash('sha256').update(PLUGIN_VERSION).update('\0');
-  const digests = new Map(controlTowerRuleFiles().map((r) => [r.file, r.digest]));
-  for (const rule of [...rules].sort()) hash.update(`${rule}\0${digests.get(rule) ?? ''}\0`);
-  for (const template of [...templatePaths].sort()) {
-    hash.update(`${template}\0`).update(fs.readFileSync(template)).update('\0');
-  }
-  return hash.digest('hex');
 }
 
 function walk(dir: string): string[] {

@@ -24,6 +24,7 @@ describe('compliance gate', () => {
     expect(summary.plugins.map((p) => p.name).sort()).toEqual(
       [
         'AwsSolutions',
+        'CloudFormation Validate',
         'EphemeraRT',
         'HIPAA.Security',
         'NIST.800.53.R5',

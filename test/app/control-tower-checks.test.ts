@@ -13,11 +13,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   applicableRuleFiles,
-  CONTROL_TOWER_CACHE_FILE,
   controlTowerRuleFiles,
   ControlTowerChecks,
 } from '../../lib/control-tower-checks';
 import { CT_RULE_REPLACED_BY_EPHEMERA } from '../../lib/compliance';
+import { verdictFile } from '../../lib/reused-verdict';
 import { EphemeraStack } from '../../lib/ephemera-stack';
 import { testApp } from '../support/ephemera-app';
 
@@ -121,7 +121,7 @@ describe('the verdict of an unchanged re-synth is reused', () => {
     expect(guard).toHaveBeenCalledTimes(1);
     expect(findings(second)).toEqual(findings(first));
     expect(findings(first).some((f) => f.includes('CarelessQueue'))).toBe(true);
-    expect(fs.existsSync(path.join(path.dirname(templatePath), CONTROL_TOWER_CACHE_FILE))).toBe(
+    expect(fs.existsSync(verdictFile(path.dirname(templatePath), 'cdk-validator-cfnguard'))).toBe(
       true,
     );
   });
@@ -142,7 +142,7 @@ describe('the verdict of an unchanged re-synth is reused', () => {
 
   test('an unreadable stored verdict is recomputed, not trusted', () => {
     const { context, templatePath } = careless();
-    fs.writeFileSync(path.join(path.dirname(templatePath), CONTROL_TOWER_CACHE_FILE), '{oops');
+    fs.writeFileSync(verdictFile(path.dirname(templatePath), 'cdk-validator-cfnguard'), '{oops');
     const guard = jest.spyOn(CfnGuardValidator.prototype, 'validate');
     const report = new ControlTowerChecks().validate(context);
     expect(guard).toHaveBeenCalledTimes(1);
