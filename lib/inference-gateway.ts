@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { IConfigBucket } from './config-bucket';
 import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
+import { gatewayBundle } from './handler-bundle';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
 import { bedrockReach, residencyProblems } from './core/bedrock-regions';
@@ -214,8 +215,8 @@ export class InferenceGateway extends Construct {
       dataProtection: true,
       // One upstream kind per deployment: the other kind's client is left out
       // of the bundle (dead code once the kind is a constant).
-      define: { 'process.env.EPHEMERA_UPSTREAM_KIND': JSON.stringify(upstream.kind) },
-      bundleName: `gateway-${upstream.kind}`,
+      define: gatewayBundle(upstream.kind).define,
+      bundleName: gatewayBundle(upstream.kind).name,
     });
     const fn = this.handler.function;
     this.grantLeastPrivilege(fn.role!, props, models, upstream);

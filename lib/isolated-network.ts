@@ -5,7 +5,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowledgements';
-import { VPC_CIDR_RULE } from './core/rules';
+import {
+  parseIpv4Cidr,
+  prefixFor,
+  PUBLIC_SUBNET_PREFIX,
+  vpcAddressesNeeded,
+  VPC_CIDR_RULE,
+  WORKLOAD_SUBNET_PREFIX,
+} from './core/rules';
 import { PropsValidator } from './validation';
 
 export interface IsolatedNetworkProps {
@@ -99,17 +106,25 @@ export class IsolatedNetwork extends Construct {
 
     const allowEgress = props.allowInternetEgress ?? false;
     const publicIngress = props.publicIngress ?? false;
+    const needed = vpcAddressesNeeded(maxAzs, publicIngress || allowEgress);
+    const prefix = parseIpv4Cidr(cidr)?.prefix ?? 0;
+    new PropsValidator('IsolatedNetwork')
+      .check(
+        2 ** (32 - prefix) >= needed,
+        `cidr /${prefix} is too small for ${maxAzs} Availability Zones${publicIngress || allowEgress ? ' with public subnets' : ''}: each zone takes a /${WORKLOAD_SUBNET_PREFIX}${publicIngress || allowEgress ? ` and a /${PUBLIC_SUBNET_PREFIX}` : ''}, so use /${prefixFor(needed)} or larger (a smaller prefix number)`,
+      )
+      .throwIfInvalid();
     const workloadType = allowEgress
       ? ec2.SubnetType.PRIVATE_WITH_EGRESS
       : ec2.SubnetType.PRIVATE_ISOLATED;
     const subnetConfiguration: ec2.SubnetConfiguration[] = [
-      { name: 'workload', subnetType: workloadType, cidrMask: 22 },
+      { name: 'workload', subnetType: workloadType, cidrMask: WORKLOAD_SUBNET_PREFIX },
     ];
     if (publicIngress || allowEgress) {
       subnetConfiguration.push({
         name: 'ingress',
         subnetType: ec2.SubnetType.PUBLIC,
-        cidrMask: 26,
+        cidrMask: PUBLIC_SUBNET_PREFIX,
         // Only load balancers live here; nothing gets a public IP by default.
         mapPublicIpOnLaunch: false,
       });

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as elbv2Targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
@@ -12,10 +12,10 @@ import { PropsValidator } from './validation';
 /** An AWS account id, or the ARN of an account root, IAM role or IAM user. */
 export { ENDPOINT_PRINCIPAL_PATTERN } from './core/rules';
 
-/** The ARN principal for an account id or an IAM ARN. */
-export function endpointPrincipal(principal: string): iam.ArnPrincipal {
+/** The ARN principal for an account id (its root, in `partition`) or an IAM ARN. */
+export function endpointPrincipal(principal: string, partition = 'aws'): iam.ArnPrincipal {
   return new iam.ArnPrincipal(
-    /^\d{12}$/.test(principal) ? `arn:aws:iam::${principal}:root` : principal,
+    /^\d{12}$/.test(principal) ? `arn:${partition}:iam::${principal}:root` : principal,
   );
 }
 
@@ -141,7 +141,9 @@ export class PrivateFrontDoor extends Construct {
     this.endpointService = new ec2.VpcEndpointService(this, 'EndpointService', {
       vpcEndpointServiceLoadBalancers: [this.networkLoadBalancer],
       acceptanceRequired: props.acceptanceRequired ?? true,
-      allowedPrincipals: props.allowedPrincipals.map(endpointPrincipal),
+      allowedPrincipals: props.allowedPrincipals.map((p) =>
+        endpointPrincipal(p, Stack.of(this).partition),
+      ),
     });
     this.serviceName = this.endpointService.vpcEndpointServiceName;
 

@@ -169,8 +169,32 @@ export function ipv4CidrProblem(
   return undefined;
 }
 
-/** Prefix lengths a VPC may have (the IsolatedNetwork's `cidr`, the `vpcCidr` key). */
-export const VPC_CIDR_PREFIX: IntegerRange = { min: 16, max: 24 };
+/**
+ * Prefix lengths a VPC may have (the IsolatedNetwork's `cidr`, the `vpcCidr`
+ * key): a /22 workload subnet in each of at least two zones needs a /21. With
+ * more zones, or public subnets, IsolatedNetwork asks for more
+ * (`vpcAddressesNeeded`).
+ */
+export const VPC_CIDR_PREFIX: IntegerRange = { min: 16, max: 21 };
+
+/** Prefix of each zone's workload subnet. */
+export const WORKLOAD_SUBNET_PREFIX = 22;
+/** Prefix of each zone's public subnet (load balancers, NAT), when there is one. */
+export const PUBLIC_SUBNET_PREFIX = 26;
+
+/** Addresses a VPC needs for its subnets in `zones` zones, with or without public subnets. */
+export function vpcAddressesNeeded(zones: number, publicSubnets: boolean): number {
+  const perZone =
+    2 ** (32 - WORKLOAD_SUBNET_PREFIX) + (publicSubnets ? 2 ** (32 - PUBLIC_SUBNET_PREFIX) : 0);
+  return zones * perZone;
+}
+
+/** The smallest VPC prefix (largest number) that holds `addresses`. */
+export function prefixFor(addresses: number): number {
+  let prefix = 32;
+  while (prefix > 0 && 2 ** (32 - prefix) < addresses) prefix--;
+  return prefix;
+}
 
 /** The IPv4 range of a VPC: `vpcCidr`, and IsolatedNetwork's `cidr`. */
 export const VPC_CIDR_RULE: Rule = {

@@ -277,17 +277,22 @@ describe('IsolatedNetwork validation', () => {
     [
       'a /8',
       { cidr: '10.0.0.0/8' },
-      "cidr must be an IPv4 CIDR from /16 to /24 (got '10.0.0.0/8')",
+      "cidr must be an IPv4 CIDR from /16 to /21 (got '10.0.0.0/8')",
     ],
     [
-      'a /25',
-      { cidr: '10.40.0.0/25' },
-      "cidr must be an IPv4 CIDR from /16 to /24 (got '10.40.0.0/25')",
+      'a /22',
+      { cidr: '10.40.0.0/22' },
+      "cidr must be an IPv4 CIDR from /16 to /21 (got '10.40.0.0/22')",
+    ],
+    [
+      'a /21 with public subnets',
+      { cidr: '10.40.0.0/21', publicIngress: true },
+      'cidr /21 is too small for 2 Availability Zones with public subnets: each zone takes a /22 and a /26, so use /20 or larger (a smaller prefix number)',
     ],
     [
       'a host name',
       { cidr: 'vpc.example' },
-      "cidr must be an IPv4 CIDR from /16 to /24 (got 'vpc.example')",
+      "cidr must be an IPv4 CIDR from /16 to /21 (got 'vpc.example')",
     ],
   ] as Array<[string, Partial<IsolatedNetworkProps>, string]>)(
     '%s is rejected',
@@ -296,12 +301,32 @@ describe('IsolatedNetwork validation', () => {
     },
   );
 
+  test('a /21 holds two zones, not three: the message names the prefix that would', () => {
+    const inEnv = () => {
+      const app = testApp();
+      return new Stack(app, 'Zones', { env: { account: '111111111111', region: 'eu-west-1' } });
+    };
+    const withZones = (maxAzs: number) => {
+      const stack = inEnv();
+      return new IsolatedNetwork(stack, 'Network', {
+        logsKey: testKey(stack, 'LogsKey'),
+        cidr: '10.40.0.0/21',
+        maxAzs,
+      });
+    };
+    expect(withZones(2).vpc.isolatedSubnets).toHaveLength(2);
+    expectThrowsExactly(
+      () => withZones(3),
+      'Invalid IsolatedNetwork props:\n  - cidr /21 is too small for 3 Availability Zones: each zone takes a /22, so use /20 or larger (a smaller prefix number)',
+    );
+  });
+
   test('maxAzs and cidr problems are reported together', () => {
     expectThrowsExactly(
       () => build({ maxAzs: 0, cidr: '10.40.0.0' }),
       'Invalid IsolatedNetwork props:\n' +
         '  - maxAzs must be an integer from 2 to 6 (got 0)\n' +
-        "  - cidr must be an IPv4 CIDR from /16 to /24 (got '10.40.0.0')",
+        "  - cidr must be an IPv4 CIDR from /16 to /21 (got '10.40.0.0')",
     );
   });
 });

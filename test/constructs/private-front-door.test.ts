@@ -11,6 +11,7 @@ import { TlsLoadBalancer } from '../../lib/tls-load-balancer';
 import {
   expectThrowsExactly,
   logicalId,
+  testApp,
   testCertificate,
   testStack,
   testVpc,
@@ -23,8 +24,8 @@ interface Built {
   template: Template;
 }
 
-function build(props: Partial<PrivateFrontDoorProps> = {}): Built {
-  const stack = testStack();
+function build(props: Partial<PrivateFrontDoorProps> = {}, region?: string): Built {
+  const stack = region ? new Stack(testApp(), 'Test', { env: { region } }) : testStack();
   const vpc = testVpc(stack);
   const alb = new TlsLoadBalancer(stack, 'FrontDoor', {
     vpc,
@@ -106,6 +107,13 @@ describe('PrivateFrontDoor', () => {
     ]);
   });
 
+  test("an account id becomes its root in the stack's partition", () => {
+    const { template } = build({}, 'cn-north-1');
+    template.hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', {
+      AllowedPrincipals: ['arn:aws-cn:iam::111122223333:root'],
+    });
+  });
+
   test('the endpoint service requires acceptance and allows exactly the listed principals', () => {
     const { template, door } = build({
       allowedPrincipals: ['111122223333', 'arn:aws:iam::444455556666:role/platform'],
@@ -173,6 +181,9 @@ describe('PrivateFrontDoor', () => {
 
   test('account ids become account-root ARNs', () => {
     expect(endpointPrincipal('111122223333').arn).toBe('arn:aws:iam::111122223333:root');
+    expect(endpointPrincipal('111122223333', 'aws-cn').arn).toBe(
+      'arn:aws-cn:iam::111122223333:root',
+    );
     expect(endpointPrincipal('arn:aws:iam::111122223333:role/x').arn).toBe(
       'arn:aws:iam::111122223333:role/x',
     );

@@ -10,6 +10,8 @@ import {
   parseIpv4Cidr,
   REGION_LIST_RULE,
   VPC_CIDR_RULE,
+  vpcAddressesNeeded,
+  prefixFor,
 } from '../../lib/core/rules';
 import { checkUpstreamBaseUrl } from '../../lib/core/upstream-url';
 import { webhookUrlProblem } from '../../lib/core/webhook-url';
@@ -53,11 +55,20 @@ describe('IPv4 CIDR blocks', () => {
     expect(ipv4CidrProblem('10.0.0.0/6')).toBeDefined();
   });
 
-  test('the VPC range is /16 to /24', () => {
+  test('the VPC range is /16 to /21 (two zones of /22 workload subnets)', () => {
     expect(VPC_CIDR_RULE.check('10.40.0.0/16')).toBeUndefined();
-    expect(VPC_CIDR_RULE.check('10.40.0.0/24')).toBeUndefined();
-    expect(VPC_CIDR_RULE.check('10.0.0.0/8')).toBe('must be an IPv4 CIDR from /16 to /24');
-    expect(VPC_CIDR_RULE.check('10.40.0.0/25')).toBe('must be an IPv4 CIDR from /16 to /24');
+    expect(VPC_CIDR_RULE.check('10.40.0.0/21')).toBeUndefined();
+    expect(VPC_CIDR_RULE.check('10.0.0.0/8')).toBe('must be an IPv4 CIDR from /16 to /21');
+    expect(VPC_CIDR_RULE.check('10.40.0.0/22')).toBe('must be an IPv4 CIDR from /16 to /21');
+  });
+
+  test('addresses a VPC needs, and the prefix that holds them', () => {
+    expect(vpcAddressesNeeded(2, false)).toBe(2048);
+    expect(vpcAddressesNeeded(2, true)).toBe(2176);
+    expect(vpcAddressesNeeded(6, true)).toBe(6528);
+    expect(prefixFor(2048)).toBe(21);
+    expect(prefixFor(2049)).toBe(20);
+    expect(prefixFor(6528)).toBe(19);
   });
 
   test('client ranges: any prefix, any number of entries', () => {
