@@ -8,7 +8,7 @@
  * The `was` notes record where the two levels disagreed before the rules were
  * shared (the bug this table keeps fixed):
  * - vpcCidr: the configuration took any prefix (/0 to /99) and the
- *   IsolatedNetwork only /16 to /24; both took octets above 255, and a block
+ *   IsolatedNetwork only /16 to /21; both took octets above 255, and a block
  *   with host bits set (10.40.0.1/16), from which CDK quietly built the VPC
  *   10.41.0.0/16.
  * - allowedCidrs: both took /33 to /99, octets above 255 and host bits (a

@@ -216,7 +216,7 @@ describe('readConfig rejects bad values', () => {
     ['tlsVersions', 'tls1.2', 'tlsVersions must be one of tls1.2+1.3, tls1.3 (got "tls1.2")'],
     ['fips', 'yes', 'fips must be true or false (got "yes")'],
     ['maxAzs', '7', 'maxAzs must be an integer from 2 to 6 (got "7")'],
-    ['vpcCidr', '10.0.0.0', 'vpcCidr must be an IPv4 CIDR from /16 to /24 (got "10.0.0.0")'],
+    ['vpcCidr', '10.0.0.0', 'vpcCidr must be an IPv4 CIDR from /16 to /21 (got "10.0.0.0")'],
     ['frontDoor', 'internal', 'frontDoor must be one of public, private, both (got "internal")'],
     [
       'allowedCidrs',

