@@ -47,7 +47,7 @@ describe('IPv4 CIDR blocks', () => {
   });
 
   test('an address with host bits set is refused, with an example of the fix', () => {
-    expect(ipv4CidrProblem('10.40.0.1/16', { min: 16, max: 24 })).toBe(
+    expect(ipv4CidrProblem('10.40.0.1/16', { min: 16, max: 21 })).toBe(
       'must be an IPv4 CIDR from /16 to /21 whose address is the first of its range (10.40.0.0/16, not 10.40.0.1/16)',
     );
     expect(ipv4CidrProblem('10.0.0.1/32')).toBeUndefined();
