@@ -19,7 +19,7 @@ import {
 import { CT_RULE_REPLACED_BY_EPHEMERA } from '../../lib/compliance';
 import { verdictFile } from '../../lib/reused-verdict';
 import { EphemeraStack } from '../../lib/ephemera-stack';
-import { testApp } from '../support/ephemera-app';
+import { testApp, validationContextOf } from '../support/ephemera-app';
 
 function findings(report: PolicyValidationPluginReport): string[] {
   return report.violations
@@ -33,20 +33,7 @@ test('only the applicable rules run, with the same findings as every rule', () =
   new s3.Bucket(stack, 'CarelessBucket');
   new logs.LogGroup(stack, 'CarelessLogs', { retention: logs.RetentionDays.ONE_DAY });
   new sqs.Queue(stack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
-  const assembly = app.synth();
-  const templatePath = path.join(assembly.directory, stack.templateFile);
-  const context: IPolicyValidationContext = {
-    templatePaths: [templatePath],
-    stackTemplates: [
-      {
-        stackConstructPath: stack.node.path,
-        templatePath,
-        accountId: undefined,
-        region: 'eu-west-1',
-      },
-    ],
-    appConstruct: app,
-  };
+  const context = validationContextOf(stack);
 
   const all = new CfnGuardValidator({
     controlTowerRulesEnabled: true,
@@ -92,23 +79,8 @@ describe('the verdict of an unchanged re-synth is reused', () => {
     const app = testApp();
     const stack = new Stack(app, 'Careless', { env: { region: 'eu-west-1' } });
     new sqs.Queue(stack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
-    const assembly = app.synth();
-    const templatePath = path.join(assembly.directory, stack.templateFile);
-    return {
-      templatePath,
-      context: {
-        templatePaths: [templatePath],
-        stackTemplates: [
-          {
-            stackConstructPath: stack.node.path,
-            templatePath,
-            accountId: undefined,
-            region: 'eu-west-1',
-          },
-        ],
-        appConstruct: app,
-      },
-    };
+    const context = validationContextOf(stack);
+    return { context, templatePath: context.templatePaths[0] };
   }
 
   afterEach(() => jest.restoreAllMocks());

@@ -49,14 +49,9 @@ function dataStack(app: App) {
   return { stack, keys, images, config };
 }
 
-/** The serving stack: its own keys, network, tables and load balancer, and the request path. */
-function servingStack(
-  app: App,
-  reuse: (stack: Stack) => { images: IShortTtlImageBucket; config: IConfigBucket },
-) {
-  const stack = new Stack(app, 'TeamServing', { env: ENV });
-  const { images, config } = reuse(stack);
-  const keys = new DataKeys(stack, 'Keys', { aliasPrefix: 'alias/team-serving' });
+/** What a stack serving requests stands on: its own keys, network, tables, alarms and load balancer. */
+function servingFoundation(stack: Stack, name: string) {
+  const keys = new DataKeys(stack, 'Keys', { aliasPrefix: `alias/${name}` });
   const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
   const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
   const incidents = new IncidentResponse(stack, 'Incidents', {
@@ -67,6 +62,17 @@ function servingStack(
     vpc: network.vpc,
     certificate: testCertificate(stack),
   });
+  return { keys, network, store, incidents, lb };
+}
+
+/** The serving stack: its own keys, network, tables and load balancer, and the request path. */
+function servingStack(
+  app: App,
+  reuse: (stack: Stack) => { images: IShortTtlImageBucket; config: IConfigBucket },
+) {
+  const stack = new Stack(app, 'TeamServing', { env: ENV });
+  const { images, config } = reuse(stack);
+  const { keys, network, store, incidents, lb } = servingFoundation(stack, 'team-serving');
   const gateway = new InferenceGateway(stack, 'Gateway', {
     listener: lb.httpsListener,
     vpc: network.vpc,
@@ -208,17 +214,7 @@ describe('the gateway in one stack, its image bucket in another', () => {
 
 /** An admin API with its own foundation, taking the erasure path as an interface. */
 function adminInOwnStack(stack: Stack, erasure: ICustomerErasure): AdminApi {
-  const keys = new DataKeys(stack, 'Keys', { aliasPrefix: 'alias/team-admin' });
-  const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
-  const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
-  const incidents = new IncidentResponse(stack, 'Incidents', {
-    encryptionKey: keys.queuesKey,
-    watchedKeys: keys.allKeys,
-  });
-  const lb = new TlsLoadBalancer(stack, 'Lb', {
-    vpc: network.vpc,
-    certificate: testCertificate(stack),
-  });
+  const { keys, network, store, incidents, lb } = servingFoundation(stack, 'team-admin');
   return new AdminApi(stack, 'Admin', {
     listener: lb.httpsListener,
     vpc: network.vpc,

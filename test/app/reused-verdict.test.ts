@@ -5,7 +5,6 @@
  * template.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import {
   App,
   CfnResource,
@@ -17,7 +16,7 @@ import {
 } from 'aws-cdk-lib';
 import { buildApp, synthWithCompliance } from '../../lib/app';
 import { ReusedVerdict, verdictFile } from '../../lib/reused-verdict';
-import { tempOutdir } from '../support/ephemera-app';
+import { tempOutdir, validationContextOf } from '../support/ephemera-app';
 
 /** A pack that counts its runs and reports every resource of type `Test::Bad::Thing`. */
 class CountingPack implements IPolicyValidationPlugin {
@@ -40,18 +39,9 @@ class CountingPack implements IPolicyValidationPlugin {
 }
 
 function contextFor(outdir: string, region = 'eu-west-1'): IPolicyValidationContext {
-  const app = new App({ outdir });
-  const stack = new Stack(app, 'Subject', { env: { region } });
+  const stack = new Stack(new App({ outdir }), 'Subject', { env: { region } });
   new CfnResource(stack, 'Thing', { type: 'Test::Bad::Thing' });
-  const assembly = app.synth();
-  const templatePath = path.join(assembly.directory, stack.templateFile);
-  return {
-    templatePaths: [templatePath],
-    stackTemplates: [
-      { stackConstructPath: stack.node.path, templatePath, accountId: undefined, region },
-    ],
-    appConstruct: app,
-  };
+  return validationContextOf(stack);
 }
 
 describe('ReusedVerdict', () => {
@@ -104,20 +94,7 @@ describe('ReusedVerdict', () => {
       type: 'AWS::S3::Bucket',
       properties: { NotAProperty: true },
     });
-    const assembly = app.synth();
-    const templatePath = path.join(assembly.directory, stack.templateFile);
-    const context: IPolicyValidationContext = {
-      templatePaths: [templatePath],
-      stackTemplates: [
-        {
-          stackConstructPath: stack.node.path,
-          templatePath,
-          accountId: undefined,
-          region: 'eu-west-1',
-        },
-      ],
-      appConstruct: app,
-    };
+    const context = validationContextOf(stack);
     const report = new ReusedVerdict(new CloudFormationValidatePlugin(), ['test']).validate(
       context,
     );

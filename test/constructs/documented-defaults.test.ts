@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Duration, IPolicyValidationContext, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -34,6 +34,7 @@ import {
 import { ShortTtlImageBucket, ShortTtlImageBucketProps } from '../../lib/short-ttl-image-bucket';
 import { TlsLoadBalancer, TlsLoadBalancerProps, TlsVersions } from '../../lib/tls-load-balancer';
 import { testAlarmSink, testApp, testCertificate, testVpc } from '../support/stacks';
+import { validationContextOf } from '../support/ephemera-app';
 
 /**
  * Every literal `@default` in the JSDoc of a construct's props is checked
@@ -181,13 +182,7 @@ const BUILDERS: Record<string, Builder> = {
     // Not a construct: what the prop changes is how often cfn-guard runs when
     // the same templates are checked twice.
     new sqs.Queue(stack, 'Careless', { encryption: sqs.QueueEncryption.UNENCRYPTED });
-    const assembly = (stack.node.root as App).synth();
-    const templatePath = path.join(assembly.directory, stack.templateFile);
-    const context = {
-      templatePaths: [templatePath],
-      stackTemplates: [{ stackConstructPath: stack.node.path, templatePath }],
-      appConstruct: stack.node.root,
-    } as unknown as IPolicyValidationContext;
+    const context = validationContextOf(stack);
     const guard = jest.spyOn(CfnGuardValidator.prototype, 'validate');
     const checks = new ControlTowerChecks(extra as ControlTowerChecksProps);
     checks.validate(context);

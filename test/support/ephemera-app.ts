@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, IPolicyValidationContext, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EphemeraStack } from '../../lib/ephemera-stack';
 
@@ -63,4 +63,26 @@ export function constructPaths(stack: Stack): Map<string, string> {
     );
   }
   return out;
+}
+
+/**
+ * Synthesizes the app of `stack` and returns what a rule pack is given for
+ * that one stack: its template path, its environment and the construct tree.
+ */
+export function validationContextOf(stack: Stack): IPolicyValidationContext {
+  const app = stack.node.root as App;
+  const assembly = app.synth();
+  const templatePath = path.join(assembly.directory, stack.templateFile);
+  return {
+    templatePaths: [templatePath],
+    stackTemplates: [
+      {
+        stackConstructPath: stack.node.path,
+        templatePath,
+        accountId: Token.isUnresolved(stack.account) ? undefined : stack.account,
+        region: Token.isUnresolved(stack.region) ? undefined : stack.region,
+      },
+    ],
+    appConstruct: app,
+  };
 }
