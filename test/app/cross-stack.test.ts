@@ -16,7 +16,6 @@ import {
   IncidentResponse,
   InferenceGateway,
   IsolatedNetwork,
-  MetadataStore,
   readComplianceReport,
   ShortTtlImageBucket,
   TlsLoadBalancer,
@@ -25,6 +24,7 @@ import {
   type IShortTtlImageBucket,
 } from '../../lib/index';
 import { cdkJsonContext, tempOutdir } from '../support/ephemera-app';
+import { groundInStack } from '../support/gateway-fixture';
 import { actionsOfRole, statementsOfRole, testCertificate } from '../support/stacks';
 
 const ENV = { account: '111122223333', region: 'eu-central-1' };
@@ -51,13 +51,7 @@ function dataStack(app: App) {
 
 /** What a stack serving requests stands on: its own keys, network, tables, alarms and load balancer. */
 function servingFoundation(stack: Stack, name: string) {
-  const keys = new DataKeys(stack, 'Keys', { aliasPrefix: `alias/${name}` });
-  const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
-  const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
-  const incidents = new IncidentResponse(stack, 'Incidents', {
-    encryptionKey: keys.queuesKey,
-    watchedKeys: keys.allKeys,
-  });
+  const { keys, network, store, incidents } = groundInStack(stack, `alias/${name}`);
   const lb = new TlsLoadBalancer(stack, 'Lb', {
     vpc: network.vpc,
     certificate: testCertificate(stack),

@@ -12,10 +12,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { compliancePlugins, readComplianceReport } from '../../lib/compliance';
 import { ConfigBucket } from '../../lib/config-bucket';
 import { CustomerErasure } from '../../lib/customer-erasure';
-import { DataKeys } from '../../lib/data-keys';
-import { IncidentResponse } from '../../lib/incident-response';
-import { IsolatedNetwork } from '../../lib/isolated-network';
-import { MetadataStore } from '../../lib/metadata-store';
 import { ShortTtlImageBucket } from '../../lib/short-ttl-image-bucket';
 import {
   DEFAULT_RECEIPT_MAX_ATTEMPTS,
@@ -24,7 +20,7 @@ import {
   type ReceiptWebhookProps,
 } from '../../lib/receipt-webhook';
 import { tempOutdir } from '../support/ephemera-app';
-import { erasureInStack, foundationInStack } from '../support/gateway-fixture';
+import { erasureInStack, foundationInStack, groundInStack } from '../support/gateway-fixture';
 import {
   expectThrowsExactly,
   logicalId,
@@ -310,13 +306,7 @@ test('every rule pack passes: each finding on the webhook avoided or acknowledge
     env: { account: '111111111111', region: 'eu-west-1' },
   });
   // What the webhook stands on in the stack (and the deletion worker that feeds it).
-  const keys = new DataKeys(stack, 'Keys');
-  const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
-  const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
-  const incidents = new IncidentResponse(stack, 'Incidents', {
-    encryptionKey: keys.queuesKey,
-    watchedKeys: keys.allKeys,
-  });
+  const { keys, network, store, incidents } = groundInStack(stack);
   const webhook = new ReceiptWebhook(stack, 'Webhook', {
     vpc: network.vpc,
     deletionTable: store.deletionTable,

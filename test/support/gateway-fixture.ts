@@ -11,15 +11,21 @@ import { TlsLoadBalancer } from '../../lib/tls-load-balancer';
 import { Watchdog, WatchdogProps } from '../../lib/watchdog';
 import { testCertificate } from './stacks';
 
-/** The constructs the request path and the admin plane stand on, in `stack`. */
-export function foundationInStack(stack: Stack) {
-  const keys = new DataKeys(stack, 'Keys');
+/** Keys, network, tables and alarms: what every serving construct stands on, in `stack`. */
+export function groundInStack(stack: Stack, aliasPrefix?: string) {
+  const keys = new DataKeys(stack, 'Keys', aliasPrefix ? { aliasPrefix } : {});
   const network = new IsolatedNetwork(stack, 'Net', { logsKey: keys.logsKey });
   const store = new MetadataStore(stack, 'Store', { encryptionKey: keys.metadataKey });
   const incidents = new IncidentResponse(stack, 'Incidents', {
     encryptionKey: keys.queuesKey,
     watchedKeys: keys.allKeys,
   });
+  return { keys, network, store, incidents };
+}
+
+/** The constructs the request path and the admin plane stand on, in `stack`. */
+export function foundationInStack(stack: Stack) {
+  const { keys, network, store, incidents } = groundInStack(stack);
   const images = new ShortTtlImageBucket(stack, 'Images', {
     encryptionKey: keys.imagesKey,
     logsKey: keys.logsKey,
