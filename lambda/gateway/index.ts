@@ -1,5 +1,7 @@
 /**
- * Lambda entry point of the gateway (a load-balancer target).
+ * Lambda entry points of the gateway: `handler` for the load balancer (one
+ * body per answer) and `streamHandler` for API Gateway's streaming proxy
+ * integration (chunks as they are produced; see ../shared/lambda-stream).
  *
  * Configuration is read and validated here, at module load (cold start), and SDK
  * clients are created once; a bad environment fails the init with a message
@@ -12,6 +14,7 @@
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { streamingEntry } from '../shared/lambda-stream';
 import { parseConfig } from './config';
 import { createHandler } from './gateway';
 import { createTrustReader } from './trust';
@@ -33,3 +36,6 @@ export const handler = createHandler({
   upstream: createUpstream(config, { trust }),
   trust,
 });
+
+/** The same handler, streaming its answers (API Gateway with response transfer mode STREAM). */
+export const streamHandler = streamingEntry(handler);

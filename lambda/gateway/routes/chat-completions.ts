@@ -50,6 +50,7 @@ async function completeChat(call: ModelCall<ChatRequest>, meta: ResponseMeta): P
   const result = await svc.upstream.chat(request, model, upstreamSignal(svc, state));
   recordTokens(state.record, model, result);
   return withinResponseLimit(
+    state,
     jsonResult(200, chatCompletionJson(result, meta)),
     MESSAGES.completionTooLarge,
   );

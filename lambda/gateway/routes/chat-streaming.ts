@@ -51,6 +51,7 @@ export async function streamChat(
     await relay(call, meta, events, first, send);
     if (out) return { statusCode: 200, headers, body: '', isBase64Encoded: false };
     return withinResponseLimit(
+      state,
       albResult(200, buffered.join(''), SSE_CONTENT_TYPE),
       MESSAGES.completionTooLarge,
     );

@@ -43,6 +43,7 @@ async function generateImages(call: ModelCall<ImageRequest>): Promise<HttpResult
   const created = Math.floor(state.now.getTime() / 1000);
   if (request.responseFormat === 'url') return storeImages(svc, state, result.images, created);
   return withinResponseLimit(
+    state,
     jsonResult(200, base64ImagesJson(created, result.images)),
     MESSAGES.imagesTooLarge,
   );

@@ -41,12 +41,14 @@ export interface FakeOpenAi {
   readonly baseUrl: string;
   readonly requests: RecordedRequest[];
   behaviour: Behaviour;
+  /** Connections open to the server now (a cancelled call leaves none). */
+  connections(): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function startFakeOpenAi(tls?: { key: string; cert: string }): Promise<FakeOpenAi> {
   const hanging = new Set<ServerResponse>();
-  const fake: Omit<FakeOpenAi, 'baseUrl' | 'stop'> & { behaviour: Behaviour } = {
+  const fake: Omit<FakeOpenAi, 'baseUrl' | 'stop' | 'connections'> & { behaviour: Behaviour } = {
     requests: [],
     behaviour: { kind: 'ok' },
   };
@@ -142,6 +144,10 @@ export async function startFakeOpenAi(tls?: { key: string; cert: string }): Prom
   const port = (server.address() as AddressInfo).port;
   return Object.assign(fake, {
     baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    connections: () =>
+      new Promise<number>((resolve, reject) =>
+        server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+      ),
     async stop() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

@@ -1,6 +1,6 @@
 /** Events, configuration and sample data for the gateway tests. */
 
-import type { ALBEvent, ALBResult } from 'aws-lambda';
+import type { ALBEvent, ALBResult, APIGatewayProxyEvent } from 'aws-lambda';
 import { parseConfig, type GatewayConfig } from '../../../../lambda/gateway/config';
 import { HMAC_KEY_ID, IMAGE_BUCKET, KEY_TABLE, USAGE_TABLE } from './local-aws';
 
@@ -97,3 +97,26 @@ export const context = (awsRequestId: string) => ({
   awsRequestId,
   getRemainingTimeInMillis: () => 300_000,
 });
+
+/** The same request as API Gateway's REST proxy integration passes it (multi-value headers). */
+export function apiGatewayEvent(input: EventInput): APIGatewayProxyEvent {
+  const alb = albEvent(input);
+  const headers = alb.headers ?? {};
+  return {
+    resource: input.path,
+    path: input.path,
+    httpMethod: alb.httpMethod,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v ?? '']])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: {
+      requestId: 'apigw-request',
+      stage: 'v1',
+    } as APIGatewayProxyEvent['requestContext'],
+    body: alb.body ?? null,
+    isBase64Encoded: alb.isBase64Encoded,
+  };
+}
