@@ -10,6 +10,11 @@ import {
   SecretCMK,
 } from './encryption-rules';
 import {
+  APIGatewayNoBodyLogging,
+  APIGatewayStageThrottling,
+  APIGatewayTLSPolicy,
+} from './rest-api-rules';
+import {
   DynamoDBTableTTL,
   LogGroupRetention,
   S3BucketExpiration,
@@ -154,6 +159,28 @@ export const RETENTION_TRANSPORT_RULES: readonly RetentionTransportRule[] = [
     explanation:
       'Headers with invalid names are dropped at the edge rather than passed to targets, closing a class of request-smuggling and header-injection tricks. Set dropInvalidHeaderFields: true.',
   },
+  // API Gateway REST API front door
+  {
+    suffix: 'APIGatewayTLSPolicy',
+    rule: APIGatewayTLSPolicy,
+    info: 'The REST API or custom domain name has no enhanced TLS security policy (SecurityPolicy_TLS13_*, or a 2025 edge policy), or its EndpointAccessMode is not STRICT.',
+    explanation:
+      'Content must never travel over TLS older than 1.2, and TLS 1.3 is preferred. Without SecurityPolicy a regional or edge-optimized REST API uses the legacy TLS_1_0 policy, which accepts TLS 1.0 and 1.1; legacy TLS_1_2 keeps CBC cipher suites. Set SecurityPolicy to SecurityPolicy_TLS13_1_3_2025_09 (TLS 1.3 only) or another policy in TLS12_MINIMUM_API_GATEWAY_POLICIES, and EndpointAccessMode to STRICT, on the RestApi (through the L1: addPropertyOverride) and on every DomainName.',
+  },
+  {
+    suffix: 'APIGatewayNoBodyLogging',
+    rule: APIGatewayNoBodyLogging,
+    info: 'The API Gateway stage (or deployment stage description) turns on data tracing, or its access log format mentions authorization or $input.',
+    explanation:
+      "Request and response bodies are customer content and must never be written to logs (P1). DataTraceEnabled writes full bodies to the CloudWatch execution log; $input in an access log format writes the body; any variable naming authorization (such as $context.requestOverride.header.Authorization) writes the Authorization header, which holds the caller's API key. Leave dataTraceEnabled off on deployOptions and methodOptions, and log only request metadata ($context.requestId, status, latency).",
+  },
+  {
+    suffix: 'APIGatewayStageThrottling',
+    rule: APIGatewayStageThrottling,
+    info: 'The API Gateway stage has no stage-wide throttling: no MethodSettings entry for HttpMethod * and ResourcePath /* with positive ThrottlingBurstLimit and ThrottlingRateLimit.',
+    explanation:
+      'One client must not be able to exhaust the Lambda concurrency reserved for the gateway and starve everyone else. Set deployOptions.throttlingBurstLimit and throttlingRateLimit (CDK writes them as the * and /* method setting); limits on single methods or usage plans do not count.',
+  },
 ];
 
 /** Every rule id of the pack, e.g. `EphemeraRT-S3BucketTLSOnly`. */
@@ -164,8 +191,9 @@ export const RETENTION_TRANSPORT_RULE_IDS: readonly string[] = RETENTION_TRANSPO
 /**
  * Ephemera's "retention and transport" cdk-nag pack (rule ids `EphemeraRT-*`):
  * stateful resources forget their data after a bounded time, data at rest is
- * encrypted under customer managed KMS keys, S3 and load balancers refuse
- * plain HTTP and TLS below 1.2.
+ * encrypted under customer managed KMS keys, S3, load balancers and API
+ * Gateway refuse plain HTTP and TLS below 1.2, and API Gateway stages log no
+ * bodies and are throttled.
  *
  * ```ts
  * Validations.of(app).addPlugins(new RetentionTransportChecks(app));
