@@ -141,6 +141,9 @@ describe('RetentionTransportChecks', () => {
       'EphemeraRT-ALBListenerHTTPRedirect',
       'EphemeraRT-ALBListenerACMCertificate',
       'EphemeraRT-ALBDropInvalidHeaders',
+      'EphemeraRT-APIGatewayTLSPolicy',
+      'EphemeraRT-APIGatewayNoBodyLogging',
+      'EphemeraRT-APIGatewayStageThrottling',
     ]);
     expect(RETENTION_TRANSPORT_RULE_IDS).toEqual(pack.ruleIds);
   });
