@@ -17,21 +17,29 @@
  *   still call one.
  * - Image `style` has no equivalent and is not forwarded; `quality` `hd`/`high`
  *   map to `premium`, everything else to `standard`.
+ *
+ * `stream: true` goes through ConverseStream: each of its events is translated
+ * and passed on as it arrives (nothing of the answer is kept), the usage last,
+ * after the finish reason. Reasoning content is not passed on. A tool call with
+ * no input streamed gets `{}` as its arguments, as Converse gives it whole.
  */
 
 import {
   ConverseCommand,
+  ConverseStreamCommand,
   InvokeModelCommand,
   type BedrockRuntimeClient,
   type ContentBlock,
   type ConverseCommandInput,
   type ConverseCommandOutput,
+  type ConverseStreamOutput,
   type Message,
   type SystemContentBlock,
   type Tool,
   type ToolChoice as BedrockToolChoice,
   type ToolInputSchema,
 } from '@aws-sdk/client-bedrock-runtime';
+import type { ChatStreamEvent, ChoiceDelta } from './chat-stream';
 import type { ModelConfig } from './config';
 import { invalidRequest } from '../shared/http-errors';
 import { decodeBase64Image } from './image-format';
@@ -42,6 +50,7 @@ import {
   type FinishReason,
   type ImageResult,
   type Upstream,
+  type UpstreamFailure,
 } from './upstream';
 import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
 import type { ImageRequest } from './validate-images';
@@ -220,6 +229,165 @@ export function fromConverseOutput(
 const tokenCount = (v: unknown): number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 
+/**
+ * What the stream translator remembers between events: where it is, which
+ * tool calls are open and the usage. Never any content.
+ */
+export interface ConverseStreamState {
+  started: boolean;
+  stopped: boolean;
+  /** The index the next tool call gets (tool calls count from 0, whatever their content block). */
+  nextToolCall: number;
+  /** Content block index → the tool call open in it, and whether any input has come for it. */
+  readonly openToolCalls: Map<number, { readonly index: number; hasInput: boolean }>;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export function converseStreamState(): ConverseStreamState {
+  return {
+    started: false,
+    stopped: false,
+    nextToolCall: 0,
+    openToolCalls: new Map(),
+    inputTokens: 0,
+    outputTokens: 0,
+  };
+}
+
+/** The exception members a ConverseStream event may carry, and what each means. */
+const STREAM_EXCEPTIONS: Readonly<Record<string, UpstreamFailure>> = {
+  internalServerException: 'failed',
+  modelStreamErrorException: 'failed',
+  serviceUnavailableException: 'failed',
+  throttlingException: 'throttled',
+  validationException: 'rejected',
+};
+
+const ROLE_DELTA: ChoiceDelta = { index: 0, role: 'assistant', content: '' };
+
+const blockIndex = (v: unknown): number => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new UpstreamError('failed');
+  return v;
+};
+
+/** The events one piece of the answer makes: the role first if `messageStart` was missed. */
+function choiceEvents(
+  state: ConverseStreamState,
+  delta: Omit<ChoiceDelta, 'index'>,
+): ChatStreamEvent[] {
+  if (state.stopped) throw new UpstreamError('failed');
+  const events: ChatStreamEvent[] = [];
+  if (!state.started) {
+    state.started = true;
+    events.push({ type: 'choice', delta: ROLE_DELTA });
+  }
+  events.push({ type: 'choice', delta: { index: 0, ...delta } });
+  return events;
+}
+
+/** Closes the tool call open in a content block; one that got no input gets `{}`. */
+function closeToolCall(state: ConverseStreamState, block: number): ChatStreamEvent[] {
+  const open = state.openToolCalls.get(block);
+  if (!open) return [];
+  state.openToolCalls.delete(block);
+  return open.hasInput
+    ? []
+    : choiceEvents(state, { toolCalls: [{ index: open.index, arguments: '{}' }] });
+}
+
+/**
+ * Translates one ConverseStream event to the gateway's stream events,
+ * updating `state`. The usage is kept in `state` and given by
+ * {@link endConverseStream}, so that it comes last. An exception member
+ * throws its {@link UpstreamError} (by the member's name; its message is never
+ * read); so does a broken sequence (a tool input piece outside a tool call,
+ * anything after `messageStop` but metadata). Reasoning content and unknown
+ * events give nothing.
+ */
+export function fromConverseStreamEvent(
+  event: ConverseStreamOutput,
+  state: ConverseStreamState,
+): ChatStreamEvent[] {
+  if (typeof event !== 'object' || event === null) return [];
+  const members = event as unknown as Record<string, unknown>;
+  for (const [member, failure] of Object.entries(STREAM_EXCEPTIONS)) {
+    if (members[member] !== undefined) throw new UpstreamError(failure);
+  }
+  if (event.messageStart) {
+    if (state.stopped) throw new UpstreamError('failed');
+    if (state.started) return [];
+    state.started = true;
+    return [{ type: 'choice', delta: ROLE_DELTA }];
+  }
+  if (event.contentBlockStart) {
+    const toolUse = event.contentBlockStart.start?.toolUse;
+    if (!toolUse) return [];
+    const { toolUseId, name } = toolUse;
+    const block = blockIndex(event.contentBlockStart.contentBlockIndex);
+    if (typeof toolUseId !== 'string' || typeof name !== 'string') {
+      throw new UpstreamError('failed');
+    }
+    if (state.openToolCalls.has(block)) throw new UpstreamError('failed');
+    const index = state.nextToolCall++;
+    state.openToolCalls.set(block, { index, hasInput: false });
+    return choiceEvents(state, { toolCalls: [{ index, id: toolUseId, name, arguments: '' }] });
+  }
+  if (event.contentBlockDelta) {
+    const delta = event.contentBlockDelta.delta;
+    if (typeof delta?.text === 'string') {
+      return delta.text === '' ? [] : choiceEvents(state, { content: delta.text });
+    }
+    if (delta?.toolUse) {
+      const open = state.openToolCalls.get(blockIndex(event.contentBlockDelta.contentBlockIndex));
+      const input: unknown = delta.toolUse.input;
+      if (!open || (input !== undefined && typeof input !== 'string')) {
+        throw new UpstreamError('failed');
+      }
+      if (!input) return [];
+      open.hasInput = true;
+      return choiceEvents(state, { toolCalls: [{ index: open.index, arguments: input }] });
+    }
+    return [];
+  }
+  if (event.contentBlockStop) {
+    const block = event.contentBlockStop.contentBlockIndex;
+    return typeof block === 'number' ? closeToolCall(state, block) : [];
+  }
+  if (event.messageStop) {
+    const events = [...state.openToolCalls.keys()].flatMap((block) => closeToolCall(state, block));
+    events.push(
+      ...choiceEvents(state, { finishReason: finishReason(event.messageStop.stopReason) }),
+    );
+    state.stopped = true;
+    return events;
+  }
+  if (event.metadata) {
+    state.inputTokens = tokenCount(event.metadata.usage?.inputTokens);
+    state.outputTokens = tokenCount(event.metadata.usage?.outputTokens);
+    return [];
+  }
+  return [];
+}
+
+/** The last event of a stream: its usage (zeros if none came). A stream without `messageStop` was cut off. */
+export function endConverseStream(state: ConverseStreamState): ChatStreamEvent {
+  if (!state.stopped) throw new UpstreamError('failed');
+  return { type: 'usage', inputTokens: state.inputTokens, outputTokens: state.outputTokens };
+}
+
+/**
+ * A ConverseStream answer as the gateway's stream events, each passed on as
+ * it arrives. Ending the iteration early ends the iteration of `stream`.
+ */
+export async function* fromConverseStream(
+  stream: AsyncIterable<ConverseStreamOutput>,
+): AsyncGenerator<ChatStreamEvent> {
+  const state = converseStreamState();
+  for await (const event of stream) yield* fromConverseStreamEvent(event, state);
+  yield endConverseStream(state);
+}
+
 /** Checks and translates an image request to a Nova Canvas / Titan v2 body. */
 export function toImageBody(request: ImageRequest): Record<string, unknown> {
   const L = BEDROCK_IMAGE_LIMITS;
@@ -322,6 +490,33 @@ export class BedrockUpstream implements Upstream {
       throw bedrockFailure(err, signal);
     }
     return fromConverseOutput(output);
+  }
+
+  /**
+   * Streams a chat completion through ConverseStream. A request Bedrock cannot
+   * honour is refused (400) by the first `next()`, before any call. Every
+   * failure, at the call or under way, is mapped by {@link bedrockFailure};
+   * an aborted `signal` stops the reading (a timeout), and so does ending the
+   * iteration early, which ends the iteration of the SDK's stream.
+   */
+  async *chatStream(
+    request: ChatRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatStreamEvent> {
+    const input = toConverseInput(request, model.upstreamId);
+    try {
+      const output = await this.client.send(new ConverseStreamCommand(input), {
+        abortSignal: signal,
+      });
+      if (!output.stream) throw new UpstreamError('failed');
+      for await (const event of fromConverseStream(output.stream)) {
+        if (signal.aborted) throw new UpstreamError('timeout');
+        yield event;
+      }
+    } catch (err) {
+      throw bedrockFailure(err, signal);
+    }
   }
 
   async images(
