@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import {
   BedrockRuntimeClient,
   ConverseCommand,
+  ConverseStreamCommand,
   InvokeModelCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -226,6 +227,33 @@ describe('canary requests', () => {
         metrics: { latencyMs: 1 },
       });
       bedrockMock.on(ConverseCommand).callsFake(converse);
+      bedrockMock.on(ConverseStreamCommand).callsFake(() => ({
+        stream: (async function* () {
+          yield { messageStart: { role: 'assistant' as const } };
+          yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: canary('answer') } } };
+          yield { contentBlockStop: { contentBlockIndex: 0 } };
+          yield {
+            contentBlockStart: {
+              contentBlockIndex: 1,
+              start: { toolUse: { toolUseId: 't', name: 'lookup' } },
+            },
+          };
+          yield {
+            contentBlockDelta: {
+              contentBlockIndex: 1,
+              delta: { toolUse: { input: JSON.stringify({ q: canary('answer-args') }) } },
+            },
+          };
+          yield { contentBlockStop: { contentBlockIndex: 1 } };
+          yield { messageStop: { stopReason: 'tool_use' as const } };
+          yield {
+            metadata: {
+              usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+              metrics: { latencyMs: 1 },
+            },
+          };
+        })(),
+      }));
       expect(
         (
           await send(bedrockHandler, {

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import {
   BedrockRuntimeClient,
   ConverseCommand,
+  ConverseStreamCommand,
   InvokeModelCommand,
   type ConverseCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
@@ -289,7 +290,21 @@ describe('chat completions (bedrock)', () => {
   });
 
   it('answers stream: true with a complete event stream', async () => {
-    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    bedrockMock.on(ConverseStreamCommand).resolves({
+      stream: (async function* () {
+        yield { messageStart: { role: 'assistant' as const } };
+        yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'hi ' } } };
+        yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'there' } } };
+        yield { contentBlockStop: { contentBlockIndex: 0 } };
+        yield { messageStop: { stopReason: 'end_turn' as const } };
+        yield {
+          metadata: {
+            usage: { inputTokens: 1200, outputTokens: 500, totalTokens: 1700 },
+            metrics: { latencyMs: 5 },
+          },
+        };
+      })(),
+    });
     const { response, logs } = await invoke(handlerWith(), {
       path: '/v1/chat/completions',
       headers: bearer(inferenceKey),
