@@ -25,8 +25,11 @@ export const ADMIN_RULE_PRIORITY = 100;
 const MAX_PATTERNS_PER_RULE = 5;
 
 export interface AdminApiProps {
-  /** The HTTPS listener the admin API answers behind (the gateway's). */
-  readonly listener: elbv2.IApplicationListener;
+  /**
+   * The HTTPS listener the admin API answers behind (the gateway's).
+   * @default - no load balancer: add the function to a `StreamingFrontDoor` (`admin`)
+   */
+  readonly listener?: elbv2.IApplicationListener;
   readonly vpc: ec2.IVpc;
   /** @default - the VPC's isolated subnets */
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -82,7 +85,8 @@ export interface AdminApiProps {
  */
 export class AdminApi extends Construct {
   public readonly handler: RetentionFunction;
-  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The load balancer's target group, when the admin API is behind one (`listener`). */
+  public readonly targetGroup?: elbv2.ApplicationTargetGroup;
   public readonly errorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AdminApiProps) {
@@ -127,26 +131,7 @@ export class AdminApi extends Construct {
     });
     this.grantLeastPrivilege(props);
 
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
-      targetType: elbv2.TargetType.LAMBDA,
-      targets: [new targets.LambdaTarget(this.handler.function)],
-      multiValueHeadersEnabled: true,
-    });
-    // A listener rule takes at most 5 path patterns: one rule per 5.
-    for (let i = 0; i < ADMIN_PATH_PATTERNS.length; i += MAX_PATTERNS_PER_RULE) {
-      const n = i / MAX_PATTERNS_PER_RULE;
-      new elbv2.ApplicationListenerRule(this, n === 0 ? 'Routes' : `Routes${n + 1}`, {
-        listener: props.listener,
-        priority: ADMIN_RULE_PRIORITY + n,
-        conditions: [
-          elbv2.ListenerCondition.pathPatterns(
-            ADMIN_PATH_PATTERNS.slice(i, i + MAX_PATTERNS_PER_RULE),
-          ),
-        ],
-        action: elbv2.ListenerAction.forward([this.targetGroup]),
-      });
-    }
-    restrictLoadBalancerInvoke(this.handler.function);
+    if (props.listener) this.targetGroup = this.behindListener(props.listener);
 
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
       alarmDescription: 'Ephemera admin API: invocations failed (the handler itself)',
@@ -156,6 +141,31 @@ export class AdminApi extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     props.alarms.addAlarm(this.errorsAlarm);
+  }
+
+  /** A target group for the function, and the listener rules that route the admin paths to it. */
+  private behindListener(listener: elbv2.IApplicationListener): elbv2.ApplicationTargetGroup {
+    const targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
+      targetType: elbv2.TargetType.LAMBDA,
+      targets: [new targets.LambdaTarget(this.handler.function)],
+      multiValueHeadersEnabled: true,
+    });
+    // A listener rule takes at most 5 path patterns: one rule per 5.
+    for (let i = 0; i < ADMIN_PATH_PATTERNS.length; i += MAX_PATTERNS_PER_RULE) {
+      const n = i / MAX_PATTERNS_PER_RULE;
+      new elbv2.ApplicationListenerRule(this, n === 0 ? 'Routes' : `Routes${n + 1}`, {
+        listener,
+        priority: ADMIN_RULE_PRIORITY + n,
+        conditions: [
+          elbv2.ListenerCondition.pathPatterns(
+            ADMIN_PATH_PATTERNS.slice(i, i + MAX_PATTERNS_PER_RULE),
+          ),
+        ],
+        action: elbv2.ListenerAction.forward([targetGroup]),
+      });
+    }
+    restrictLoadBalancerInvoke(this.handler.function);
+    return targetGroup;
   }
 
   /** Invocations that failed in the handler itself. Sum over 5 minutes by default. */

@@ -12,6 +12,12 @@ import { TlsVersions } from './tls-load-balancer';
  */
 export type FrontDoor = 'public' | 'private' | 'both';
 
+/**
+ * What serves the API: the TLS load balancer (`alb`, one body per answer) or
+ * an API Gateway REST API with Lambda response streaming (`api-gateway`).
+ */
+export type FrontDoorKind = 'alb' | 'api-gateway';
+
 /** The stack's configuration, as read from `cdk.json` context. */
 export interface EphemeraConfig {
   readonly imageTtl: Duration;
@@ -28,6 +34,9 @@ export interface EphemeraConfig {
   readonly maxAzs: number;
   readonly vpcCidr: string;
   readonly frontDoor: FrontDoor;
+  readonly frontDoorKind: FrontDoorKind;
+  /** The execute-api VPC endpoints a private REST API admits (`api-gateway`, `private` or `both`). */
+  readonly apiVpcEndpointIds: string[];
   readonly allowedCidrs?: string[];
   readonly httpRedirect: boolean;
   readonly webAclArn?: string;
@@ -174,6 +183,8 @@ export function readConfig(scope: Construct): EphemeraConfig {
     maxAzs: get('maxAzs'),
     vpcCidr: get('vpcCidr'),
     frontDoor: get('frontDoor') as FrontDoor,
+    frontDoorKind: get('frontDoorKind') as FrontDoorKind,
+    apiVpcEndpointIds: list('apiVpcEndpointIds'),
     allowedCidrs: optionalList(list('allowedCidrs')),
     httpRedirect: get('httpRedirect'),
     webAclArn: optional('webAclArn'),
@@ -218,11 +229,7 @@ export function readConfig(scope: Construct): EphemeraConfig {
       `accessLogRetentionDays (${config.accessLogRetentionDays}) must not exceed metadataRetentionDays (${config.metadataRetentionDays}): access logs are request metadata too`,
     );
   }
-  if (config.frontDoor !== 'public' && config.endpointServicePrincipals.length === 0) {
-    problems.push(
-      `frontDoor ${config.frontDoor} offers the API over PrivateLink: endpointServicePrincipals must name the AWS accounts (or IAM roles) allowed to connect`,
-    );
-  }
+  problems.push(...frontDoorProblems(config));
   if (config.frontDoor === 'private' && config.allowInternetEgress) {
     problems.push(
       'frontDoor private means no internet gateway at all, but allowInternetEgress needs one (for its NAT gateways): reach the upstream through the VPC (PrivateLink, peering) or choose frontDoor both',
@@ -245,6 +252,57 @@ export function readConfig(scope: Construct): EphemeraConfig {
     );
   }
   return config;
+}
+
+/** How `frontDoor`, `frontDoorKind` and the keys that apply to only one kind fit together. */
+function frontDoorProblems(config: EphemeraConfig): string[] {
+  const problems: string[] = [];
+  const offersPrivate = config.frontDoor !== 'public';
+  if (config.frontDoorKind === 'alb') {
+    if (offersPrivate && config.endpointServicePrincipals.length === 0) {
+      problems.push(
+        `frontDoor ${config.frontDoor} offers the API over PrivateLink: endpointServicePrincipals must name the AWS accounts (or IAM roles) allowed to connect`,
+      );
+    }
+    if (config.apiVpcEndpointIds.length > 0) {
+      problems.push(
+        'apiVpcEndpointIds applies to frontDoorKind api-gateway only (the load balancer is offered over PrivateLink: use endpointServicePrincipals)',
+      );
+    }
+    return problems;
+  }
+  if (offersPrivate && config.apiVpcEndpointIds.length === 0) {
+    problems.push(
+      `frontDoor ${config.frontDoor} with frontDoorKind api-gateway is a private REST API: apiVpcEndpointIds must name the execute-api interface endpoints (in the callers' VPCs) allowed to call it`,
+    );
+  }
+  if (!offersPrivate && config.apiVpcEndpointIds.length > 0) {
+    problems.push('apiVpcEndpointIds applies to frontDoor private or both (a private REST API)');
+  }
+  if (config.endpointServicePrincipals.length > 0) {
+    problems.push(
+      'endpointServicePrincipals applies to frontDoorKind alb only (a private REST API admits the VPC endpoints in apiVpcEndpointIds)',
+    );
+  }
+  if (config.httpRedirect) {
+    problems.push('httpRedirect applies to frontDoorKind alb only: API Gateway answers HTTPS only');
+  }
+  if (config.frontDoor === 'private' && config.allowedCidrs) {
+    problems.push(
+      'allowedCidrs limits the public REST API; with frontDoor private the API admits only apiVpcEndpointIds',
+    );
+  }
+  if (config.frontDoor === 'private' && config.domainName) {
+    problems.push(
+      "domainName is the public REST API's custom domain; with frontDoor private and frontDoorKind api-gateway callers use their VPC endpoint's execute-api names",
+    );
+  }
+  if (config.certificateArn && !config.domainName) {
+    problems.push(
+      'certificateArn needs domainName with frontDoorKind api-gateway (without a domain the API serves its execute-api name with its own certificate)',
+    );
+  }
+  return problems;
 }
 
 function optionalList(v: string[]): string[] | undefined {

@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -25,6 +26,13 @@ import { GatewayUpstream, InferenceGateway } from './inference-gateway';
 import { IsolatedNetwork } from './isolated-network';
 import { MetadataStore } from './metadata-store';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
+import {
+  API_STAGE_NAME,
+  ApiAccessLogFields,
+  ApiEndpointAccess,
+  StreamingFrontDoor,
+  type StreamingFrontDoorProps,
+} from './streaming-front-door';
 import { TlsLoadBalancer } from './tls-load-balancer';
 import { Watchdog } from './watchdog';
 
@@ -47,9 +55,14 @@ export class EphemeraStack extends Stack {
   public readonly network: IsolatedNetwork;
   public readonly store: MetadataStore;
   public readonly images: ShortTtlImageBucket;
-  public readonly frontDoor: TlsLoadBalancer;
-  /** The PrivateLink path to `frontDoor` (frontDoor `private` or `both`). */
+  /** The TLS load balancer (frontDoorKind `alb`). */
+  public readonly frontDoor?: TlsLoadBalancer;
+  /** The PrivateLink path to `frontDoor` (frontDoorKind `alb`, frontDoor `private` or `both`). */
   public readonly privateFrontDoor?: PrivateFrontDoor;
+  /** The public REST API (frontDoorKind `api-gateway`, frontDoor `public` or `both`). */
+  public readonly streamingFrontDoor?: StreamingFrontDoor;
+  /** The private REST API (frontDoorKind `api-gateway`, frontDoor `private` or `both`). */
+  public readonly privateStreamingFrontDoor?: StreamingFrontDoor;
   public readonly configBucket: ConfigBucket;
   /** Delivers each erasure receipt to `receiptWebhookUrl`, when one is configured. */
   public readonly receiptWebhook?: ReceiptWebhook;
@@ -64,6 +77,7 @@ export class EphemeraStack extends Stack {
     const config = (this.config = props.config ?? readConfig(this));
     this.checkRegion(config);
     const internetFacing = config.frontDoor !== 'private';
+    const alb = config.frontDoorKind === 'alb';
 
     this.keys = new DataKeys(this, 'DataKeys', {
       rotationPeriod: Duration.days(config.keyRotationDays),
@@ -74,7 +88,8 @@ export class EphemeraStack extends Stack {
       cidr: config.vpcCidr,
       logsKey: this.keys.logsKey,
       flowLogRetention: config.logRetention,
-      publicIngress: internetFacing,
+      // API Gateway is reached outside the VPC: the VPC needs no public subnets for it.
+      publicIngress: internetFacing && alb,
       allowInternetEgress: config.allowInternetEgress,
       removalPolicy: config.removalPolicy,
     });
@@ -107,42 +122,27 @@ export class EphemeraStack extends Stack {
       removalPolicy: config.removalPolicy,
       alarms: this.incidents,
     });
-    this.frontDoor = new TlsLoadBalancer(this, 'FrontDoor', {
-      vpc: this.network.vpc,
-      // An internal load balancer sits with the workloads (isolated, or
-      // private-with-egress when allowInternetEgress is on).
-      vpcSubnets: internetFacing ? undefined : this.network.workloadSubnets,
-      certificate: this.certificate(config),
-      internetFacing,
-      tlsVersions: config.tlsVersions,
-      fips: config.fips,
-      httpRedirect: config.httpRedirect,
-      // Private: only the PrivateLink NLB, plus any ranges configured.
-      allowedCidrs: config.allowedCidrs ?? (internetFacing ? undefined : []),
-      webAclArn: config.webAclArn,
-      accessLogs: config.accessLogs,
-      accessLogRetention: Duration.days(config.accessLogRetentionDays),
-      // Longer than the longest request, so a slow completion is not cut off.
-      idleTimeout: config.gatewayTimeout.plus(Duration.seconds(10)),
-      removalPolicy: config.removalPolicy,
-    });
-    if (config.frontDoor !== 'public') {
-      this.privateFrontDoor = new PrivateFrontDoor(this, 'PrivateFrontDoor', {
-        loadBalancer: this.frontDoor,
-        vpcSubnets: this.network.workloadSubnets,
-        allowedPrincipals: config.endpointServicePrincipals,
-        privateDnsName: config.domainName,
-        verificationZone:
-          config.domainName && config.hostedZoneId ? this.hostedZone(config) : undefined,
-      });
-    }
     this.configBucket = new ConfigBucket(this, 'Config', {
       encryptionKey: this.keys.metadataKey,
       allowInsecureTrustAll: config.allowInsecureTrustAll,
       removalPolicy: config.removalPolicy,
     });
+    if (alb) {
+      this.frontDoor = this.loadBalancer(config, internetFacing);
+      if (config.frontDoor !== 'public') {
+        this.privateFrontDoor = new PrivateFrontDoor(this, 'PrivateFrontDoor', {
+          loadBalancer: this.frontDoor,
+          vpcSubnets: this.network.workloadSubnets,
+          allowedPrincipals: config.endpointServicePrincipals,
+          privateDnsName: config.domainName,
+          verificationZone:
+            config.domainName && config.hostedZoneId ? this.hostedZone(config) : undefined,
+        });
+      }
+    }
     this.gateway = new InferenceGateway(this, 'Gateway', {
-      listener: this.frontDoor.httpsListener,
+      listener: this.frontDoor?.httpsListener,
+      responseStreaming: !alb,
       vpc: this.network.vpc,
       vpcSubnets: this.network.workloadSubnets,
       usageTable: this.store.usageTable,
@@ -192,13 +192,15 @@ export class EphemeraStack extends Stack {
       logsKey: this.keys.logsKey,
       alarms: this.incidents,
       // Access logs hold URLs and client IPs that erasure cannot reach: every receipt says so.
-      receiptExcludes: config.accessLogs ? ['load-balancer-access-logs'] : [],
+      receiptExcludes: config.accessLogs
+        ? [alb ? 'load-balancer-access-logs' : 'api-gateway-access-logs']
+        : [],
       receiptQueue: this.receiptWebhook,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
     this.admin = new AdminApi(this, 'Admin', {
-      listener: this.frontDoor.httpsListener,
+      listener: this.frontDoor?.httpsListener,
       vpc: this.network.vpc,
       vpcSubnets: this.network.workloadSubnets,
       usageTable: this.store.usageTable,
@@ -229,28 +231,11 @@ export class EphemeraStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
 
-    // A private front door publishes no public record: consumers resolve the
-    // name through their endpoint's private DNS.
-    if (config.domainName && config.hostedZoneId && internetFacing) {
-      new route53.ARecord(this, 'ApiRecord', {
-        zone: this.hostedZone(config),
-        recordName: config.domainName,
-        target: route53.RecordTarget.fromAlias(
-          new route53Targets.LoadBalancerTarget(this.frontDoor.loadBalancer),
-        ),
-      });
+    if (!alb) {
+      if (config.frontDoor !== 'private') this.streamingFrontDoor = this.publicApi(config);
+      if (config.frontDoor !== 'public') this.privateStreamingFrontDoor = this.privateApi(config);
     }
-
-    new CfnOutput(this, 'ApiEndpoint', {
-      value: `https://${config.domainName ?? this.frontDoor.loadBalancer.loadBalancerDnsName}`,
-    });
-    if (this.privateFrontDoor) {
-      new CfnOutput(this, 'EndpointServiceName', {
-        value: this.privateFrontDoor.serviceName,
-        description:
-          'Consumers create an interface VPC endpoint to this service; accept each connection request (aws ec2 accept-vpc-endpoint-connections)',
-      });
-    }
+    if (this.frontDoor) this.loadBalancerRecordAndOutputs(config, this.frontDoor, internetFacing);
     new CfnOutput(this, 'ConfigBucketName', { value: this.configBucket.bucket.bucketName });
     new CfnOutput(this, 'KeyTableName', { value: this.store.keyTable.tableName });
     new CfnOutput(this, 'HmacKeyId', { value: this.keys.hmacKey.keyId });
@@ -260,6 +245,119 @@ export class EphemeraStack extends Stack {
       value: this.keys.signingKey.keyArn,
       description: 'Verifies erasure receipts: aws kms get-public-key --key-id <this>',
     });
+  }
+
+  /** The TLS load balancer. */
+  private loadBalancer(config: EphemeraConfig, internetFacing: boolean): TlsLoadBalancer {
+    return new TlsLoadBalancer(this, 'FrontDoor', {
+      vpc: this.network.vpc,
+      // An internal load balancer sits with the workloads (isolated, or
+      // private-with-egress when allowInternetEgress is on).
+      vpcSubnets: internetFacing ? undefined : this.network.workloadSubnets,
+      certificate: this.certificate(config),
+      internetFacing,
+      tlsVersions: config.tlsVersions,
+      fips: config.fips,
+      httpRedirect: config.httpRedirect,
+      // Private: only the PrivateLink NLB, plus any ranges configured.
+      allowedCidrs: config.allowedCidrs ?? (internetFacing ? undefined : []),
+      webAclArn: config.webAclArn,
+      accessLogs: config.accessLogs,
+      accessLogRetention: Duration.days(config.accessLogRetentionDays),
+      // Longer than the longest request, so a slow completion is not cut off.
+      idleTimeout: config.gatewayTimeout.plus(Duration.seconds(10)),
+      removalPolicy: config.removalPolicy,
+    });
+  }
+
+  /** The load balancer's DNS record (public only) and the outputs that name its endpoints. */
+  private loadBalancerRecordAndOutputs(
+    config: EphemeraConfig,
+    loadBalancer: TlsLoadBalancer,
+    internetFacing: boolean,
+  ): void {
+    // A private front door publishes no public record: consumers resolve the
+    // name through their endpoint's private DNS.
+    if (config.domainName && config.hostedZoneId && internetFacing) {
+      new route53.ARecord(this, 'ApiRecord', {
+        zone: this.hostedZone(config),
+        recordName: config.domainName,
+        target: route53.RecordTarget.fromAlias(
+          new route53Targets.LoadBalancerTarget(loadBalancer.loadBalancer),
+        ),
+      });
+    }
+    new CfnOutput(this, 'ApiEndpoint', {
+      value: `https://${config.domainName ?? loadBalancer.loadBalancer.loadBalancerDnsName}`,
+    });
+    if (this.privateFrontDoor) {
+      new CfnOutput(this, 'EndpointServiceName', {
+        value: this.privateFrontDoor.serviceName,
+        description:
+          'Consumers create an interface VPC endpoint to this service; accept each connection request (aws ec2 accept-vpc-endpoint-connections)',
+      });
+    }
+  }
+
+  /** What the public and private REST APIs share (frontDoorKind api-gateway). */
+  private apiProps(config: EphemeraConfig): StreamingFrontDoorProps {
+    return {
+      gateway: this.gateway.handler.function,
+      gatewayTimeout: this.gateway.timeout,
+      admin: this.admin.handler.function,
+      logsKey: this.keys.logsKey,
+      tlsVersions: config.tlsVersions,
+      fips: config.fips,
+      webAclArn: config.webAclArn,
+      // The stage admits no more at once than the gateway's reserved concurrency.
+      throttlingBurstLimit: config.gatewayMaxConcurrency,
+      throttlingRateLimit: config.gatewayMaxConcurrency,
+      accessLogFields: config.accessLogs
+        ? ApiAccessLogFields.WITH_CLIENT
+        : ApiAccessLogFields.METADATA,
+      accessLogRetention: config.accessLogs
+        ? (config.accessLogRetentionDays as logs.RetentionDays)
+        : config.logRetention,
+      removalPolicy: config.removalPolicy,
+    };
+  }
+
+  /** The public REST API, on the custom domain when one is configured. */
+  private publicApi(config: EphemeraConfig): StreamingFrontDoor {
+    const api = new StreamingFrontDoor(this, 'StreamingFrontDoor', {
+      ...this.apiProps(config),
+      access: ApiEndpointAccess.PUBLIC,
+      domain: config.domainName
+        ? { domainName: config.domainName, certificate: this.certificate(config) }
+        : undefined,
+      allowedCidrs: config.allowedCidrs,
+    });
+    if (api.domainName && config.hostedZoneId) {
+      new route53.ARecord(this, 'ApiRecord', {
+        zone: this.hostedZone(config),
+        recordName: config.domainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.ApiGatewayDomain(api.domainName)),
+      });
+    }
+    new CfnOutput(this, 'ApiEndpoint', {
+      value: api.url,
+      description: 'The API base URL: OpenAI clients use <this>v1',
+    });
+    return api;
+  }
+
+  /** The private REST API, reached through the callers' execute-api VPC endpoints. */
+  private privateApi(config: EphemeraConfig): StreamingFrontDoor {
+    const api = new StreamingFrontDoor(this, 'PrivateStreamingFrontDoor', {
+      ...this.apiProps(config),
+      access: ApiEndpointAccess.PRIVATE,
+      vpcEndpointIds: config.apiVpcEndpointIds,
+    });
+    new CfnOutput(this, 'PrivateApiId', {
+      value: api.api.restApiId,
+      description: `Callers with private DNS on their execute-api endpoint use https://<this>.execute-api.<region>.amazonaws.com/${API_STAGE_NAME}/v1; otherwise https://<this>-<vpce id>.execute-api.<region>.amazonaws.com/${API_STAGE_NAME}/v1`,
+    });
+    return api;
   }
 
   private upstream(config: EphemeraConfig): GatewayUpstream {

@@ -4,6 +4,7 @@ export * from './isolated-network';
 export * from './short-ttl-image-bucket';
 export * from './tls-load-balancer';
 export * from './private-front-door';
+export * from './streaming-front-door';
 export * from './config-bucket';
 export * from './metadata-store';
 export * from './retention-functions';

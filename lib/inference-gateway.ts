@@ -55,8 +55,20 @@ export const LATENCY_ALARM_PERCENT = 80;
 export const GATEWAY_RULE_PRIORITY = 1000;
 
 export interface InferenceGatewayProps {
-  /** The HTTPS listener the gateway answers behind. */
-  readonly listener: elbv2.IApplicationListener;
+  /**
+   * The HTTPS listener the gateway answers behind (a load balancer: one body
+   * per answer, at most 1 MB).
+   * @default - no load balancer: front the gateway with a `StreamingFrontDoor` (needs `responseStreaming`)
+   */
+  readonly listener?: elbv2.IApplicationListener;
+  /**
+   * Answer through Lambda response streaming (the `streamHandler` entry
+   * point), for a `StreamingFrontDoor`: chunks reach the client as the model
+   * produces them. A load balancer cannot invoke such a function, so this
+   * and `listener` exclude each other.
+   * @default false
+   */
+  readonly responseStreaming?: boolean;
   readonly vpc: ec2.IVpc;
   /** @default - the VPC's isolated subnets */
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -132,8 +144,11 @@ export interface InferenceGatewayProps {
  */
 export class InferenceGateway extends Construct {
   public readonly handler: RetentionFunction;
-  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The load balancer's target group, when the gateway is behind one (`listener`). */
+  public readonly targetGroup?: elbv2.ApplicationTargetGroup;
   public readonly timeout: Duration;
+  /** Whether the function answers through response streaming (a `StreamingFrontDoor`). */
+  public readonly responseStreaming: boolean;
   /** Fires when the handler itself fails. */
   public readonly errorsAlarm: cloudwatch.Alarm;
   /** Fires when requests are throttled at the reserved concurrency. */
@@ -144,6 +159,7 @@ export class InferenceGateway extends Construct {
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
     super(scope, id);
     this.timeout = props.timeout ?? Duration.minutes(5);
+    this.responseStreaming = props.responseStreaming ?? false;
     const models = props.models ?? [...DEFAULT_MODELS];
     const upstream = props.upstream ?? { kind: 'bedrock' };
     const retentionDays = props.metadataRetentionDays ?? 30;
@@ -167,6 +183,10 @@ export class InferenceGateway extends Construct {
       .integer('maxConcurrency', props.maxConcurrency, 1, 1000)
       .integer('maxImagesPerRequest', maxImages, 1, 10)
       .check(models.length > 0, 'models must name at least one model')
+      .check(
+        !(this.responseStreaming && props.listener),
+        'listener and responseStreaming exclude each other: a load balancer cannot invoke a streaming function (use a StreamingFrontDoor)',
+      )
       .rule('allowedRegions', props.allowedRegions, REGION_LIST_RULE)
       .check(
         baseUrl === undefined || baseUrl.ok,
@@ -217,27 +237,29 @@ export class InferenceGateway extends Construct {
       // of the bundle (dead code once the kind is a constant).
       define: gatewayBundle(upstream.kind).define,
       bundleName: gatewayBundle(upstream.kind).name,
+      entryPoint: this.responseStreaming ? 'streamHandler' : 'handler',
     });
     const fn = this.handler.function;
     this.grantLeastPrivilege(fn.role!, props, models, upstream);
     props.configBucket?.grantTrustRead(fn);
 
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
-      targetType: elbv2.TargetType.LAMBDA,
-      // Every value of a repeated header reaches the gateway (otherwise only
-      // the last), so "the first customer_id wins" holds across headers.
-      multiValueHeadersEnabled: true,
-      targets: [new targets.LambdaTarget(fn)],
-      healthCheck: { enabled: true, path: '/healthz', interval: Duration.minutes(1) },
-    });
-    new elbv2.ApplicationListenerRule(this, 'Routes', {
-      listener: props.listener,
-      priority: GATEWAY_RULE_PRIORITY,
-      conditions: [elbv2.ListenerCondition.pathPatterns(GATEWAY_PATHS)],
-      action: elbv2.ListenerAction.forward([this.targetGroup]),
-    });
-
-    restrictLoadBalancerInvoke(this.handler.function);
+    if (props.listener) {
+      this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
+        targetType: elbv2.TargetType.LAMBDA,
+        // Every value of a repeated header reaches the gateway (otherwise only
+        // the last), so "the first customer_id wins" holds across headers.
+        multiValueHeadersEnabled: true,
+        targets: [new targets.LambdaTarget(fn)],
+        healthCheck: { enabled: true, path: '/healthz', interval: Duration.minutes(1) },
+      });
+      new elbv2.ApplicationListenerRule(this, 'Routes', {
+        listener: props.listener,
+        priority: GATEWAY_RULE_PRIORITY,
+        conditions: [elbv2.ListenerCondition.pathPatterns(GATEWAY_PATHS)],
+        action: elbv2.ListenerAction.forward([this.targetGroup]),
+      });
+      restrictLoadBalancerInvoke(this.handler.function);
+    }
     [this.errorsAlarm, this.throttlesAlarm, this.latencyAlarm] = this.newAlarms();
     for (const alarm of [this.errorsAlarm, this.throttlesAlarm, this.latencyAlarm]) {
       props.alarms.addAlarm(alarm);
@@ -346,7 +368,8 @@ export function bedrockStatements(
   models: readonly GatewayModel[],
 ): iam.PolicyStatement[] {
   const region = Token.isUnresolved(stack.region) ? undefined : stack.region;
-  const actions = ['bedrock:InvokeModel'];
+  // ConverseStream (stream: true) needs the streaming action on the same resources.
+  const actions = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
   const p = stack.partition;
   const direct = new Set<string>();
   const statements: iam.PolicyStatement[] = [];

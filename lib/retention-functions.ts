@@ -111,6 +111,13 @@ export interface RetentionFunctionProps {
   readonly bundleName?: string;
 
   /**
+   * The bundle's export the runtime calls (`handler`, or `streamHandler` for
+   * the gateway's response-streaming entry point).
+   * @default 'handler'
+   */
+  readonly entryPoint?: string;
+
+  /**
    * Attach a CloudWatch Logs data-protection policy to the log group that
    * masks personal data and secrets, as a second net behind the allowlist
    * logger (it masks what it recognises; the logger is the real guard).
@@ -147,6 +154,10 @@ export class RetentionFunction extends Construct {
       .check(
         /^[a-z][a-z0-9-]{0,62}$/.test(props.handlerName),
         `handlerName must be a folder name under lambda/ (got '${props.handlerName}')`,
+      )
+      .check(
+        /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(props.entryPoint ?? 'handler'),
+        `entryPoint must be the name of an export of the bundle (got '${props.entryPoint}')`,
       )
       .integer('memorySize', memorySize, 128, 10240)
       .integer('reservedConcurrentExecutions', reserved, 1, 1000)
@@ -211,7 +222,7 @@ export class RetentionFunction extends Construct {
         handler: props.handlerName,
         ...(props.define ? { define: props.define, name: props.bundleName } : {}),
       }),
-      handler: 'index.handler',
+      handler: `index.${props.entryPoint ?? 'handler'}`,
       runtime: FUNCTION_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize,

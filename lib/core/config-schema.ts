@@ -29,6 +29,7 @@ import {
   type Rule,
   stringRule,
   VPC_CIDR_RULE,
+  VPC_ENDPOINT_IDS_RULE,
   WEB_ACL_ARN_RULE,
 } from './rules';
 
@@ -68,6 +69,9 @@ export const LOG_RETENTION_PERIODS: readonly number[] = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
 ];
+
+/** What serves the API: the load balancer, or API Gateway with response streaming. */
+export const FRONT_DOOR_KINDS = ['alb', 'api-gateway'] as const;
 
 /** The TLS choices of the HTTPS listener (TlsVersions in lib/tls-load-balancer.ts). */
 export const TLS_VERSION_VALUES = ['tls1.2+1.3', 'tls1.3'] as const;
@@ -160,6 +164,21 @@ export const CONFIG_SCHEMA = {
     description:
       '`public`: internet-facing ALB in public subnets (the only internet gateway; no NAT); `private`: an internal ALB offered to other VPCs over PrivateLink only (see [Private front door](deploy.md#private-front-door-privatelink)); nothing internet-facing and no internet gateway at all, so `allowInternetEgress` is refused with it; `both`: the public ALB, and the PrivateLink path to the same listener',
   }),
+  frontDoorKind: setting({
+    kind: 'string',
+    default: 'alb',
+    rule: oneOfRule(FRONT_DOOR_KINDS),
+    description:
+      '`alb`: the TLS load balancer (a `stream: true` answer arrives in one body, at most 1 MB); `api-gateway`: a REST API with Lambda response streaming (chunks as the model produces them, no 1 MB limit) and an enhanced TLS 1.3 security policy (see [Streaming front door](deploy.md#streaming-front-door-api-gateway))',
+  }),
+  apiVpcEndpointIds: setting({
+    kind: 'list',
+    default: [] as string[],
+    rule: VPC_ENDPOINT_IDS_RULE,
+    rangeNote: 'required with `frontDoorKind` `api-gateway` and `frontDoor` `private` or `both`, refused otherwise',
+    description:
+      "the callers' execute-api interface endpoints the private REST API admits (its resource policy names them on `aws:SourceVpce`)",
+  }),
   certificateArn: setting({
     kind: 'string',
     default: '',
@@ -168,7 +187,7 @@ export const CONFIG_SCHEMA = {
     ),
     blankIsDefault: true,
     description:
-      'listener certificate; when empty and no domain is set, the template takes a `CertificateArn` parameter at deploy',
+      'listener certificate; when empty and no domain is set, the template takes a `CertificateArn` parameter at deploy (ALB only: without a domain, API Gateway serves its own `execute-api` name and needs none)',
   }),
   domainName: setting({
     kind: 'string',
@@ -176,7 +195,7 @@ export const CONFIG_SCHEMA = {
     rule: DNS_NAME_RULE,
     blankIsDefault: true,
     description:
-      "the API's DNS name; with `hostedZoneId` and `hostedZoneName` as well: a DNS-validated ACM certificate (if no `certificateArn`) and an alias record",
+      "the API's DNS name; with `hostedZoneId` and `hostedZoneName` as well: a DNS-validated ACM certificate (if no `certificateArn`) and an alias record; with `api-gateway`, the public REST API's custom domain (its `execute-api` endpoint is then off)",
   }),
   hostedZoneId: setting({
     kind: 'string',
@@ -200,7 +219,8 @@ export const CONFIG_SCHEMA = {
     kind: 'string',
     default: 'tls1.2+1.3',
     rule: oneOfRule(TLS_VERSION_VALUES),
-    description: 'listener policy `ELBSecurityPolicy-TLS13-1-2-2021-06` or `...TLS13-1-3-2021-06`',
+    description:
+      'ALB listener policy `ELBSecurityPolicy-TLS13-1-2-2021-06` or `...TLS13-1-3-2021-06`; API Gateway policy `SecurityPolicy_TLS13_1_2_2021_06` or `SecurityPolicy_TLS13_1_3_2025_09` (endpoint access mode `STRICT`)',
   }),
   fips: setting({
     kind: 'boolean',
@@ -212,28 +232,29 @@ export const CONFIG_SCHEMA = {
     kind: 'boolean',
     default: false,
     rule: BOOLEAN_RULE,
-    description: 'open port 80 as a permanent redirect to HTTPS (otherwise port 80 is closed)',
+    description:
+      'open port 80 as a permanent redirect to HTTPS (otherwise port 80 is closed); ALB only (API Gateway answers HTTPS only)',
   }),
   allowedCidrs: setting({
     kind: 'list',
     default: [] as string[],
     rule: CIDR_LIST_RULE,
     description:
-      'who may connect directly to the ALB (default: anywhere when public; nobody but the PrivateLink NLB when private, so add ranges here for callers inside the VPC or peered networks)',
+      'who may connect directly to the ALB (default: anywhere when public; nobody but the PrivateLink NLB when private, so add ranges here for callers inside the VPC or peered networks); with `api-gateway`, the source addresses the public REST API admits (its resource policy)',
   }),
   endpointServicePrincipals: setting({
     kind: 'list',
     default: [] as string[],
     rule: ENDPOINT_PRINCIPALS_RULE,
     description:
-      'who may create an interface endpoint to the PrivateLink service; required with `frontDoor` `private` or `both` (each connection must still be accepted)',
+      'who may create an interface endpoint to the PrivateLink service; required with `frontDoorKind` `alb` and `frontDoor` `private` or `both` (each connection must still be accepted), refused with `api-gateway`',
   }),
   webAclArn: setting({
     kind: 'string',
     default: '',
     rule: WEB_ACL_ARN_RULE,
     blankIsDefault: true,
-    description: 'attach your WAF',
+    description: 'attach your WAF (to the ALB, or to each REST API stage)',
   }),
   maxAzs: setting({
     kind: 'integer',
@@ -361,7 +382,7 @@ export const CONFIG_SCHEMA = {
     default: false,
     rule: BOOLEAN_RULE,
     description:
-      'ALB access logs to an SSE-S3 bucket. They record full URLs, so a customer id given as `?customer_id=` would outlive its erasure: off by default; when on, every receipt lists them in `excludes`',
+      'ALB access logs to an SSE-S3 bucket, or with `api-gateway` the client IP and full path added to the REST API access log (which otherwise holds metadata only). They record full URLs, so a customer id given as `?customer_id=` would outlive its erasure: off by default; when on, every receipt lists them in `excludes`',
   }),
   accessLogRetentionDays: setting({
     kind: 'integer',

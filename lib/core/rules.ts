@@ -299,6 +299,19 @@ export const ENDPOINT_PRINCIPALS_RULE: Rule = listRule(
   },
 );
 
+/** A VPC endpoint id: `vpce-` and 8 or 17 hexadecimal digits. */
+export const VPC_ENDPOINT_ID_PATTERN = /^vpce-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** `apiVpcEndpointIds`, and StreamingFrontDoor's `vpcEndpointIds`. */
+export const VPC_ENDPOINT_IDS_RULE: Rule = listRule(
+  'VPC endpoint ids',
+  (s) => VPC_ENDPOINT_ID_PATTERN.test(s),
+  {
+    what: 'VPC endpoint ids such as vpce-0123456789abcdef0',
+    noRepeats: 'must not list an endpoint twice',
+  },
+);
+
 /** `allowedRegions`, and InferenceGateway's `allowedRegions`. */
 export const REGION_LIST_RULE: Rule = listRule('list of regions', isRegionName, {
   what: 'AWS region names such as eu-west-1',

@@ -32,6 +32,8 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     maxAzs: c.maxAzs,
     vpcCidr: c.vpcCidr,
     frontDoor: c.frontDoor,
+    frontDoorKind: c.frontDoorKind,
+    apiVpcEndpointIds: c.apiVpcEndpointIds,
     allowedCidrs: c.allowedCidrs ?? [],
     httpRedirect: c.httpRedirect,
     webAclArn: c.webAclArn ?? '',

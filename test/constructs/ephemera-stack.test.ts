@@ -91,7 +91,7 @@ describe('EphemeraStack: front door', () => {
     });
     // The ALB admits the NLB only: no CIDR, not even the VPC's.
     const albSg =
-      template.findResources('AWS::EC2::SecurityGroup')[logicalId(stack.frontDoor.securityGroup)];
+      template.findResources('AWS::EC2::SecurityGroup')[logicalId(stack.frontDoor!.securityGroup)];
     expect(albSg.Properties.SecurityGroupIngress).toBeUndefined();
     template.hasOutput('EndpointServiceName', {});
   });
@@ -103,7 +103,7 @@ describe('EphemeraStack: front door', () => {
     template.resourceCountIs('AWS::EC2::InternetGateway', 1);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetType: 'alb',
-      Targets: [{ Id: { Ref: logicalId(stack.frontDoor.loadBalancer) }, Port: 443 }],
+      Targets: [{ Id: { Ref: logicalId(stack.frontDoor!.loadBalancer) }, Port: 443 }],
     });
     // One listener serves both paths, so the gateway and admin rules exist once.
     expect(httpsPolicies(template)).toEqual(['ELBSecurityPolicy-TLS13-1-2-2021-06']);
