@@ -42,6 +42,27 @@ const VARIANTS: Record<string, Record<string, string>> = {
     alarmEmails: 'ops@example.com',
     webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/ephemera/abc',
   },
+  'streaming front door (API Gateway), public': {
+    frontDoorKind: 'api-gateway',
+  },
+  'streaming front door, private through listed execute-api endpoints, Bedrock upstream': {
+    frontDoorKind: 'api-gateway',
+    frontDoor: 'private',
+    apiVpcEndpointIds: 'vpce-0123456789abcdef0,vpce-01234567',
+  },
+  'streaming front doors public and private, own domain, WAF, TLS 1.3 FIPS, access logs': {
+    frontDoorKind: 'api-gateway',
+    frontDoor: 'both',
+    apiVpcEndpointIds: 'vpce-0123456789abcdef0',
+    domainName: 'api.example.com',
+    hostedZoneId: 'Z0123456789ABC',
+    hostedZoneName: 'example.com',
+    webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/ephemera/abc',
+    tlsVersions: 'tls1.3',
+    fips: 'true',
+    accessLogs: 'true',
+    allowedCidrs: '203.0.113.0/24',
+  },
 };
 
 test.each(Object.entries(VARIANTS))('%s: zero unacknowledged findings', (_name, overrides) => {

@@ -1,5 +1,6 @@
 /**
- * One snapshot of the default stack. Asset hashes (64 hex characters) are
+ * One snapshot per front-door kind: the default stack (the load balancer),
+ * and the streaming front door (API Gateway, public and private). Asset hashes (64 hex characters) are
  * blanked by test/support/asset-hash-serializer.ts, so the snapshot changes
  * only when the template does.
  */
@@ -7,5 +8,16 @@ import { defaultStack } from '../support/ephemera-app';
 
 test('the default Ephemera stack matches its snapshot', () => {
   const { template } = defaultStack();
+  expect(template.toJSON()).toMatchSnapshot();
+});
+
+test('the stack with the streaming front door matches its snapshot', () => {
+  const { template } = defaultStack({
+    context: {
+      frontDoorKind: 'api-gateway',
+      frontDoor: 'both',
+      apiVpcEndpointIds: ['vpce-0123456789abcdef0'],
+    },
+  });
   expect(template.toJSON()).toMatchSnapshot();
 });
