@@ -215,6 +215,8 @@ export class StreamingFrontDoor extends Construct {
   public readonly domainName?: apigateway.DomainName;
   /** The security policy of the API (and its domain). */
   public readonly securityPolicy: string;
+  /** The URL clients use (the custom domain's when there is one), ending in `/`. */
+  public readonly url: string;
 
   constructor(scope: Construct, id: string, props: StreamingFrontDoorProps) {
     super(scope, id);
@@ -320,12 +322,8 @@ export class StreamingFrontDoor extends Construct {
         webAclArn: props.webAclArn,
       });
     }
+    this.url = props.domain ? `https://${props.domain.domainName}/` : this.api.url;
     this.acknowledgeFindings(props);
-  }
-
-  /** The URL clients use (the custom domain's when there is one), ending in `/`. */
-  public get url(): string {
-    return this.domainName ? `https://${this.domainName.domainName}/` : this.api.url;
   }
 
   /**

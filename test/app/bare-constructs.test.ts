@@ -9,8 +9,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import * as library from '../../lib/index';
@@ -68,12 +68,6 @@ const erasure = (scope: Construct, id = 'Erasure') =>
     alarms: alarms(scope),
   });
 
-const listener = (scope: Construct) =>
-  elbv2.ApplicationListener.fromApplicationListenerAttributes(scope, 'Listener', {
-    listenerArn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/lb/0123456789abcdef/0123456789abcdef`,
-    securityGroup: ec2.SecurityGroup.fromSecurityGroupId(scope, 'LbSg', 'sg-0123456789abcdef0'),
-  });
-
 /**
  * Each exported construct with its required props only. A construct exported
  * from lib/index.ts without an entry here fails the completeness test.
@@ -124,11 +118,19 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
       }),
       allowedPrincipals: [ACCOUNT],
     }),
+  StreamingFrontDoor: (s) =>
+    new library.StreamingFrontDoor(s, 'Subject', {
+      gateway: lambda.Function.fromFunctionArn(
+        s,
+        'Gateway',
+        `arn:aws:lambda:${REGION}:${ACCOUNT}:function:ephemera-gateway`,
+      ),
+      logsKey: key(s, 'Logs'),
+    }),
   ConfigBucket: (s) =>
     new library.ConfigBucket(s, 'Subject', { encryptionKey: key(s, 'Metadata') }),
   InferenceGateway: (s) =>
     new library.InferenceGateway(s, 'Subject', {
-      listener: listener(s),
       vpc: vpc(s),
       usageTable: table(s, 'usage'),
       keyTable: table(s, 'keys'),
@@ -141,7 +143,6 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
   CustomerErasure: (s) => erasure(s, 'Subject'),
   AdminApi: (s) =>
     new library.AdminApi(s, 'Subject', {
-      listener: listener(s),
       vpc: vpc(s),
       usageTable: table(s, 'usage'),
       keyTable: table(s, 'keys'),

@@ -293,6 +293,66 @@ describe('readConfig rejects bad values', () => {
     );
   });
 
+  test('the streaming front door: endpoints for a private REST API, and no ALB-only keys', () => {
+    const apigw = { frontDoorKind: 'api-gateway' };
+    expect(configFrom(apigw)).toMatchObject({
+      frontDoorKind: 'api-gateway',
+      apiVpcEndpointIds: [],
+    });
+    expect(
+      configFrom({ ...apigw, frontDoor: 'both', apiVpcEndpointIds: 'vpce-0123456789abcdef0' }),
+    ).toMatchObject({ frontDoor: 'both', apiVpcEndpointIds: ['vpce-0123456789abcdef0'] });
+    expectThrowsExactly(
+      () => configFrom({ ...apigw, frontDoor: 'private' }),
+      invalid(
+        "frontDoor private with frontDoorKind api-gateway is a private REST API: apiVpcEndpointIds must name the execute-api interface endpoints (in the callers' VPCs) allowed to call it",
+      ),
+    );
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          ...apigw,
+          apiVpcEndpointIds: ['vpce-0123456789abcdef0'],
+          endpointServicePrincipals: ['111122223333'],
+          httpRedirect: true,
+          certificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/abc-123',
+        }),
+      invalid(
+        'apiVpcEndpointIds applies to frontDoor private or both (a private REST API)',
+        'endpointServicePrincipals applies to frontDoorKind alb only (a private REST API admits the VPC endpoints in apiVpcEndpointIds)',
+        'httpRedirect applies to frontDoorKind alb only: API Gateway answers HTTPS only',
+        'certificateArn needs domainName with frontDoorKind api-gateway (without a domain the API serves its execute-api name with its own certificate)',
+      ),
+    );
+    expectThrowsExactly(
+      () =>
+        configFrom({
+          ...apigw,
+          frontDoor: 'private',
+          apiVpcEndpointIds: ['vpce-0123456789abcdef0'],
+          allowedCidrs: ['10.0.0.0/8'],
+          domainName: 'api.example.com',
+        }),
+      invalid(
+        'allowedCidrs limits the public REST API; with frontDoor private the API admits only apiVpcEndpointIds',
+        "domainName is the public REST API's custom domain; with frontDoor private and frontDoorKind api-gateway callers use their VPC endpoint's execute-api names",
+      ),
+    );
+    expectThrowsExactly(
+      () => configFrom({ apiVpcEndpointIds: ['vpce-0123456789abcdef0'] }),
+      invalid(
+        'apiVpcEndpointIds applies to frontDoorKind api-gateway only (the load balancer is offered over PrivateLink: use endpointServicePrincipals)',
+      ),
+    );
+    expectThrowsExactly(
+      () => configFrom({ frontDoorKind: 'cloudfront', apiVpcEndpointIds: 'vpc-1' }),
+      invalid(
+        'frontDoorKind must be one of alb, api-gateway (got "cloudfront")',
+        'apiVpcEndpointIds must be VPC endpoint ids such as vpce-0123456789abcdef0 (got "vpc-1")',
+      ),
+    );
+  });
+
   test("models must be a non-empty list of well-formed models (the gateway's own cold-start rules)", () => {
     const what =
       'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';

@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ts from 'typescript';
@@ -32,6 +33,12 @@ import {
   RetentionFunctionProps,
 } from '../../lib/retention-functions';
 import { ShortTtlImageBucket, ShortTtlImageBucketProps } from '../../lib/short-ttl-image-bucket';
+import {
+  ApiAccessLogFields,
+  ApiEndpointAccess,
+  StreamingFrontDoor,
+  StreamingFrontDoorProps,
+} from '../../lib/streaming-front-door';
 import { TlsLoadBalancer, TlsLoadBalancerProps, TlsVersions } from '../../lib/tls-load-balancer';
 import { testAlarmSink, testApp, testCertificate, testVpc } from '../support/stacks';
 import { validationContextOf } from '../support/ephemera-app';
@@ -191,6 +198,24 @@ const BUILDERS: Record<string, Builder> = {
     guard.mockRestore();
     return { guardRuns };
   },
+  StreamingFrontDoorProps: (stack, extra) => {
+    const fn = (id: string) =>
+      lambda.Function.fromFunctionAttributes(stack, id, {
+        functionArn: `arn:aws:lambda:eu-west-1:111111111111:function:${id}`,
+        sameEnvironment: true,
+      });
+    const door = new StreamingFrontDoor(stack, 'Subject', {
+      gateway: fn('gateway'),
+      admin: fn('admin'),
+      logsKey: importedKey(stack, 'Logs'),
+      // A private API needs its endpoints (the builder adds them when asked for one).
+      ...(extra.access === ApiEndpointAccess.PRIVATE
+        ? { vpcEndpointIds: ['vpce-0123456789abcdef0'] }
+        : {}),
+      ...(extra as Partial<StreamingFrontDoorProps>),
+    });
+    return { securityPolicy: door.securityPolicy };
+  },
   MetadataStoreProps: (stack, extra) => {
     new MetadataStore(stack, 'Subject', {
       encryptionKey: importedKey(stack, 'Metadata'),
@@ -312,6 +337,7 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
   ['RetentionFunctionProps', 'description', "'Ephemera function'", 'Ephemera function', 'Other'],
   ['RetentionFunctionProps', 'dataProtection', 'false', false, true],
+  ['RetentionFunctionProps', 'entryPoint', "'handler'", 'handler', 'streamHandler'],
   [
     'RetentionFunctionProps',
     'removalPolicy',
@@ -342,6 +368,7 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ['InferenceGatewayProps', 'maxConcurrency', '50', 50, 20],
   ['InferenceGatewayProps', 'maxImagesPerRequest', '4', 4, 2],
   ['InferenceGatewayProps', 'remoteImageUrls', "'deny'", 'deny', 'allow'],
+  ['InferenceGatewayProps', 'responseStreaming', 'false', false, true, { listener: undefined }],
   [
     'InferenceGatewayProps',
     'logRetention',
@@ -437,6 +464,52 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
 
   ['ControlTowerChecksProps', 'reuseVerdict', 'true', true, false],
+
+  [
+    'StreamingFrontDoorProps',
+    'gatewayTimeout',
+    'Duration.minutes(5)',
+    Duration.minutes(5),
+    Duration.minutes(10),
+  ],
+  [
+    'StreamingFrontDoorProps',
+    'access',
+    'ApiEndpointAccess.PUBLIC',
+    ApiEndpointAccess.PUBLIC,
+    ApiEndpointAccess.PRIVATE,
+  ],
+  [
+    'StreamingFrontDoorProps',
+    'tlsVersions',
+    'TlsVersions.TLS_1_2_AND_1_3',
+    TlsVersions.TLS_1_2_AND_1_3,
+    TlsVersions.TLS_1_3_ONLY,
+  ],
+  ['StreamingFrontDoorProps', 'fips', 'false', false, true],
+  ['StreamingFrontDoorProps', 'throttlingRateLimit', '50', 50, 20],
+  ['StreamingFrontDoorProps', 'throttlingBurstLimit', '50', 50, 20],
+  [
+    'StreamingFrontDoorProps',
+    'accessLogFields',
+    'ApiAccessLogFields.METADATA',
+    ApiAccessLogFields.METADATA,
+    ApiAccessLogFields.WITH_CLIENT,
+  ],
+  [
+    'StreamingFrontDoorProps',
+    'accessLogRetention',
+    'logs.RetentionDays.ONE_MONTH',
+    logs.RetentionDays.ONE_MONTH,
+    logs.RetentionDays.ONE_WEEK,
+  ],
+  [
+    'StreamingFrontDoorProps',
+    'removalPolicy',
+    'RemovalPolicy.RETAIN',
+    RemovalPolicy.RETAIN,
+    RemovalPolicy.DESTROY,
+  ],
 
   ['MetadataStoreProps', 'deletionProtection', 'true', true, false],
   [

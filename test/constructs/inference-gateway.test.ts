@@ -13,6 +13,9 @@ import {
   VPC_ENI_STATEMENT,
 } from '../support/stacks';
 
+/** What the gateway may do with a model: invoke it, whole or streamed (ConverseStream). */
+const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
+
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 
 describe('InferenceGateway in the default stack', () => {
@@ -64,7 +67,7 @@ describe('InferenceGateway in the default stack', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['bedrock:InvokeModel'],
+        Action: BEDROCK_ACTIONS,
         Resource: [
           'arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-canvas-v1:0',
           'arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0',
@@ -240,10 +243,10 @@ describe('InferenceGateway options', () => {
     });
     const profile = profileArn('eu-west-1', 'eu.amazon.nova-lite-v1:0');
     expect(bedrockStatementsOf(gw, template)).toEqual([
-      { Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: [profile] },
+      { Effect: 'Allow', Action: BEDROCK_ACTIONS, Resource: [profile] },
       {
         Effect: 'Allow',
-        Action: ['bedrock:InvokeModel'],
+        Action: BEDROCK_ACTIONS,
         Resource: EU_DESTINATIONS.map(
           (r) => `arn:aws:bedrock:${r}::foundation-model/amazon.nova-lite-v1:0`,
         ),
@@ -273,16 +276,16 @@ describe('InferenceGateway options', () => {
     });
     const profile = profileArn('eu-west-1', 'global.anthropic.claude-x-v1:0');
     expect(bedrockStatementsOf(gw, template)).toEqual([
-      { Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: [profile] },
+      { Effect: 'Allow', Action: BEDROCK_ACTIONS, Resource: [profile] },
       {
         Effect: 'Allow',
-        Action: ['bedrock:InvokeModel'],
+        Action: BEDROCK_ACTIONS,
         Resource: ['arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-x-v1:0'],
         Condition: { StringEquals: { 'bedrock:InferenceProfileArn': profile } },
       },
       {
         Effect: 'Allow',
-        Action: ['bedrock:InvokeModel'],
+        Action: BEDROCK_ACTIONS,
         Resource: ['arn:aws:bedrock:::foundation-model/anthropic.claude-x-v1:0'],
         Condition: {
           StringEquals: {
@@ -361,7 +364,7 @@ describe('InferenceGateway options', () => {
     });
     const statements = statementsOfRole(template, gw.handler.role);
     const actions = statements.flatMap((s) => s.Action as string[]);
-    expect(actions).not.toContain('bedrock:InvokeModel');
+    for (const action of BEDROCK_ACTIONS) expect(actions).not.toContain(action);
     const secretRead = statements.find((s) =>
       (s.Action as string[]).includes('secretsmanager:GetSecretValue'),
     );
