@@ -300,7 +300,7 @@ export class StreamingFrontDoor extends Construct {
     cfnApi.endpointAccessMode = apigateway.EndpointAccessMode.STRICT;
 
     this.addRoutes(props, gatewayTimeout);
-    this.addGatewayResponses();
+    this.addGatewayResponses(props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH);
 
     if (props.domain) {
       this.domainName = new apigateway.DomainName(this, 'Domain', {
@@ -364,7 +364,9 @@ export class StreamingFrontDoor extends Construct {
     }
   }
 
-  private addGatewayResponses(): void {
+  /** API Gateway's own answers; what they leave behind is the access log line. */
+  private addGatewayResponses(accessLogDays: number): void {
+    const retention = `content=none; metadata=${accessLogDays}d`;
     for (const r of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(r.type.responseType, {
         type: r.type,
@@ -373,7 +375,7 @@ export class StreamingFrontDoor extends Construct {
           'Content-Type': "'application/json'",
           'Cache-Control': "'no-store'",
           'X-Content-Type-Options': "'nosniff'",
-          'X-Ephemera-Retention': "'content=none'",
+          'X-Ephemera-Retention': `'${retention}'`,
           ...r.headers,
         },
         templates: {

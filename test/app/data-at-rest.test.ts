@@ -34,8 +34,14 @@ interface Row {
   onlyWith?: Record<string, unknown>;
 }
 
-/** Stores that exist only with a configuration switch on say so in their first column. */
-const ONLY_WITH = /only with `(\w+): ([^`\s]+)`/;
+/**
+ * Stores that exist only with a configuration switch on say so in their first
+ * column: "only with `key: value`", or several such pairs joined by "and".
+ */
+const ONLY_WITH = /only with (`\w+: [^`\s]+`(?: and `\w+: [^`\s]+`)*)/;
+const SWITCH = /`(\w+): ([^`\s]+)`/g;
+
+const contextValue = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
 
 function readTable(): Row[] {
   const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'security.md'), 'utf8');
@@ -59,9 +65,9 @@ function readTable(): Row[] {
         key,
         ...(only
           ? {
-              onlyWith: {
-                [only[1]]: only[2] === 'true' ? true : only[2] === 'false' ? false : only[2],
-              },
+              onlyWith: Object.fromEntries(
+                [...only[1].matchAll(SWITCH)].map((m) => [m[1], contextValue(m[2])]),
+              ),
             }
           : {}),
       };

@@ -199,7 +199,7 @@ describe('StreamingFrontDoor', () => {
       const body = JSON.parse(r.Properties.ResponseTemplates['application/json']);
       expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
       expect(r.Properties.ResponseParameters).toMatchObject({
-        'gatewayresponse.header.X-Ephemera-Retention': "'content=none'",
+        'gatewayresponse.header.X-Ephemera-Retention': "'content=none; metadata=30d'",
         'gatewayresponse.header.Cache-Control': "'no-store'",
       });
     }
