@@ -175,7 +175,8 @@ export const CONFIG_SCHEMA = {
     kind: 'list',
     default: [] as string[],
     rule: VPC_ENDPOINT_IDS_RULE,
-    rangeNote: 'required with `frontDoorKind` `api-gateway` and `frontDoor` `private` or `both`, refused otherwise',
+    rangeNote:
+      'required with `frontDoorKind` `api-gateway` and `frontDoor` `private` or `both`, refused otherwise',
     description:
       "the callers' execute-api interface endpoints the private REST API admits (its resource policy names them on `aws:SourceVpce`)",
   }),
