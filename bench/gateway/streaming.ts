@@ -59,6 +59,7 @@ import {
   type EventInput,
 } from '../../test/lambda/gateway/support/fixtures';
 import { fakeRuntime, recordedResponse } from '../../test/lambda/gateway/support/lambda-runtime';
+import { streamedAnswer } from '../../test/lambda/gateway/support/upstream-stream';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const runs = Number(values.runs);
@@ -79,16 +80,8 @@ const TOKEN_MS = 100;
 const TOKENS = Array.from({ length: 20 }, (_, i) => `tok${i} `);
 const EXPECTED_TEXT = TOKENS.join('');
 
-const chunk = (choices: unknown[], usage?: unknown) =>
-  `data: ${JSON.stringify({ id: 'up', object: 'chat.completion.chunk', created: 1, model: 'org/chat-model', choices, ...(usage ? { usage } : {}) })}\n\n`;
 /** The role chunk, a token every 100 ms for 2 s, then the finish reason, the usage and [DONE]. */
-const SLOW_PIECES = [
-  chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
-  ...TOKENS.map((t) => chunk([{ index: 0, delta: { content: t }, finish_reason: null }])),
-  chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) +
-    chunk([], { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 }) +
-    'data: [DONE]\n\n',
-];
+const SLOW_PIECES = streamedAnswer(TOKENS);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -27,20 +27,13 @@ import {
 } from './support/fixtures';
 import { fakeRuntime, recordedResponse } from './support/lambda-runtime';
 import { startLocalAws, type LocalAws } from './support/local-aws';
+import { streamedAnswer } from './support/upstream-stream';
 
 const CANARY = 'CANARY-apigw-stream-5b2e9c';
 const TOKENS = Array.from({ length: 20 }, (_, i) => `tok${i}-${CANARY} `);
 
-const chunk = (choices: unknown[], usage?: unknown) =>
-  `data: ${JSON.stringify({ id: 'up', object: 'chat.completion.chunk', created: 1, model: 'org/chat-model', choices, ...(usage ? { usage } : {}) })}\n\n`;
-/** A token every 100 ms for 2 s, then the finish reason, the usage and [DONE]. */
-const SLOW_PIECES = [
-  chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
-  ...TOKENS.map((t) => chunk([{ index: 0, delta: { content: t }, finish_reason: null }])),
-  chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) +
-    chunk([], { prompt_tokens: 12, completion_tokens: 20, total_tokens: 32 }) +
-    'data: [DONE]\n\n',
-];
+/** The role chunk, a token every 100 ms for 2 s, then the finish reason, the usage and [DONE]. */
+const SLOW_PIECES = streamedAnswer(TOKENS);
 
 const activeTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -168,6 +161,11 @@ describe('the streaming entry point (API Gateway)', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(await fake.connections()).toBe(0);
+    // The fake upstream's own pacing timer (100 ms) may still be due; a timer
+    // the gateway left (its deadline is minutes away) would stay.
+    for (let i = 0; i < 50 && activeTimers() > timersBefore; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(activeTimers()).toBeLessThanOrEqual(timersBefore);
     expect(lines.join('\n')).not.toContain(CANARY);
   });

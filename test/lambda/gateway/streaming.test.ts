@@ -18,11 +18,11 @@ import { createUpstream } from '../../../lambda/gateway/upstreams';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
 import { albEvent, bearer, context, sseData, testConfig } from './support/fixtures';
 import { startLocalAws, type LocalAws } from './support/local-aws';
+import { openAiChunk } from './support/upstream-stream';
 
 const CANARY = 'CANARY-stream-7d1e4b';
 
-const chunk = (choices: unknown[], usage?: unknown) =>
-  `data: ${JSON.stringify({ id: 'up', object: 'chat.completion.chunk', created: 1, model: 'org/chat-model', choices, ...(usage ? { usage } : {}) })}\n\n`;
+const chunk = openAiChunk;
 const words = ['Tokens ', 'arrive ', 'one ', 'by ', 'one.'];
 const upstreamPieces = [
   chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]),
