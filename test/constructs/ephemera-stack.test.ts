@@ -135,6 +135,86 @@ describe('EphemeraStack: front door', () => {
   });
 });
 
+describe('EphemeraStack: streaming front door (frontDoorKind api-gateway)', () => {
+  const ENDPOINT = 'vpce-0123456789abcdef0';
+  const api = (context: Record<string, unknown>) => {
+    const stack = stackWith({ frontDoorKind: 'api-gateway', ...context });
+    return { stack, template: Template.fromStack(stack) };
+  };
+
+  test.each([
+    ['public', {}, ['REGIONAL']],
+    ['private', { apiVpcEndpointIds: ENDPOINT }, ['PRIVATE']],
+    ['both', { apiVpcEndpointIds: ENDPOINT }, ['REGIONAL', 'PRIVATE']],
+  ])(
+    'frontDoor %s: REST APIs %j over the streaming gateway, no load balancer, no internet gateway',
+    (frontDoor, extra, types) => {
+      const { stack, template } = api({ frontDoor, ...extra });
+      const apis = Object.values(template.findResources('AWS::ApiGateway::RestApi'));
+      expect(apis.map((a) => a.Properties.EndpointConfiguration.Types[0])).toEqual(types);
+      for (const a of apis) {
+        expect(a.Properties).toMatchObject({
+          SecurityPolicy: 'SecurityPolicy_TLS13_1_2_2021_06',
+          EndpointAccessMode: 'STRICT',
+        });
+      }
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
+      template.resourceCountIs('AWS::EC2::VPCEndpointService', 0);
+      template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.streamHandler',
+        Description: 'Ephemera: OpenAI-compatible inference with zero retention',
+      });
+      expect(stack.frontDoor).toBeUndefined();
+      expect(stack.gateway.responseStreaming).toBe(true);
+      // Both APIs admit no more at once than the gateway's reserved concurrency.
+      for (const s of Object.values(template.findResources('AWS::ApiGateway::Stage'))) {
+        expect(s.Properties.MethodSettings[0]).toMatchObject({
+          ThrottlingBurstLimit: 50,
+          ThrottlingRateLimit: 50,
+        });
+      }
+      const outputs = Object.keys(template.toJSON().Outputs);
+      expect(outputs.includes('ApiEndpoint')).toBe(frontDoor !== 'private');
+      expect(outputs.includes('PrivateApiId')).toBe(frontDoor !== 'public');
+      expect(outputs).not.toContain('EndpointServiceName');
+      // No certificate is asked for without a domain.
+      expect(Object.keys(template.toJSON().Parameters ?? {})).not.toContain('CertificateArn');
+    },
+  );
+
+  test('a domain: the public API on it, with a new certificate and an alias record', () => {
+    const { template } = api({
+      domainName: 'api.example.com',
+      hostedZoneId: 'Z0123456789ABC',
+      hostedZoneName: 'example.com',
+      tlsVersions: 'tls1.3',
+    });
+    template.resourceCountIs('AWS::CertificateManager::Certificate', 1);
+    template.hasResourceProperties('AWS::ApiGateway::DomainName', {
+      DomainName: 'api.example.com',
+      SecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09',
+      EndpointAccessMode: 'STRICT',
+    });
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'api.example.com.',
+      Type: 'A',
+    });
+  });
+
+  test('access logs on: client address in the API access log, kept accessLogRetentionDays, and named in receipts', () => {
+    const { template } = api({ accessLogs: true, accessLogRetentionDays: 7 });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    expect(stage.Properties.AccessLogSetting.Format).toContain('$context.identity.sourceIp');
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.some((g) => g.Properties.RetentionInDays === 7)).toBe(true);
+    expect(JSON.stringify(template.toJSON())).toContain('api-gateway-access-logs');
+  });
+});
+
 describe('EphemeraStack: outbound trust store', () => {
   const env = (stack: EphemeraStack, fn: Parameters<typeof logicalId>[0]) =>
     Template.fromStack(stack).findResources('AWS::Lambda::Function')[logicalId(fn)].Properties
