@@ -147,7 +147,7 @@ describe('EphemeraStack: streaming front door (frontDoorKind api-gateway)', () =
     ['private', { apiVpcEndpointIds: ENDPOINT }, ['PRIVATE']],
     ['both', { apiVpcEndpointIds: ENDPOINT }, ['REGIONAL', 'PRIVATE']],
   ])(
-    'frontDoor %s: REST APIs %j over the streaming gateway, no load balancer, no internet gateway',
+    'frontDoor %s (%j): REST APIs over the streaming gateway, no load balancer, no internet gateway',
     (frontDoor, extra, types) => {
       const { stack, template } = api({ frontDoor, ...extra });
       const apis = Object.values(template.findResources('AWS::ApiGateway::RestApi'));
