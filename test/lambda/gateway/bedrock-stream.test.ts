@@ -18,10 +18,10 @@ import {
   toConverseInput,
 } from '../../../lambda/gateway/bedrock-upstream';
 import type { ChatStreamEvent } from '../../../lambda/gateway/chat-stream';
-import type { ModelConfig } from '../../../lambda/gateway/config';
 import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { HttpError } from '../../../lambda/shared/http-errors';
+import { BEDROCK_CHAT_MODEL } from './support/fixtures';
 
 const CANARY = 'CANARY-7f3a prompt text';
 
@@ -30,14 +30,7 @@ const chat = (body: Record<string, unknown> = {}): ChatRequest => {
   if (!r.ok) throw new Error(r.message);
   return r.value;
 };
-const model: ModelConfig = {
-  id: 'pub',
-  upstreamId: 'amazon.nova-lite-v1:0',
-  kind: 'chat',
-  inputMicroUsdPer1kTokens: 0,
-  outputMicroUsdPer1kTokens: 0,
-  microUsdPerImage: 0,
-};
+const model = BEDROCK_CHAT_MODEL;
 
 const meta = { $metadata: {}, message: CANARY };
 

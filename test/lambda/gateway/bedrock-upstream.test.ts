@@ -13,12 +13,11 @@ import {
   toConverseInput,
   toImageBody,
 } from '../../../lambda/gateway/bedrock-upstream';
-import type { ModelConfig } from '../../../lambda/gateway/config';
 import { HttpError } from '../../../lambda/shared/http-errors';
 import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { validateImages, type ImageRequest } from '../../../lambda/gateway/validate-images';
-import { pngBytes } from './support/fixtures';
+import { BEDROCK_CHAT_MODEL, pngBytes } from './support/fixtures';
 
 const chat = (body: Record<string, unknown>): ChatRequest => {
   // Remote image URLs allowed, so that Bedrock's own refusal of them is tested.
@@ -31,14 +30,7 @@ const image = (body: Record<string, unknown>): ImageRequest => {
   if (!r.ok) throw new Error(r.message);
   return r.value;
 };
-const model: ModelConfig = {
-  id: 'pub',
-  upstreamId: 'amazon.nova-lite-v1:0',
-  kind: 'chat',
-  inputMicroUsdPer1kTokens: 0,
-  outputMicroUsdPer1kTokens: 0,
-  microUsdPerImage: 0,
-};
+const model = BEDROCK_CHAT_MODEL;
 
 describe('toConverseInput', () => {
   it('maps system prompts, roles, tool history and sampling parameters', () => {

@@ -1,7 +1,11 @@
 /** Events, configuration and sample data for the gateway tests. */
 
 import type { ALBEvent, ALBResult, APIGatewayProxyEvent } from 'aws-lambda';
-import { parseConfig, type GatewayConfig } from '../../../../lambda/gateway/config';
+import {
+  parseConfig,
+  type GatewayConfig,
+  type ModelConfig,
+} from '../../../../lambda/gateway/config';
 import { HMAC_KEY_ID, IMAGE_BUCKET, KEY_TABLE, USAGE_TABLE } from './local-aws';
 
 export const MODELS = [
@@ -19,6 +23,16 @@ export const MODELS = [
     microUsdPerImage: 40_000,
   },
 ] as const;
+
+/** A Bedrock chat model as the upstream receives it (Nova Lite, no prices). */
+export const BEDROCK_CHAT_MODEL: ModelConfig = {
+  id: 'pub',
+  upstreamId: 'amazon.nova-lite-v1:0',
+  kind: 'chat',
+  inputMicroUsdPer1kTokens: 0,
+  outputMicroUsdPer1kTokens: 0,
+  microUsdPerImage: 0,
+};
 
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
