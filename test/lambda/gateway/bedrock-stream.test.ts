@@ -21,7 +21,7 @@ import type { ChatStreamEvent } from '../../../lambda/gateway/chat-stream';
 import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { HttpError } from '../../../lambda/shared/http-errors';
-import { BEDROCK_CHAT_MODEL } from './support/fixtures';
+import { BEDROCK_CHAT_MODEL, BEDROCK_STOP_REASONS } from './support/fixtures';
 
 const CANARY = 'CANARY-7f3a prompt text';
 
@@ -181,16 +181,7 @@ describe('fromConverseStreamEvent', () => {
     ]);
   });
 
-  it.each([
-    ['end_turn', 'stop'],
-    ['stop_sequence', 'stop'],
-    ['max_tokens', 'length'],
-    ['model_context_window_exceeded', 'length'],
-    ['tool_use', 'tool_calls'],
-    ['content_filtered', 'content_filter'],
-    ['guardrail_intervened', 'content_filter'],
-    ['something_new', 'stop'],
-  ])('maps the stop reason %s to %s', (stopReason, finish) => {
+  it.each(BEDROCK_STOP_REASONS)('maps the stop reason %s to %s', (stopReason, finish) => {
     const events = translate(textAnswer(stopReason));
     expect(events[events.length - 2]).toEqual({
       type: 'choice',

@@ -17,7 +17,7 @@ import { HttpError } from '../../../lambda/shared/http-errors';
 import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { validateImages, type ImageRequest } from '../../../lambda/gateway/validate-images';
-import { BEDROCK_CHAT_MODEL, pngBytes } from './support/fixtures';
+import { BEDROCK_CHAT_MODEL, BEDROCK_STOP_REASONS, pngBytes } from './support/fixtures';
 
 const chat = (body: Record<string, unknown>): ChatRequest => {
   // Remote image URLs allowed, so that Bedrock's own refusal of them is tested.
@@ -215,19 +215,12 @@ describe('fromConverseOutput', () => {
     ).toThrow(UpstreamError);
   });
 
-  it.each([
-    ['end_turn', 'stop'],
-    ['stop_sequence', 'stop'],
-    ['max_tokens', 'length'],
-    ['model_context_window_exceeded', 'length'],
-    ['tool_use', 'tool_calls'],
-    ['content_filtered', 'content_filter'],
-    ['guardrail_intervened', 'content_filter'],
-    ['something_new', 'stop'],
-    [undefined, 'stop'],
-  ])('maps stop reason %s to %s', (reason, expected) => {
-    expect(finishReason(reason)).toBe(expected);
-  });
+  it.each<[string | undefined, string]>([...BEDROCK_STOP_REASONS, [undefined, 'stop']])(
+    'maps stop reason %s to %s',
+    (reason, expected) => {
+      expect(finishReason(reason)).toBe(expected);
+    },
+  );
 });
 
 describe('image translation', () => {

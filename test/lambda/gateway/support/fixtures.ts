@@ -34,6 +34,18 @@ export const BEDROCK_CHAT_MODEL: ModelConfig = {
   microUsdPerImage: 0,
 };
 
+/** Bedrock stop reasons and the finish reasons they become (an unknown one is `stop`). */
+export const BEDROCK_STOP_REASONS: readonly [string, string][] = [
+  ['end_turn', 'stop'],
+  ['stop_sequence', 'stop'],
+  ['max_tokens', 'length'],
+  ['model_context_window_exceeded', 'length'],
+  ['tool_use', 'tool_calls'],
+  ['content_filtered', 'content_filter'],
+  ['guardrail_intervened', 'content_filter'],
+  ['something_new', 'stop'],
+];
+
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
     USAGE_TABLE_NAME: USAGE_TABLE,
