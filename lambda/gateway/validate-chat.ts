@@ -47,6 +47,8 @@ export interface ToolDefinition {
   readonly description?: string;
   /** JSON Schema of the parameters. */
   readonly parameters?: Record<string, unknown>;
+  /** Whether the upstream must hold the arguments to the schema exactly (`function.strict`). */
+  readonly strict?: boolean;
 }
 
 export type ToolChoice = 'none' | 'auto' | 'required' | { readonly name: string };
@@ -72,6 +74,20 @@ export interface ChatRequest {
   readonly tools: readonly ToolDefinition[];
   readonly toolChoice?: ToolChoice;
   readonly responseFormat?: ChatResponseFormat;
+  /** Whether the model may call several tools in one turn (`parallel_tool_calls`). */
+  readonly parallelToolCalls?: boolean;
+  /** Log probabilities of the output tokens (`logprobs`). */
+  readonly logprobs?: boolean;
+  /** How many likely tokens to list at each position (`top_logprobs`, 0-20). */
+  readonly topLogprobs?: number;
+  /** A reasoning model's effort (`reasoning_effort`), passed on as given. */
+  readonly reasoningEffort?: string;
+  /**
+   * The name the client gave the output-token limit: `max_completion_tokens`
+   * (OpenAI's current name, which reasoning models require) or the older
+   * `max_tokens`. An OpenAI-compatible upstream receives the same name.
+   */
+  readonly maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 export const CHAT_LIMITS = {
@@ -233,10 +249,12 @@ function tools(v: unknown): ToolDefinition[] {
     if (fn.parameters !== undefined && !isObject(fn.parameters)) {
       fail(`${at}.function.parameters must be a JSON Schema object`);
     }
+    const strict = optionalBool(fn, 'strict', `${at}.function.strict`);
     return {
       name: fn.name as string,
       ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
       ...(isObject(fn.parameters) ? { parameters: fn.parameters } : {}),
+      ...(strict === undefined ? {} : { strict }),
     };
   });
 }
@@ -289,6 +307,22 @@ function stop(v: unknown): string[] {
   return list as string[];
 }
 
+/**
+ * Why `store: true` is refused: OpenAI would keep the completion, and this
+ * gateway keeps no content.
+ */
+export const STORE_REFUSED =
+  'store must be false or absent: this gateway keeps no request or response content, so nothing can be stored';
+
+/** A reasoning effort: one lower-case word, passed on unchanged (the upstream knows its levels). */
+function reasoningEffort(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !/^[a-z]{1,16}$/.test(v)) {
+    return fail("reasoning_effort must be a level such as 'low', 'medium' or 'high'");
+  }
+  return v;
+}
+
 /** Validates a parsed JSON body. Never throws on bad input. */
 export function validateChat(
   body: unknown,
@@ -313,6 +347,14 @@ function parseChat(body: unknown, options: ChatValidationOptions): ChatRequest {
     ? 'max_completion_tokens'
     : 'max_tokens';
   const maxTokens = optionalInt(body, maxTokensField, 1, CHAT_LIMITS.maxTokens);
+  // Kept nowhere and never forwarded: `store` can only be false, and `user`
+  // and `metadata` (which may name a person) are read for their type only.
+  if (optionalBool(body, 'store') === true) fail(STORE_REFUSED, 'store');
+  if (has(body, 'user') && typeof body.user !== 'string') fail('user must be a string');
+  if (has(body, 'metadata') && !isObject(body.metadata)) fail('metadata must be an object');
+  const logprobs = optionalBool(body, 'logprobs');
+  const topLogprobs = optionalInt(body, 'top_logprobs', 0, 20);
+  if (topLogprobs !== undefined && logprobs !== true) fail('top_logprobs needs logprobs: true');
   const definedTools = tools(body.tools);
   const streamOptions = body.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && !isObject(streamOptions)) {
@@ -338,6 +380,11 @@ function parseChat(body: unknown, options: ChatValidationOptions): ChatRequest {
     tools: definedTools,
     toolChoice: toolChoice(body.tool_choice, definedTools),
     responseFormat: responseFormat(body.response_format),
+    parallelToolCalls: optionalBool(body, 'parallel_tool_calls'),
+    logprobs,
+    topLogprobs,
+    reasoningEffort: reasoningEffort(body.reasoning_effort),
+    maxTokensField: maxTokens === undefined ? undefined : maxTokensField,
   };
   return compact(request);
 }

@@ -1,18 +1,39 @@
 /**
  * Small helpers for the body validators. A validator calls {@link fail} with a
  * message built from field names and indices only; {@link runValidation} turns
- * that into `{ ok: false, message }`.
+ * that into `{ ok: false, message, param }`, where `param` is the field at
+ * fault: given, or else the field path the message starts with
+ * (`messages[2].content must be ...` names `messages[2].content`).
  */
 
 export type Validated<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly message: string; readonly param?: string };
 
 /** Thrown inside the validators; caught at the top and turned into `{ ok: false }`. */
-class Invalid extends Error {}
+class Invalid extends Error {
+  constructor(
+    message: string,
+    readonly param: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
-export const fail = (message: string): never => {
-  throw new Invalid(message);
+export const fail = (message: string, param?: string): never => {
+  throw new Invalid(message, param);
 };
+
+/**
+ * A field path at the start of a message, followed by a space: lower-case
+ * names joined by dots, with array indices (`tools[0].function.name`).
+ */
+const LEADING_FIELD = /^([a-z_][a-z0-9_]*(?:\[\d+\]|\.[a-z_][a-z0-9_]*)*) /;
+
+/** The field a validation message names first, if it starts with one. */
+export function leadingField(message: string): string | undefined {
+  return LEADING_FIELD.exec(message)?.[1];
+}
 
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,9 +69,13 @@ export function optionalInt(
   return v as number;
 }
 
-export function optionalBool(o: Record<string, unknown>, field: string): boolean | undefined {
+export function optionalBool(
+  o: Record<string, unknown>,
+  field: string,
+  at: string = field,
+): boolean | undefined {
   if (!has(o, field)) return undefined;
-  if (typeof o[field] !== 'boolean') fail(`${field} must be true or false`);
+  if (typeof o[field] !== 'boolean') fail(`${at} must be true or false`);
   return o[field] as boolean;
 }
 
@@ -66,7 +91,10 @@ export function runValidation<T>(parse: () => T): Validated<T> {
   try {
     return { ok: true, value: parse() };
   } catch (err) {
-    if (err instanceof Invalid) return { ok: false, message: err.message };
+    if (err instanceof Invalid) {
+      const param = err.param ?? leadingField(err.message);
+      return { ok: false, message: err.message, ...(param === undefined ? {} : { param }) };
+    }
     throw err;
   }
 }

@@ -54,7 +54,7 @@ export function modelRoute<R extends { readonly model: string }>(
     kind: 'keyed',
     async handle(svc, state) {
       const checked = spec.validate(jsonBody(state.http), svc.config);
-      if (!checked.ok) throw invalidRequest(checked.message);
+      if (!checked.ok) throw invalidRequest(checked.message, checked.param);
       const request = checked.value;
       const model = findModel(svc.models, request.model, spec.modelKind);
       Object.assign(state.record, { model: model.id }, spec.describe(request));
