@@ -1,6 +1,6 @@
 /** OpenAI chat completion response bodies, built from the gateway's chat result. */
 
-import type { ChatChoice, ChatResult } from './upstream';
+import type { ChatChoice, ChatResult, TokenLogprob } from './upstream';
 
 export interface ResponseMeta {
   /** `chatcmpl-<request id>`. */
@@ -17,6 +17,13 @@ export function toolCallsJson(choice: ChatChoice): Record<string, unknown>[] {
     type: 'function',
     function: { name: c.name, arguments: c.arguments },
   }));
+}
+
+/** A choice's `logprobs`: `null`, or the tokens' log probabilities as OpenAI gives them. */
+export function logprobsJson(
+  logprobs: readonly TokenLogprob[] | undefined,
+): Record<string, unknown> | null {
+  return logprobs ? { content: logprobs, refusal: null } : null;
 }
 
 export function usageJson(
@@ -43,7 +50,7 @@ export function chatCompletionJson(result: ChatResult, meta: ResponseMeta): stri
         content: choice.text,
         ...(choice.toolCalls.length > 0 ? { tool_calls: toolCallsJson(choice) } : {}),
       },
-      logprobs: null,
+      logprobs: logprobsJson(choice.logprobs),
       finish_reason: choice.finishReason,
     })),
     usage: usageJson(result),

@@ -9,7 +9,7 @@
  * carry only the pieces the gateway passes on, rebuilt field by field.
  */
 
-import type { ChatResult, FinishReason } from './upstream';
+import type { ChatResult, FinishReason, TokenLogprob } from './upstream';
 
 /** A piece of one tool call: the id and name come first, the arguments in pieces. */
 export interface ToolCallDelta {
@@ -24,6 +24,8 @@ export interface ChoiceDelta {
   readonly index: number;
   readonly role?: 'assistant';
   readonly content?: string;
+  /** The log probabilities of the tokens of `content`, when asked for. */
+  readonly logprobs?: readonly TokenLogprob[];
   readonly toolCalls?: readonly ToolCallDelta[];
   readonly finishReason?: FinishReason;
 }
@@ -39,7 +41,10 @@ export type ChatStreamEvent =
 export function* resultEvents(result: ChatResult): Generator<ChatStreamEvent> {
   for (const [index, choice] of result.choices.entries()) {
     yield { type: 'choice', delta: { index, role: 'assistant', content: '' } };
-    if (choice.text) yield { type: 'choice', delta: { index, content: choice.text } };
+    if (choice.text) {
+      const logprobs = choice.logprobs ? { logprobs: choice.logprobs } : {};
+      yield { type: 'choice', delta: { index, content: choice.text, ...logprobs } };
+    }
     if (choice.toolCalls.length > 0) {
       yield {
         type: 'choice',

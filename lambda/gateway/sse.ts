@@ -10,7 +10,7 @@
  * raise as an API error, instead of a silent cut.
  */
 
-import { usageJson, type ResponseMeta } from './chat-response';
+import { logprobsJson, usageJson, type ResponseMeta } from './chat-response';
 import { resultEvents, type ChatStreamEvent } from './chat-stream';
 import type { ChatResult } from './upstream';
 
@@ -46,7 +46,14 @@ export function chunkSse(
         };
       });
     }
-    choices = [{ index: d.index, delta, logprobs: null, finish_reason: d.finishReason ?? null }];
+    choices = [
+      {
+        index: d.index,
+        delta,
+        logprobs: logprobsJson(d.logprobs),
+        finish_reason: d.finishReason ?? null,
+      },
+    ];
   }
   const body: Record<string, unknown> = {
     id: meta.id,

@@ -6,6 +6,8 @@
  * (`messages[2].content must be ...` names `messages[2].content`).
  */
 
+import { leadingField } from '../shared/http-errors';
+
 export type Validated<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly message: string; readonly param?: string };
@@ -23,17 +25,6 @@ class Invalid extends Error {
 export const fail = (message: string, param?: string): never => {
   throw new Invalid(message, param);
 };
-
-/**
- * A field path at the start of a message, followed by a space: lower-case
- * names joined by dots, with array indices (`tools[0].function.name`).
- */
-const LEADING_FIELD = /^([a-z_][a-z0-9_]*(?:\[\d+\]|\.[a-z_][a-z0-9_]*)*) /;
-
-/** The field a validation message names first, if it starts with one. */
-export function leadingField(message: string): string | undefined {
-  return LEADING_FIELD.exec(message)?.[1];
-}
 
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

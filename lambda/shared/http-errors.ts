@@ -20,6 +20,30 @@ export interface HttpErrorOptions {
   readonly code?: string;
   /** The request field at fault (`model`, `messages[2].content`, `customer_id`). */
   readonly param?: string;
+  /**
+   * `false` for an answer that a retry of the same request cannot change
+   * (`x-should-retry: false`, which OpenAI's SDKs obey before their own
+   * rules). @default undefined (the client's own rules decide)
+   */
+  readonly retry?: false;
+}
+
+/** Seconds a 429 or 503 asks the client to wait when the error names no time of its own. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The headers of an error answer: its own, `Retry-After` on every 429 and
+ * 503 (a client may retry, after this long), and `x-should-retry: false` on
+ * an answer that a retry cannot change.
+ */
+function errorHeaders(status: number, options: HttpErrorOptions): Record<string, string> {
+  const headers: Record<string, string> = { ...options.headers };
+  const named = Object.keys(headers).some((name) => name.toLowerCase() === 'retry-after');
+  if ((status === 429 || status === 503) && !named) {
+    headers['Retry-After'] = String(DEFAULT_RETRY_AFTER_SECONDS);
+  }
+  if (options.retry === false) headers['x-should-retry'] = 'false';
+  return headers;
 }
 
 /** An error that maps to an HTTP response. */
@@ -35,7 +59,7 @@ export class HttpError extends Error {
     options: HttpErrorOptions = {},
   ) {
     super(message);
-    this.headers = options.headers ?? {};
+    this.headers = errorHeaders(status, options);
     this.code = options.code ?? null;
     this.param = options.param ?? null;
   }
@@ -59,8 +83,13 @@ export const MESSAGES = {
   tooLarge: 'Request body exceeds the 1 MB limit',
   invalidJson: 'Request body must be a JSON object',
   modelNotFound: 'The model does not exist or is not available for this route',
+  upstreamModelNotFound:
+    "The model upstream does not offer this configured model; a retry cannot succeed until the deployment's model list is corrected",
+  contextLengthExceeded:
+    "The input exceeds the model's context length; shorten the input or lower the output token limit",
   upstreamError: 'The model upstream failed',
-  upstreamTimeout: 'The model upstream did not answer in time',
+  upstreamTimeout:
+    'The model upstream did not answer within the deadline; retrying the same request would wait as long again',
   upstreamThrottled: 'The model upstream is rate limiting requests; retry later',
   upstreamRejected:
     'The model upstream rejected the request; check the parameters, the input size and the content',
@@ -98,6 +127,40 @@ export function authError(verdict: VerifyFailure, required: Scope): HttpError {
   });
 }
 
-/** A 400 for a bad request field; `param` names the field when there is one. */
-export const invalidRequest = (message: string, param?: string): HttpError =>
-  new HttpError(400, 'invalid_request_error', message, param === undefined ? {} : { param });
+/**
+ * A 404 for a model that is not configured for the route (OpenAI's shape:
+ * type `invalid_request_error`, code `model_not_found`, param `model`).
+ */
+export const modelNotFound = (): HttpError =>
+  new HttpError(404, 'invalid_request_error', MESSAGES.modelNotFound, {
+    code: 'model_not_found',
+    param: 'model',
+  });
+
+/**
+ * A field path at the start of a message, followed by a space: lower-case
+ * names joined by dots, with array indices (`tools[0].function.name`).
+ */
+const LEADING_FIELD = /^([a-z_][a-z0-9_]*(?:\[\d+\]|\.[a-z_][a-z0-9_]*)*) /;
+
+/**
+ * The field a message names first, if it starts with one: messages about a
+ * field begin with its path (`messages[2].content must be ...`).
+ */
+export function leadingField(message: string): string | undefined {
+  return LEADING_FIELD.exec(message)?.[1];
+}
+
+/**
+ * A 400 for a bad request field. `param` names the field: as given, or the
+ * field path the message starts with.
+ */
+export function invalidRequest(message: string, param?: string): HttpError {
+  const named = param ?? leadingField(message);
+  return new HttpError(
+    400,
+    'invalid_request_error',
+    message,
+    named === undefined ? {} : { param: named },
+  );
+}

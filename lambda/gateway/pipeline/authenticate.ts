@@ -30,9 +30,9 @@ export async function authenticate(svc: GatewayServices, state: RequestState): P
   record.api_key_id = keyId;
   state.authenticated = true;
 
-  if (!optOut.ok) throw invalidRequest(optOut.message);
+  if (!optOut.ok) throw invalidRequest(optOut.message, 'X-Ephemera-Learning-Opt-Out');
   const metadata = parseMetadataHeaders(headerValues(http, METADATA_HEADER));
-  if (!metadata.ok) throw invalidRequest(metadata.message);
+  if (!metadata.ok) throw invalidRequest(metadata.message, 'X-Ephemera-Metadata');
   if (metadata.customerId !== undefined) {
     try {
       record.customer_hash = await customerHash(svc.hasher, metadata.customerId);

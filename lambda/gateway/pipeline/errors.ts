@@ -7,6 +7,7 @@
 import type { HttpResult } from '../../shared/http-event';
 import { HttpError, MESSAGES } from '../../shared/http-errors';
 import { errorResult } from '../../shared/http-results';
+import { isUsageErrorCode } from '../../shared/usage-record';
 import { UpstreamError } from '../upstream';
 import type { RequestState } from './request-state';
 
@@ -23,9 +24,22 @@ export function toHttpError(err: unknown): HttpError {
           headers: { 'Retry-After': '1' },
         });
       case 'timeout':
-        return new HttpError(504, 'upstream_timeout', MESSAGES.upstreamTimeout);
+        return new HttpError(504, 'upstream_timeout', MESSAGES.upstreamTimeout, {
+          code: 'upstream_timeout',
+          retry: false,
+        });
       case 'rejected':
         return new HttpError(400, 'upstream_rejected', MESSAGES.upstreamRejected);
+      case 'too_long':
+        return new HttpError(400, 'invalid_request_error', MESSAGES.contextLengthExceeded, {
+          code: 'context_length_exceeded',
+        });
+      case 'no_model':
+        return new HttpError(502, 'upstream_error', MESSAGES.upstreamModelNotFound, {
+          code: 'model_not_found',
+          param: 'model',
+          retry: false,
+        });
       case 'failed':
         return new HttpError(502, 'upstream_error', MESSAGES.upstreamError);
     }
@@ -43,5 +57,6 @@ export function failedAnswer(err: unknown, state: RequestState): HttpResult {
     return { ...response, statusCode: CLIENT_CLOSED_STATUS };
   }
   state.record.error_type = httpError.type;
+  if (isUsageErrorCode(httpError.code)) state.record.error_code = httpError.code;
   return response;
 }

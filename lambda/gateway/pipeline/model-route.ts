@@ -7,7 +7,7 @@
  */
 
 import type { HttpResult } from '../../shared/http-event';
-import { HttpError, invalidRequest, MESSAGES } from '../../shared/http-errors';
+import { invalidRequest, modelNotFound } from '../../shared/http-errors';
 import { jsonBody } from '../../shared/http-results';
 import type { UsageRecord } from '../../shared/usage-record';
 import type { GatewayConfig, ModelConfig, ModelKind } from '../config';
@@ -42,8 +42,7 @@ export function findModel(
   kind: ModelKind,
 ): ModelConfig {
   const model = models.get(id);
-  if (!model || model.kind !== kind)
-    throw new HttpError(404, 'model_not_found', MESSAGES.modelNotFound);
+  if (!model || model.kind !== kind) throw modelNotFound();
   return model;
 }
 

@@ -45,14 +45,14 @@ export type GatewayHandler = (
 /** The handler for the routes of `table`, on the instance's services. */
 export function createPipeline(table: readonly RouteRow[], svc: GatewayServices): GatewayHandler {
   const matchRoute = createRouter(table);
-  // By path, as the router matches (one row per path).
-  const routes = new Map<string, GatewayRoute>(table.map((row) => [row.path, row.route]));
+  // By name, as the router reports a match (one row per name).
+  const routes = new Map<string, GatewayRoute>(table.map((row) => [row.name, row.route]));
 
   return async function handler(event, context, stream) {
     const started = performance.now();
     const http = toHttpRequest(event);
     const match = matchRoute(http.method, http.path);
-    const route = match.kind === 'found' ? routes.get(http.path) : undefined;
+    const route = match.kind === 'found' ? routes.get(match.route) : undefined;
     // Open routes (health checks) read nothing and leave nothing behind.
     if (route?.kind === 'open') return toFrontDoorResult(event, route.answer(svc));
 

@@ -17,7 +17,11 @@ export function withinResponseLimit(
   message: string,
 ): HttpResult {
   if (state.out === undefined && !fitsResponseLimit(response)) {
-    throw new HttpError(422, 'response_too_large', message);
+    // The same request would make the same answer: a retry cannot help.
+    throw new HttpError(422, 'response_too_large', message, {
+      code: 'response_too_large',
+      retry: false,
+    });
   }
   return response;
 }

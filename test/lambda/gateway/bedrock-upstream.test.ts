@@ -132,6 +132,47 @@ describe('toConverseInput', () => {
   });
 
   it.each([
+    [
+      { tools: [{ type: 'function', function: { name: 'f', strict: true } }] },
+      'tools[0].function.strict',
+    ],
+    [
+      { tools: [{ type: 'function', function: { name: 'f' } }], parallel_tool_calls: false },
+      'parallel_tool_calls',
+    ],
+    [{ logprobs: true }, 'logprobs'],
+    [{ logprobs: true, top_logprobs: 2 }, 'logprobs'],
+    [{ reasoning_effort: 'low' }, 'reasoning_effort'],
+    [{ n: 2 }, 'n'],
+    [{ temperature: 1.5 }, 'temperature'],
+  ])('refuses %j with a 400 naming the field it cannot honour', (fields, param) => {
+    const request = chat({ messages: [{ role: 'user', content: 'q' }], ...fields });
+    let thrown: unknown;
+    try {
+      toConverseInput(request, 'id');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(HttpError);
+    expect((thrown as HttpError).status).toBe(400);
+    expect((thrown as HttpError).param).toBe(param);
+    expect((thrown as HttpError).message).toMatch(
+      new RegExp(`^${param.replace(/[[\].]/g, '\\$&')} .* with this upstream`),
+    );
+  });
+
+  it('accepts what Converse does honour: strict false, parallel tool calls allowed, logprobs false', () => {
+    const request = chat({
+      messages: [{ role: 'user', content: 'q' }],
+      tools: [{ type: 'function', function: { name: 'f', strict: false } }],
+      parallel_tool_calls: true,
+      logprobs: false,
+      max_completion_tokens: 5,
+    });
+    expect(toConverseInput(request, 'id').inferenceConfig).toEqual({ maxTokens: 5 });
+  });
+
+  it.each([
     [{ n: 2 }, 'n must be 1 with this upstream'],
     [{ temperature: 1.2 }, 'temperature must be from 0 to 1 with this upstream'],
     [
@@ -317,6 +358,13 @@ describe('BedrockUpstream', () => {
     expect(bedrockFailure(named('ValidationException'), signal()).failure).toBe('rejected');
     expect(bedrockFailure(named('ModelTimeoutException'), signal()).failure).toBe('timeout');
     expect(bedrockFailure(named('ModelErrorException'), signal()).failure).toBe('failed');
+    expect(bedrockFailure(named('ResourceNotFoundException'), signal()).failure).toBe('no_model');
+    const tooLong = Object.assign(named('ValidationException'), {
+      message: 'Input is too long for requested model.',
+    });
+    expect(bedrockFailure(tooLong, signal()).failure).toBe('too_long');
+    // The message is tested, never carried: the error's own text is fixed.
+    expect(bedrockFailure(tooLong, signal()).message).toBe('Upstream input too long');
     expect(bedrockFailure(named('ValidationException'), aborted.signal).failure).toBe('timeout');
     expect(bedrockFailure('a string', signal()).message).toBe('Upstream call failed');
   });

@@ -432,12 +432,19 @@ describe('chat completions (bedrock)', () => {
     expect(json(response)).toEqual({
       error: {
         type: 'upstream_timeout',
-        message: 'The model upstream did not answer in time',
+        message:
+          'The model upstream did not answer within the deadline; retrying the same request would wait as long again',
         param: null,
-        code: null,
+        code: 'upstream_timeout',
       },
     });
-    expect(logs[0]).toMatchObject({ status: 504, error_type: 'upstream_timeout' });
+    // A retry would wait as long again: OpenAI's SDKs obey this before their own rules.
+    expect(response.headers?.['x-should-retry']).toBe('false');
+    expect(logs[0]).toMatchObject({
+      status: 504,
+      error_type: 'upstream_timeout',
+      error_code: 'upstream_timeout',
+    });
   });
 
   it('answers 422 when the completion is over the response limit', async () => {
@@ -515,13 +522,13 @@ describe('bad input', () => {
       'an unknown model',
       { path: '/v1/chat/completions', body: chatBody({ model: 'gpt-9' }) },
       404,
-      'model_not_found',
+      'invalid_request_error',
     ],
     [
       'an image model on chat',
       { path: '/v1/chat/completions', body: chatBody({ model: 'image-gen' }) },
       404,
-      'model_not_found',
+      'invalid_request_error',
     ],
     [
       'n too large (chat)',
@@ -568,6 +575,28 @@ describe('bad input', () => {
       'invalid_request_error',
     ],
   ];
+
+  it('answers an unknown model as OpenAI does: invalid_request_error, code model_not_found, param model', async () => {
+    const { response, logs } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: bearer(inferenceKey),
+      body: chatBody({ model: 'gpt-9' }),
+    });
+    expect(response.statusCode).toBe(404);
+    expect(json(response)).toEqual({
+      error: {
+        type: 'invalid_request_error',
+        message: 'The model does not exist or is not available for this route',
+        param: 'model',
+        code: 'model_not_found',
+      },
+    });
+    expect(logs[0]).toMatchObject({
+      error_type: 'invalid_request_error',
+      error_code: 'model_not_found',
+    });
+    expect(logs[0]).not.toHaveProperty('model');
+  });
 
   it.each(cases)('answers %s with a 4xx and no side effect', async (_name, input, status, type) => {
     const before = (await aws.listObjects()).length;
@@ -733,9 +762,10 @@ describe('images (bedrock)', () => {
         message:
           'The generated images exceed the 1 MB response limit; use response_format "url", a smaller size or fewer images',
         param: null,
-        code: null,
+        code: 'response_too_large',
       },
     });
+    expect(response.headers?.['x-should-retry']).toBe('false');
     expect(logs[0]).toMatchObject({ status: 422, image_count: 1 });
   });
 

@@ -328,7 +328,7 @@ describe('defaults that keep the promises', () => {
         type: 'invalid_request_error',
         message:
           'messages[0].content[1].image_url.url must be a data:image/ URL: remote image URLs are refused because the model upstream would fetch them from inside the private network (a deployment can allow them with remoteImageUrls=allow)',
-        param: null,
+        param: 'messages[0].content[1].image_url.url',
         code: null,
       },
     });

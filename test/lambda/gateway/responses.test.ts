@@ -8,6 +8,7 @@ import {
 import { costMicroUsd } from '../../../lambda/gateway/pricing';
 import { retentionHeader } from '../../../lambda/shared/retention-header';
 import { matchRoute } from '../../../lambda/gateway/router';
+import { requestedModelId } from '../../../lambda/gateway/routes/models';
 import { chatCompletionSse } from '../../../lambda/gateway/sse';
 import type { ChatResult } from '../../../lambda/gateway/upstream';
 import { albEvent, sseData } from './support/fixtures';
@@ -105,6 +106,20 @@ describe('routing, headers and limits', () => {
     });
     expect(matchRoute('GET', '/v1/models/')).toEqual({ kind: 'not_found' });
     expect(matchRoute('GET', '/V1/MODELS')).toEqual({ kind: 'not_found' });
+  });
+
+  it('matches one model by the rest of the path, which may hold a slash', () => {
+    expect(matchRoute('GET', '/v1/models/m')).toEqual({ kind: 'found', route: 'model' });
+    expect(matchRoute('GET', '/v1/models/org/m')).toEqual({ kind: 'found', route: 'model' });
+    expect(matchRoute('DELETE', '/v1/models/m')).toEqual({
+      kind: 'method_not_allowed',
+      route: 'model',
+      allow: 'GET',
+    });
+    expect(matchRoute('GET', '/v1/modelsx')).toEqual({ kind: 'not_found' });
+    expect(requestedModelId('/v1/models/org%2Fm%3A1')).toBe('org/m:1');
+    expect(requestedModelId('/v1/models/org/m')).toBe('org/m');
+    expect(requestedModelId('/v1/models/%E0%A4%A')).toBeUndefined();
   });
 
   it('states retention', () => {
