@@ -146,12 +146,14 @@ const GATEWAY_RESPONSES: readonly {
   readonly status?: string;
   readonly errorType: string;
   readonly message: string;
+  readonly code?: string;
   readonly headers?: Record<string, string>;
 }[] = [
   {
     type: apigateway.ResponseType.THROTTLED,
     errorType: 'rate_limit_error',
     message: 'Too many requests: retry after a short wait',
+    code: 'rate_limit_exceeded',
     headers: { 'Retry-After': "'1'" },
   },
   {
@@ -170,9 +172,12 @@ const GATEWAY_RESPONSES: readonly {
     message: 'Request body exceeds the 1 MB limit',
   },
   {
+    // The gateway's own deadline passed: the same request would take as long again.
     type: apigateway.ResponseType.INTEGRATION_TIMEOUT,
     errorType: 'timeout',
-    message: 'The request took too long',
+    message: 'The request took too long; retrying it would take as long again',
+    code: 'upstream_timeout',
+    headers: { 'x-should-retry': "'false'" },
   },
   {
     type: apigateway.ResponseType.DEFAULT_4XX,
@@ -380,7 +385,7 @@ export class StreamingFrontDoor extends Construct {
         },
         templates: {
           'application/json': JSON.stringify({
-            error: { message: r.message, type: r.errorType, param: null, code: null },
+            error: { message: r.message, type: r.errorType, param: null, code: r.code ?? null },
           }),
         },
       });

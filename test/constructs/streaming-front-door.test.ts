@@ -207,6 +207,16 @@ describe('StreamingFrontDoor', () => {
       ResponseType: 'THROTTLED',
       ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'1'" }),
     });
+    // Past the deadline, a retry would wait as long again: OpenAI's SDKs obey this header.
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'INTEGRATION_TIMEOUT',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.x-should-retry': "'false'",
+      }),
+      ResponseTemplates: {
+        'application/json': Match.stringLikeRegexp('"code":"upstream_timeout"'),
+      },
+    });
   });
 
   it('lets only this API invoke the functions', () => {
