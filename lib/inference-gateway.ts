@@ -16,7 +16,7 @@ import { gatewayBundle } from './handler-bundle';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
 import { bedrockReach, residencyProblems } from './core/bedrock-regions';
-import { DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
+import { bedrockModelProblems, DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { REGION_LIST_RULE } from './core/rules';
 import { PropsValidator } from './validation';
@@ -170,6 +170,7 @@ export class InferenceGateway extends Construct {
     parseModels(JSON.stringify(models), modelProblems, 'models');
     const region = Token.isUnresolved(Stack.of(this).region) ? undefined : Stack.of(this).region;
     if (upstream.kind === 'bedrock' && modelProblems.length === 0) {
+      modelProblems.push(...bedrockModelProblems(models));
       modelProblems.push(...residencyProblems(models, props.allowedRegions ?? [], region));
     }
     const baseUrl =
@@ -361,15 +362,33 @@ export class InferenceGateway extends Construct {
  * reach: a foundation model in its region; a geographic inference profile,
  * plus its foundation model in each destination region of its geography, only
  * through that profile; a global profile as AWS documents it (the
- * region-less model ARN, only through that profile).
+ * region-less model ARN, only through that profile). Chat and image models
+ * also get `bedrock:InvokeModelWithResponseStream` (ConverseStream, for
+ * `stream: true`); embedding models, which are never streamed, do not.
  */
 export function bedrockStatements(
   stack: Stack,
   models: readonly GatewayModel[],
 ): iam.PolicyStatement[] {
+  const embedding = models.filter((m) => m.kind === 'embedding');
+  const others = models.filter((m) => m.kind !== 'embedding');
+  return [
+    ...invokeStatements(stack, others, [
+      'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
+    ]),
+    ...invokeStatements(stack, embedding, ['bedrock:InvokeModel']),
+  ];
+}
+
+/** The statements of {@link bedrockStatements} for `models`, each with `actions`. */
+function invokeStatements(
+  stack: Stack,
+  models: readonly GatewayModel[],
+  actions: string[],
+): iam.PolicyStatement[] {
+  if (models.length === 0) return [];
   const region = Token.isUnresolved(stack.region) ? undefined : stack.region;
-  // ConverseStream (stream: true) needs the streaming action on the same resources.
-  const actions = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'];
   const p = stack.partition;
   const direct = new Set<string>();
   const statements: iam.PolicyStatement[] = [];

@@ -6,7 +6,7 @@
  * request.
  */
 
-import { parseModels, type ModelConfig } from '../../lib/core/models';
+import { bedrockModelProblems, parseModels, type ModelConfig } from '../../lib/core/models';
 import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from '../../lib/core/upstream-url';
 
 export type { ModelConfig, ModelKind } from '../../lib/core/models';
@@ -111,6 +111,8 @@ export function parseConfig(env: Env): GatewayConfig {
 
   const upstream = parseUpstream(env, problems);
   const models = parseModels(env.MODELS, problems);
+  // As at synth: Bedrock embeddings come from Titan Text Embeddings V2 only.
+  if (upstream.kind === 'bedrock') problems.push(...bedrockModelProblems(models, 'MODELS'));
 
   const config: GatewayConfig = {
     usageTableName,

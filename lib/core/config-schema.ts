@@ -326,7 +326,7 @@ export const CONFIG_SCHEMA = {
     showValue: false,
     defaultText: DEFAULT_MODELS.map((m) => `\`${m.id}\` (${m.kind})`).join(', '),
     description:
-      'models offered and their prices (micro-dollars; the defaults are examples) for the cost field of usage records',
+      'models offered, each of kind `chat`, `image` or `embedding` (with Bedrock, embeddings come from Titan Text Embeddings V2 only), and their prices (micro-dollars; the defaults are examples) for the cost field of usage records',
   }),
   gatewayTimeoutSeconds: setting({
     kind: 'integer',

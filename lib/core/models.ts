@@ -5,8 +5,15 @@
  * start, so a list that one accepts the other never refuses.
  */
 
-export type ModelKind = 'chat' | 'image';
-export const MODEL_KINDS: readonly ModelKind[] = ['chat', 'image'];
+import { bedrockReach } from './bedrock-regions';
+
+export type ModelKind = 'chat' | 'image' | 'embedding';
+export const MODEL_KINDS: readonly ModelKind[] = ['chat', 'image', 'embedding'];
+
+/** The kinds as the parser's messages list them: `'chat', 'image' or 'embedding'`. */
+const KINDS_TEXT = `${MODEL_KINDS.slice(0, -1)
+  .map((k) => `'${k}'`)
+  .join(', ')} or '${MODEL_KINDS[MODEL_KINDS.length - 1]}'`;
 
 /** A model as configured (prices in millionths of a US dollar). */
 export interface ModelSpec {
@@ -15,7 +22,7 @@ export interface ModelSpec {
   /** Model id at the upstream: a Bedrock model id, inference profile or ARN; or the upstream's name. */
   readonly upstreamId: string;
   readonly kind: ModelKind;
-  /** Price of 1,000 input tokens. @default 0 */
+  /** Price of 1,000 input tokens (an embedding model's only price). @default 0 */
   readonly inputMicroUsdPer1kTokens?: number;
   /** Price of 1,000 output tokens. @default 0 */
   readonly outputMicroUsdPer1kTokens?: number;
@@ -53,7 +60,44 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = [
     kind: 'image',
     microUsdPerImage: 40_000,
   },
+  {
+    id: 'amazon.titan-embed-text-v2:0',
+    upstreamId: 'amazon.titan-embed-text-v2:0',
+    kind: 'embedding',
+    inputMicroUsdPer1kTokens: 20,
+  },
 ];
+
+/**
+ * The Bedrock embedding models the gateway can call: Amazon Titan Text
+ * Embeddings V2 (one text per InvokeModel call, 256, 512 or 1024 dimensions).
+ * Matched against the foundation-model id, whether it is given as an id, a
+ * foundation-model ARN or inside a cross-region profile id.
+ */
+export const BEDROCK_EMBEDDING_MODEL = /^amazon\.titan-embed-text-v2:\d+$/;
+
+/**
+ * Problems of a model list for the Bedrock upstream: every embedding model
+ * that is not Titan Text Embeddings V2 (the only request shape the gateway
+ * speaks to Bedrock for embeddings). An application inference profile cannot
+ * be checked, so it is refused too.
+ */
+export function bedrockModelProblems(
+  models: ReadonlyArray<Pick<ModelSpec, 'id' | 'upstreamId' | 'kind'>>,
+  label = 'models',
+): string[] {
+  const problems: string[] = [];
+  models.forEach((m, i) => {
+    if (m.kind !== 'embedding') return;
+    const reach = bedrockReach(m.upstreamId);
+    if (reach.kind === 'opaque' || !BEDROCK_EMBEDDING_MODEL.test(reach.modelId)) {
+      problems.push(
+        `${label}[${i}] (${m.id}): the Bedrock upstream serves embeddings with Amazon Titan Text Embeddings V2 only (upstreamId amazon.titan-embed-text-v2:0, or its foundation-model ARN)`,
+      );
+    }
+  });
+  return problems;
+}
 
 /**
  * Parses and checks a model list given as JSON text. Problems are appended to
@@ -65,7 +109,7 @@ export function parseModels(
   label = 'MODELS',
 ): ModelConfig[] {
   const what =
-    'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative ' +
+    'a JSON array of {"id","upstreamId","kind":"chat"|"image"|"embedding"} with optional non-negative ' +
     'inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
   if (!value) {
     problems.push(`${label} is required (${what})`);
@@ -105,8 +149,8 @@ export function parseModels(
         `${at}.upstreamId must be 1-256 characters of letters, digits and . _ : / @ + -`,
       );
     }
-    if (e.kind !== 'chat' && e.kind !== 'image')
-      problems.push(`${at}.kind must be 'chat' or 'image'`);
+    const kind = MODEL_KINDS.find((k) => k === e.kind);
+    if (kind === undefined) problems.push(`${at}.kind must be ${KINDS_TEXT}`);
     const price = (field: string): number => {
       const v = e[field];
       if (v === undefined) return 0;
@@ -119,7 +163,7 @@ export function parseModels(
     models.push({
       id: e.id,
       upstreamId: String(e.upstreamId),
-      kind: e.kind === 'image' ? 'image' : 'chat',
+      kind: kind ?? 'chat',
       inputMicroUsdPer1kTokens: price('inputMicroUsdPer1kTokens'),
       outputMicroUsdPer1kTokens: price('outputMicroUsdPer1kTokens'),
       microUsdPerImage: price('microUsdPerImage'),

@@ -355,11 +355,14 @@ describe('readConfig rejects bad values', () => {
 
   test("models must be a non-empty list of well-formed models (the gateway's own cold-start rules)", () => {
     const what =
-      'a JSON array of {"id","upstreamId","kind":"chat"|"image"} with optional non-negative inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+      'a JSON array of {"id","upstreamId","kind":"chat"|"image"|"embedding"} with optional non-negative inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
     for (const [models, problem] of [
       ['[]', `models must be ${what}, with at least one model`],
       ['not json', `models must be ${what}`],
-      ['[{"id":"x","upstreamId":"y","kind":"audio"}]', "models[0].kind must be 'chat' or 'image'"],
+      [
+        '[{"id":"x","upstreamId":"y","kind":"audio"}]',
+        "models[0].kind must be 'chat', 'image' or 'embedding'",
+      ],
       [
         '[{"id":"x","upstreamId":"y","kind":"chat","inputMicroUsdPer1kTokens":-1}]',
         'models[0].inputMicroUsdPer1kTokens must be a non-negative number (micro-USD)',

@@ -74,6 +74,12 @@ describe('InferenceGateway in the default stack', () => {
         ],
       },
       {
+        // The embedding model is invoked, never streamed.
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel'],
+        Resource: ['arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0'],
+      },
+      {
         Effect: 'Allow',
         Action: ['s3:GetObject'],
         Resource: [
@@ -144,6 +150,18 @@ describe('InferenceGateway in the default stack', () => {
         { Key: 'idle_timeout.timeout_seconds', Value: '310' },
       ]),
     });
+  });
+
+  test('a default deployment serves embeddings: Titan Text Embeddings V2 at 20 micro-USD per 1,000 input tokens', () => {
+    expect(DEFAULT_MODELS.filter((m) => m.kind === 'embedding')).toEqual([
+      {
+        id: 'amazon.titan-embed-text-v2:0',
+        upstreamId: 'amazon.titan-embed-text-v2:0',
+        kind: 'embedding',
+        inputMicroUsdPer1kTokens: 20,
+      },
+    ]);
+    expect(DEFAULT_MODELS.map((m) => m.kind)).toEqual(['chat', 'image', 'embedding']);
   });
 
   test('its log group is encrypted, bounded and has a data-protection policy', () => {
@@ -369,6 +387,65 @@ describe('InferenceGateway options', () => {
       (s.Action as string[]).includes('secretsmanager:GetSecretValue'),
     );
     expect(secretRead?.Resource).toEqual([secretArn]);
+  });
+
+  test('an embedding model may be invoked (not streamed) in the regions its id reaches, chat models as before', () => {
+    const { gw, template } = build({
+      models: [
+        { id: 'chat', upstreamId: 'amazon.nova-lite-v1:0', kind: 'chat' },
+        { id: 'embed', upstreamId: 'amazon.titan-embed-text-v2:0', kind: 'embedding' },
+        {
+          id: 'embed-arn',
+          upstreamId: 'arn:aws:bedrock:eu-central-1::foundation-model/amazon.titan-embed-text-v2:0',
+          kind: 'embedding',
+        },
+      ],
+    });
+    expect(bedrockStatementsOf(gw, template)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: BEDROCK_ACTIONS,
+        Resource: ['arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0'],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['bedrock:InvokeModel'],
+        Resource: [
+          'arn:aws:bedrock:eu-central-1::foundation-model/amazon.titan-embed-text-v2:0',
+          'arn:aws:bedrock:eu-west-1::foundation-model/amazon.titan-embed-text-v2:0',
+        ],
+      },
+    ]);
+  });
+
+  test('a Bedrock embedding model other than Titan Text Embeddings V2 is refused at synth', () => {
+    const refusal = (i: number, id: string) =>
+      `  - models[${i}] (${id}): the Bedrock upstream serves embeddings with Amazon Titan Text Embeddings V2 only (upstreamId amazon.titan-embed-text-v2:0, or its foundation-model ARN)`;
+    expectThrowsExactly(
+      () =>
+        build({
+          models: [
+            { id: 'titan-v2', upstreamId: 'amazon.titan-embed-text-v2:0', kind: 'embedding' },
+            { id: 'titan-v1', upstreamId: 'amazon.titan-embed-text-v1', kind: 'embedding' },
+            { id: 'cohere', upstreamId: 'cohere.embed-english-v3', kind: 'embedding' },
+            {
+              id: 'wrapped',
+              upstreamId:
+                'arn:aws:bedrock:eu-west-1:111111111111:application-inference-profile/abc123',
+              kind: 'embedding',
+            },
+          ],
+        }),
+      'Invalid InferenceGateway props:\n' +
+        [refusal(1, 'titan-v1'), refusal(2, 'cohere'), refusal(3, 'wrapped')].join('\n'),
+    );
+    // Any embedding model name goes to an OpenAI-compatible upstream.
+    expect(() =>
+      build({
+        upstream: { kind: 'openai-compatible', baseUrl: 'https://llm.internal.example' },
+        models: [{ id: 'cohere', upstreamId: 'cohere.embed-english-v3', kind: 'embedding' }],
+      }),
+    ).not.toThrow();
   });
 
   test('bad props are reported together', () => {

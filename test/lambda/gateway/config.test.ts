@@ -80,7 +80,7 @@ describe('parseConfig', () => {
         'IMAGE_BUCKET_NAME must be an S3 bucket name; ' +
         'HMAC_KEY_ID is required (a KMS key id or ARN); ' +
         'UPSTREAM_BASE_URL must be an https:// URL without credentials, query or fragment (TLS only); ' +
-        "MODELS[0].kind must be 'chat' or 'image'; " +
+        "MODELS[0].kind must be 'chat', 'image' or 'embedding'; " +
         'IMAGE_TTL_SECONDS must be a whole number from 300 to 86400; ' +
         'METADATA_RETENTION_DAYS must be a whole number from 1 to 3650; ' +
         'UPSTREAM_TIMEOUT_MS must be a whole number from 1000 to 900000; ' +
@@ -132,6 +132,29 @@ describe('parseConfig', () => {
     [{ ALLOW_INSECURE_TRUST_ALL: 'yes' }, 'ALLOW_INSECURE_TRUST_ALL must be true or false'],
   ])('refuses %j', (env, message) => {
     expect(() => parseConfig(testEnv(env as Record<string, string>))).toThrow(message);
+  });
+
+  it('refuses a Bedrock embedding model other than Titan Text Embeddings V2, as synth does', () => {
+    const embedding = (upstreamId: string) =>
+      JSON.stringify([{ id: 'embed', upstreamId, kind: 'embedding' }]);
+    expect(() => parseConfig(testEnv({ MODELS: embedding('cohere.embed-english-v3') }))).toThrow(
+      'Invalid gateway configuration: MODELS[0] (embed): the Bedrock upstream serves embeddings with Amazon Titan Text Embeddings V2 only',
+    );
+    for (const ok of [
+      'amazon.titan-embed-text-v2:0',
+      'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0',
+    ]) {
+      expect(parseConfig(testEnv({ MODELS: embedding(ok) })).models[0].kind).toBe('embedding');
+    }
+    // Any name goes to an OpenAI-compatible upstream.
+    const oai = parseConfig(
+      testEnv({
+        UPSTREAM_KIND: 'openai-compatible',
+        UPSTREAM_BASE_URL: 'https://vllm.internal',
+        MODELS: embedding('BAAI/bge-m3'),
+      }),
+    );
+    expect(oai.models[0]).toMatchObject({ upstreamId: 'BAAI/bge-m3', kind: 'embedding' });
   });
 
   it('never echoes a bad value', () => {
