@@ -1,15 +1,17 @@
 /**
- * `stream: true` chat completions. The first event decides the status: until
- * it arrives, a failure is an ordinary error answer. Then each event goes out
- * as one chunk as soon as it arrives (a front door that streams) or is added
- * to one body (one that cannot; the 1 MB limit applies). A failure after the
- * stream has started ends it with an error event; a client that hangs up ends
- * the upstream call. Either way the pipeline writes the record when the
- * handler returns.
+ * `stream: true` chat completions, and the machinery every API served from
+ * the chat path streams with (`./responses` too). The first event decides
+ * the status: until it arrives, a failure is an ordinary error answer. Then
+ * each event goes out as soon as it arrives (a front door that streams) or
+ * is added to one body (one that cannot; the 1 MB limit applies), written by
+ * the API's {@link StreamEncoder}. A failure after the stream has started
+ * ends it with the encoder's error event; a client that hangs up ends the
+ * upstream call. Either way the pipeline writes the record when the handler
+ * returns.
  */
 
 import type { HttpResult } from '../../shared/http-event';
-import { errorBody, MESSAGES } from '../../shared/http-errors';
+import { errorBody, MESSAGES, type HttpError } from '../../shared/http-errors';
 import { albResult } from '../../shared/http-results';
 import type { ResponseStream } from '../../shared/response-stream';
 import type { ResponseMeta } from '../chat-response';
@@ -25,14 +27,52 @@ import { chunkSse, errorSse, SSE_CONTENT_TYPE, SSE_DONE } from '../sse';
 import type { Upstream } from '../upstream';
 import type { ChatRequest } from '../validate-chat';
 
+/** How one API writes a stream of chat events as server-sent events. */
+export interface StreamEncoder {
+  /** The text for one event (undefined: nothing to send). */
+  event(event: ChatStreamEvent): string | undefined;
+  /** The text after the last event. */
+  end(): string | undefined;
+  /** The text that ends a stream failing under way (never the failure's own message). */
+  failure(error: HttpError): string | undefined;
+}
+
+/** Chat completion chunks (`../sse`), ending in `[DONE]`; a failure is an `{"error":{...}}` event. */
+export function chatEncoder(meta: ResponseMeta, includeUsage: boolean): StreamEncoder {
+  return {
+    event: (event) => chunkSse(event, meta, includeUsage),
+    end: () => SSE_DONE,
+    failure: (error) => errorSse(errorBody(error)),
+  };
+}
+
 type Events = AsyncIterator<ChatStreamEvent>;
 type Send = (text: string | undefined) => Promise<void>;
 
-export async function streamChat(
-  call: ModelCall<ChatRequest>,
-  meta: ResponseMeta,
+export function streamChat(call: ModelCall<ChatRequest>, meta: ResponseMeta): Promise<HttpResult> {
+  return streamEvents(
+    call,
+    call.request,
+    chatEncoder(meta, call.request.includeUsage),
+    MESSAGES.completionTooLarge,
+  );
+}
+
+/** The parts of a model call the stream needs (any request type: `chat` is what goes upstream). */
+export type StreamCall = Pick<ModelCall<unknown>, 'svc' | 'state' | 'model'>;
+
+/**
+ * Streams the upstream's answer to `request`, written by `encoder`; behind a
+ * front door that cannot stream, the same text in one body, refused with
+ * `tooLarge` (422) over the 1 MB limit.
+ */
+export async function streamEvents(
+  call: StreamCall,
+  request: ChatRequest,
+  encoder: StreamEncoder,
+  tooLarge: string,
 ): Promise<HttpResult> {
-  const { svc, state, request, model } = call;
+  const { svc, state, model } = call;
   const signal = upstreamSignal(svc, state);
   const events = (svc.upstream.chatStream?.(request, model, signal) ??
     wholeAnswerEvents(svc.upstream, request, model, signal))[Symbol.asyncIterator]();
@@ -48,12 +88,12 @@ export async function streamChat(
       ...(await answerHeaders(svc, state)),
     };
     out?.start(200, headers);
-    await relay(call, meta, events, first, send);
+    await relay(call, encoder, events, first, send);
     if (out) return { statusCode: 200, headers, body: '', isBase64Encoded: false };
     return withinResponseLimit(
       state,
       albResult(200, buffered.join(''), SSE_CONTENT_TYPE),
-      MESSAGES.completionTooLarge,
+      tooLarge,
     );
   } finally {
     buffered.length = 0;
@@ -71,32 +111,33 @@ function chunkSender(out: ResponseStream | undefined, buffered: string[]): Send 
 }
 
 /**
- * Sends `first` and every later event as chunks, then `[DONE]`. A failure
- * under way ends a stream that has started with an error event (or, for a
- * client that hung up, nothing); without a stream it fails the request.
+ * Sends `first` and every later event, then the encoder's end. A failure
+ * under way ends a stream that has started with the encoder's error event
+ * (or, for a client that hung up, nothing); without a stream it fails the
+ * request.
  */
 async function relay(
-  call: ModelCall<ChatRequest>,
-  meta: ResponseMeta,
+  call: StreamCall,
+  encoder: StreamEncoder,
   events: Events,
   first: IteratorResult<ChatStreamEvent>,
   send: Send,
 ): Promise<void> {
-  const { state, request, model } = call;
+  const { state, model } = call;
   const { out } = state;
   try {
     for (let next = first; !next.done; next = await events.next()) {
       const event = next.value;
       if (event.type === 'usage') recordTokens(state.record, model, event);
-      await send(chunkSse(event, meta, request.includeUsage));
+      await send(encoder.event(event));
     }
-    await send(SSE_DONE);
+    await send(encoder.end());
   } catch (err) {
     if (!out) throw err;
     // Under way: the status is sent; the failure ends the stream.
     const failure = out.signal.aborted ? undefined : toHttpError(err);
     state.record.error_type = failure?.type ?? 'client_closed';
-    if (failure) await send(errorSse(errorBody(failure)));
+    if (failure) await send(encoder.failure(failure));
   }
 }
 
