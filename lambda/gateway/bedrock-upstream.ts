@@ -39,6 +39,7 @@ import {
   type ToolChoice as BedrockToolChoice,
   type ToolInputSchema,
 } from '@aws-sdk/client-bedrock-runtime';
+import { titanEmbeddings } from './bedrock-embeddings';
 import type { ChatStreamEvent, ChoiceDelta } from './chat-stream';
 import type { ModelConfig } from './config';
 import { invalidRequest } from '../shared/http-errors';
@@ -47,12 +48,14 @@ import {
   isTimeout,
   UpstreamError,
   type ChatResult,
+  type EmbeddingResult,
   type FinishReason,
   type ImageResult,
   type Upstream,
   type UpstreamFailure,
 } from './upstream';
 import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
+import type { EmbeddingRequest } from './validate-embeddings';
 import type { ImageRequest } from './validate-images';
 
 /** Nova Canvas limits (Titan v2 is stricter on sizes; it answers ValidationException, i.e. 400). */
@@ -541,6 +544,18 @@ export class BedrockUpstream implements Upstream {
       throw bedrockFailure(err, signal);
     }
     return fromImageBody(out, request.n);
+  }
+
+  /**
+   * Titan Text Embeddings V2, one call per input (`./bedrock-embeddings`);
+   * the configuration admits no other Bedrock embedding model.
+   */
+  async embeddings(
+    request: EmbeddingRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): Promise<EmbeddingResult> {
+    return titanEmbeddings(this.client, request, model.upstreamId, signal, bedrockFailure);
   }
 
   /** Bedrock serves every configured model (access is granted by IAM); no call needed. */

@@ -11,17 +11,20 @@
 import { resultEvents, type ChatStreamEvent, type ToolCallDelta } from './chat-stream';
 import type { ModelConfig } from './config';
 import { decodeBase64Image } from './image-format';
+import { fromOpenAiEmbeddingsBody, toOpenAiEmbeddingsBody } from './openai-embeddings';
 import { SseDecoder } from './sse-decoder';
 import {
   isTimeout,
   UpstreamError,
   type ChatChoice,
   type ChatResult,
+  type EmbeddingResult,
   type FinishReason,
   type ImageResult,
   type Upstream,
 } from './upstream';
 import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
+import type { EmbeddingRequest } from './validate-embeddings';
 import { isObject } from './validation';
 import type { ImageRequest } from './validate-images';
 
@@ -401,6 +404,19 @@ export class OpenAiUpstream implements Upstream {
     return fromOpenAiImageBody(
       await this.call('POST', '/v1/images/generations', body, signal),
       request.n,
+    );
+  }
+
+  /** `POST /v1/embeddings` (`./openai-embeddings`), with the same capped read as every answer. */
+  async embeddings(
+    request: EmbeddingRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): Promise<EmbeddingResult> {
+    const body = toOpenAiEmbeddingsBody(request, model.upstreamId);
+    return fromOpenAiEmbeddingsBody(
+      await this.call('POST', '/v1/embeddings', body, signal),
+      request,
     );
   }
 

@@ -9,6 +9,7 @@
 import type { ChatStreamEvent } from './chat-stream';
 import type { ModelConfig } from './config';
 import type { ChatRequest, ToolCall } from './validate-chat';
+import type { EmbeddingRequest } from './validate-embeddings';
 import type { ImageRequest } from './validate-images';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
@@ -28,6 +29,13 @@ export interface ChatResult {
 export interface ImageResult {
   /** Image bytes (PNG, JPEG or WebP), one per generated image. */
   readonly images: readonly Buffer[];
+}
+
+export interface EmbeddingResult {
+  /** One vector per input, in the order of the inputs; every number finite. */
+  readonly vectors: readonly (readonly number[])[];
+  /** Input tokens of all inputs together. */
+  readonly inputTokens: number;
 }
 
 export interface Upstream {
@@ -52,6 +60,12 @@ export interface Upstream {
   ): AsyncIterable<ChatStreamEvent>;
   /** Image generation; errors as for {@link Upstream.chat}. */
   images(request: ImageRequest, model: ModelConfig, signal: AbortSignal): Promise<ImageResult>;
+  /** One embedding vector per input; errors as for {@link Upstream.chat}. */
+  embeddings(
+    request: EmbeddingRequest,
+    model: ModelConfig,
+    signal: AbortSignal,
+  ): Promise<EmbeddingResult>;
   /** The configured models this upstream offers now. */
   models(configured: readonly ModelConfig[], signal: AbortSignal): Promise<readonly ModelConfig[]>;
 }

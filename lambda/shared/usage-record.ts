@@ -27,6 +27,7 @@ import { parseImageKey } from './image-key';
 export const USAGE_ROUTES = [
   'chat_completions',
   'image_generations',
+  'embeddings',
   'models',
   'healthz',
   'unmatched',
@@ -82,6 +83,7 @@ export type UsageAuthFailure = (typeof USAGE_AUTH_FAILURES)[number];
 
 export const USAGE_QUALITIES = ['standard', 'hd', 'low', 'medium', 'high', 'auto'] as const;
 export const USAGE_STYLES = ['vivid', 'natural'] as const;
+export const USAGE_ENCODING_FORMATS = ['float', 'base64'] as const;
 export const USAGE_RESPONSE_FORMATS = [
   'url',
   'b64_json',
@@ -132,6 +134,12 @@ export interface UsageRecord {
   stop_count?: number;
   /** Number of tool definitions (never their text). */
   tool_count?: number;
+  /** Number of texts embedded (never the texts). */
+  input_count?: number;
+  /** Embedding vector length asked for. */
+  dimensions?: number;
+  /** How the embeddings were returned. */
+  encoding_format?: (typeof USAGE_ENCODING_FORMATS)[number];
   stream?: boolean;
   /** `X-Ephemera-Learning-Opt-Out: true`. */
   opt_out?: boolean;
@@ -179,6 +187,9 @@ export const USAGE_SCHEMA: { readonly [K in keyof Required<UsageRecord>]: FieldK
   response_format: enumOf(USAGE_RESPONSE_FORMATS),
   stop_count: nonNegativeInt,
   tool_count: nonNegativeInt,
+  input_count: nonNegativeInt,
+  dimensions: { kind: 'int', min: 1 },
+  encoding_format: enumOf(USAGE_ENCODING_FORMATS),
   stream: { kind: 'bool' },
   opt_out: { kind: 'bool' },
   ttl: nonNegativeInt,

@@ -19,3 +19,13 @@ export function recordImages(record: UsageRecord, model: ModelConfig, count: num
   record.image_count = count;
   record.cost_micro_usd = costMicroUsd(model, { images: count });
 }
+
+/** An embedding request: its input tokens and their cost (there is no output). */
+export function recordEmbeddings(
+  record: UsageRecord,
+  model: ModelConfig,
+  inputTokens: number,
+): void {
+  record.input_tokens = inputTokens;
+  record.cost_micro_usd = costMicroUsd(model, { inputTokens });
+}

@@ -6,6 +6,7 @@
 
 import type { RouteRow } from '../pipeline/route';
 import { chatCompletions } from './chat-completions';
+import { embeddings } from './embeddings';
 import { health } from './health';
 import { imageGenerations } from './image-generations';
 import { listModels } from './models';
@@ -23,6 +24,7 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
     name: 'image_generations',
     route: imageGenerations,
   },
+  { method: 'POST', path: '/v1/embeddings', name: 'embeddings', route: embeddings },
   { method: 'GET', path: '/v1/models', name: 'models', route: listModels },
   { method: 'GET', path: '/healthz', name: 'healthz', route: health },
 ];

@@ -32,6 +32,7 @@ const upstream: Upstream = {
   kind: 'openai-compatible',
   chat: async () => ({ choices: [], inputTokens: 0, outputTokens: 0 }),
   images: async () => ({ images: [] }),
+  embeddings: async () => ({ vectors: [], inputTokens: 0 }),
   models: async (configured) => configured,
 };
 

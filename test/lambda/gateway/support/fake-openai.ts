@@ -37,6 +37,17 @@ export type Behaviour =
     }
   | { readonly kind: 'redirect' };
 
+/**
+ * The fake's embedding of input `index`: `dimensions` numbers (4 unless asked
+ * otherwise), most of which float32 cannot hold exactly.
+ */
+export function fakeEmbedding(index: number, dimensions = 4): number[] {
+  return Array.from({ length: dimensions }, (_, j) => (index + 1) / (j + 3));
+}
+
+/** Prompt tokens the fake reports per embedded input. */
+export const FAKE_TOKENS_PER_INPUT = 3;
+
 export interface FakeOpenAi {
   readonly baseUrl: string;
   readonly requests: RecordedRequest[];
@@ -104,6 +115,37 @@ export async function startFakeOpenAi(tls?: { key: string; cert: string }): Prom
             send(
               200,
               JSON.stringify({ object: 'list', data: [{ id: 'org/chat-model', object: 'model' }] }),
+            );
+          } else if (req.url === '/v1/embeddings') {
+            const asked = JSON.parse(body) as {
+              input: string | string[];
+              encoding_format?: string;
+              dimensions?: number;
+            };
+            const inputs = typeof asked.input === 'string' ? [asked.input] : asked.input;
+            const encode = (v: number[]) => {
+              const bytes = Buffer.alloc(v.length * 4);
+              v.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+              return bytes.toString('base64');
+            };
+            send(
+              200,
+              JSON.stringify({
+                object: 'list',
+                data: inputs.map((_, index) => {
+                  const vector = fakeEmbedding(index, asked.dimensions);
+                  return {
+                    object: 'embedding',
+                    index,
+                    embedding: asked.encoding_format === 'base64' ? encode(vector) : vector,
+                  };
+                }),
+                model: 'org/embed-model',
+                usage: {
+                  prompt_tokens: FAKE_TOKENS_PER_INPUT * inputs.length,
+                  total_tokens: FAKE_TOKENS_PER_INPUT * inputs.length,
+                },
+              }),
             );
           } else if (req.url === '/v1/images/generations') {
             const images = b.images ?? [];
