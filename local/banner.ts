@@ -13,6 +13,7 @@ const sh = (s: string) => `'${s.split("'").join(`'\\''`)}'`;
 export function banner(mode: LocalMode): string {
   const chat = mode.models.find((m) => m.kind === 'chat')?.id;
   const image = mode.models.find((m) => m.kind === 'image')?.id;
+  const embedding = mode.models.find((m) => m.kind === 'embedding')?.id;
   const lines: string[] = [];
   lines.push(`Ephemera local mode on ${mode.url} (TLS 1.2 minimum, 1.3 preferred)`);
   lines.push(
@@ -63,6 +64,12 @@ export function banner(mode: LocalMode): string {
     lines.push('# an image, kept for the TTL and returned as a presigned URL');
     lines.push(
       `${curl('EPHEMERA_INFERENCE_KEY')} "$EPHEMERA_URL/v1/images/generations" -d ${sh(`{"model":"${image}","prompt":"a lighthouse at dusk","response_format":"url"}`)}`,
+    );
+  }
+  if (embedding) {
+    lines.push('# embeddings of two texts');
+    lines.push(
+      `${curl('EPHEMERA_INFERENCE_KEY')} "$EPHEMERA_URL/v1/embeddings" -d ${sh(`{"model":"${embedding}","input":["a lighthouse","a harbour"]}`)}`,
     );
   }
   lines.push('# erase everything tagged with a customer id; then GET the returned deletion');

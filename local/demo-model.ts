@@ -4,12 +4,14 @@
  * gateway reaches it through its normal OpenAI-compatible upstream code.
  *
  * It speaks a subset of the API: `GET /v1/models`, `POST /v1/chat/completions`
- * (plain, streamed, tool calls) and `POST /v1/images/generations` (always
- * base64 PNGs). Replies are deterministic and never echo the request: a chat
- * answer is one of a few fixed sentences picked by a SHA-256 of the messages,
- * tool arguments are fixed values chosen by JSON-schema type, and images are
- * gradients whose colours derive from a hash. Error messages never quote the
- * request either, and nothing is ever logged.
+ * (plain, streamed, tool calls), `POST /v1/images/generations` (always
+ * base64 PNGs) and `POST /v1/embeddings` (float or base64). Replies are
+ * deterministic and never echo the request: a chat answer is one of a few
+ * fixed sentences picked by a SHA-256 of the messages, tool arguments are
+ * fixed values chosen by JSON-schema type, images are gradients whose colours
+ * derive from a hash, and an embedding is a unit vector drawn from a SHA-256
+ * of its text (the same text, the same vector). Error messages never quote
+ * the request either, and nothing is ever logged.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,6 +21,9 @@ import { deflateSync } from 'node:zlib';
 
 export const DEMO_CHAT_MODEL = 'demo-chat';
 export const DEMO_IMAGE_MODEL = 'demo-image';
+export const DEMO_EMBEDDING_MODEL = 'demo-embedding';
+/** The demo embedding's length when `dimensions` is not given. */
+export const DEMO_EMBEDDING_DIMENSIONS = 256;
 
 export interface DemoModelOptions {
   /** Delay between streamed words, ms. @default 25 */
@@ -39,6 +44,8 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const MAX_IMAGE_SIDE = 64;
 const MAX_CHAT_CHOICES = 4;
 const MAX_IMAGES = 10;
+const MAX_EMBEDDING_INPUTS = 2048;
+const MAX_EMBEDDING_DIMENSIONS = 4096;
 
 const REPLIES: readonly string[] = [
   "This is Ephemera's demo model: it answers every prompt with one of a few fixed sentences, word by word.",
@@ -531,10 +538,85 @@ function planImages(body: unknown): { prompt: string; n: number; side: number } 
   return { prompt: body.prompt, n, side };
 }
 
+/**
+ * A deterministic unit vector for `text`: value i comes from a SHA-256 of the
+ * text and i's block, so the first `dimensions` values are the same whatever
+ * length is asked for (a shorter vector is a renormalised prefix, as OpenAI's
+ * `dimensions` works). The same text always gives the same vector.
+ */
+export function demoEmbedding(text: string, dimensions = DEMO_EMBEDDING_DIMENSIONS): number[] {
+  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_EMBEDDING_DIMENSIONS) {
+    throw new RangeError(`dimensions must be an integer from 1 to ${MAX_EMBEDDING_DIMENSIONS}`);
+  }
+  const values: number[] = [];
+  for (let block = 0; values.length < dimensions; block++) {
+    const h = sha256(`${block}\n${text}`);
+    for (let j = 0; j < h.length && values.length < dimensions; j += 4) {
+      // An unsigned 32-bit value mapped onto [-1, 1].
+      values.push((h.readUInt32BE(j) / 0xffffffff) * 2 - 1);
+    }
+  }
+  const norm = Math.hypot(...values) || 1;
+  return values.map((v) => v / norm);
+}
+
+/** The validated parts of an embeddings request the demo model uses. */
+interface EmbeddingPlan {
+  readonly input: readonly string[];
+  readonly dimensions: number;
+  readonly base64: boolean;
+}
+
+function planEmbeddings(body: unknown): EmbeddingPlan {
+  if (!isObject(body)) throw badRequest('The request body must be a JSON object.');
+  requireModel(body, DEMO_EMBEDDING_MODEL);
+  const raw = body.input;
+  const input = typeof raw === 'string' ? [raw] : raw;
+  if (
+    !Array.isArray(input) ||
+    input.length === 0 ||
+    input.length > MAX_EMBEDDING_INPUTS ||
+    !input.every((t) => typeof t === 'string' && t !== '')
+  ) {
+    throw badRequest(
+      `input must be a non-empty string or 1 to ${MAX_EMBEDDING_INPUTS} non-empty strings (token arrays are not supported).`,
+      'input',
+    );
+  }
+  const dimensions =
+    optionalInt(body, 'dimensions', 1, MAX_EMBEDDING_DIMENSIONS) ?? DEMO_EMBEDDING_DIMENSIONS;
+  const format = body.encoding_format ?? 'float';
+  if (format !== 'float' && format !== 'base64') {
+    throw badRequest("encoding_format must be 'float' or 'base64'.", 'encoding_format');
+  }
+  return { input: input as string[], dimensions, base64: format === 'base64' };
+}
+
+/** The embeddings answer, in OpenAI's shape; tokens are the inputs' words (at least 1 each). */
+function embeddingsBody(plan: EmbeddingPlan): Record<string, unknown> {
+  const tokens = plan.input.reduce((sum, text) => sum + countPromptWords([{ content: text }]), 0);
+  return {
+    object: 'list',
+    data: plan.input.map((text, index) => {
+      const vector = demoEmbedding(text, plan.dimensions);
+      let embedding: number[] | string = vector;
+      if (plan.base64) {
+        const bytes = Buffer.alloc(vector.length * 4);
+        vector.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
+        embedding = bytes.toString('base64');
+      }
+      return { object: 'embedding', index, embedding };
+    }),
+    model: DEMO_EMBEDDING_MODEL,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  };
+}
+
 const ROUTES: Readonly<Record<string, string>> = {
   '/v1/models': 'GET',
   '/v1/chat/completions': 'POST',
   '/v1/images/generations': 'POST',
+  '/v1/embeddings': 'POST',
 };
 
 export async function startDemoModel(options: DemoModelOptions = {}): Promise<DemoModel> {
@@ -593,6 +675,12 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
     sendJson(res, 200, { created: Math.floor(Date.now() / 1000), data });
   };
 
+  const handleEmbeddings = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    sendJson(res, 200, embeddingsBody(planEmbeddings(body)));
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
     const method = Object.prototype.hasOwnProperty.call(ROUTES, path) ? ROUTES[path] : undefined;
@@ -608,7 +696,7 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
     if (path === '/v1/models') {
       sendJson(res, 200, {
         object: 'list',
-        data: [DEMO_CHAT_MODEL, DEMO_IMAGE_MODEL].map((id) => ({
+        data: [DEMO_CHAT_MODEL, DEMO_IMAGE_MODEL, DEMO_EMBEDDING_MODEL].map((id) => ({
           id,
           object: 'model',
           created: 0,
@@ -617,6 +705,8 @@ export async function startDemoModel(options: DemoModelOptions = {}): Promise<De
       });
     } else if (path === '/v1/chat/completions') {
       await handleChat(req, res);
+    } else if (path === '/v1/embeddings') {
+      await handleEmbeddings(req, res);
     } else {
       await handleImages(req, res);
     }

@@ -49,7 +49,12 @@ import { KeyStore } from '../lib/core/key-store';
 import { trustedFetch, type FetchLike } from '../lambda/shared/trust/trusted-fetch';
 import { S3TrustStore, TrustSource } from '../lambda/shared/trust/trust-source';
 import { ensureLocalCertificate, tlsServerOptions } from './certificate';
-import { DEMO_CHAT_MODEL, DEMO_IMAGE_MODEL, startDemoModel } from './demo-model';
+import {
+  DEMO_CHAT_MODEL,
+  DEMO_EMBEDDING_MODEL,
+  DEMO_IMAGE_MODEL,
+  startDemoModel,
+} from './demo-model';
 import { frontDoor, type LocalHandler, type LocalRoute } from './front-door';
 import { localJobQueue } from './job-queue';
 import { startLocalKms } from './kms';
@@ -379,6 +384,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
           JSON.stringify([
             { id: DEMO_CHAT_MODEL, upstreamId: DEMO_CHAT_MODEL, kind: 'chat' },
             { id: DEMO_IMAGE_MODEL, upstreamId: DEMO_IMAGE_MODEL, kind: 'image' },
+            { id: DEMO_EMBEDDING_MODEL, upstreamId: DEMO_EMBEDDING_MODEL, kind: 'embedding' },
           ]),
       );
     }

@@ -7,11 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { inflateSync } from 'node:zlib';
+import { fromOpenAiEmbeddingsBody } from '../../lambda/gateway/openai-embeddings';
 import { fromOpenAiChatBody, fromOpenAiImageBody } from '../../lambda/gateway/openai-upstream';
 import {
   crc32,
   DEMO_CHAT_MODEL,
+  DEMO_EMBEDDING_DIMENSIONS,
+  DEMO_EMBEDDING_MODEL,
   DEMO_IMAGE_MODEL,
+  demoEmbedding,
   demoPng,
   demoReply,
   demoToolArguments,
@@ -172,7 +176,7 @@ function expectValidPng(png: Buffer, side: number): void {
 }
 
 describe('GET /v1/models', () => {
-  test('lists the chat and image models', async () => {
+  test('lists the chat, image and embedding models', async () => {
     const res = await fetch(`${demo.baseUrl}/v1/models`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -181,6 +185,7 @@ describe('GET /v1/models', () => {
       data: [
         { id: DEMO_CHAT_MODEL, object: 'model', created: 0, owned_by: 'ephemera-demo' },
         { id: DEMO_IMAGE_MODEL, object: 'model', created: 0, owned_by: 'ephemera-demo' },
+        { id: DEMO_EMBEDDING_MODEL, object: 'model', created: 0, owned_by: 'ephemera-demo' },
       ],
     });
     expect(demo.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -553,6 +558,73 @@ describe('POST /v1/images/generations', () => {
   });
 });
 
+describe('POST /v1/embeddings', () => {
+  const embed = (body: Record<string, unknown>) =>
+    post(demo, '/v1/embeddings', { model: DEMO_EMBEDDING_MODEL, ...body });
+  const norm = (v: readonly number[]) => Math.hypot(...v);
+
+  test('answers one deterministic unit vector per text, never the text', async () => {
+    const secret = canary();
+    const res = await embed({ input: [`the word ${secret}`, 'another text'] });
+    expect(res.status).toBe(200);
+    const raw = await res.text();
+    expect(raw).not.toContain(secret);
+    const body = JSON.parse(raw);
+    expect(body).toEqual({
+      object: 'list',
+      data: [
+        { object: 'embedding', index: 0, embedding: expect.any(Array) },
+        { object: 'embedding', index: 1, embedding: expect.any(Array) },
+      ],
+      model: DEMO_EMBEDDING_MODEL,
+      usage: { prompt_tokens: 5, total_tokens: 5 },
+    });
+    const [a, b] = body.data.map((d: any) => d.embedding as number[]);
+    expect(a).toHaveLength(DEMO_EMBEDDING_DIMENSIONS);
+    expect(norm(a)).toBeCloseTo(1, 10);
+    expect(a).toEqual(demoEmbedding(`the word ${secret}`));
+    expect(b).not.toEqual(a);
+    // One string is one input; the same text gives the same vector.
+    const single = await json(embed({ input: `the word ${secret}` }));
+    expect(single.data).toHaveLength(1);
+    expect(single.data[0].embedding).toEqual(a);
+    // The gateway's own parser accepts it.
+    const parsed = fromOpenAiEmbeddingsBody(body, { input: ['x', 'y'] });
+    expect(parsed.vectors).toEqual([a, b]);
+    expect(parsed.inputTokens).toBe(5);
+  });
+
+  test('honours dimensions (a renormalised prefix) and base64 (little-endian float32)', async () => {
+    const full = demoEmbedding('text');
+    const short = await json(embed({ input: 'text', dimensions: 8 }));
+    const v = short.data[0].embedding as number[];
+    expect(v).toHaveLength(8);
+    expect(norm(v)).toBeCloseTo(1, 10);
+    const scale = norm(full.slice(0, 8));
+    v.forEach((x, i) => expect(x).toBeCloseTo(full[i] / scale, 12));
+
+    const b64 = await json(embed({ input: 'text', dimensions: 1024, encoding_format: 'base64' }));
+    const bytes = Buffer.from(b64.data[0].embedding as string, 'base64');
+    expect(bytes).toHaveLength(1024 * 4);
+    const floats = Array.from({ length: 1024 }, (_, i) => bytes.readFloatLE(i * 4));
+    expect(floats).toEqual(demoEmbedding('text', 1024).map(Math.fround));
+  });
+
+  test.each([
+    [{ model: DEMO_EMBEDDING_MODEL }, 400],
+    [{ model: DEMO_EMBEDDING_MODEL, input: '' }, 400],
+    [{ model: DEMO_EMBEDDING_MODEL, input: [] }, 400],
+    [{ model: DEMO_EMBEDDING_MODEL, input: [1, 2, 3] }, 400],
+    [{ model: DEMO_EMBEDDING_MODEL, input: 'x', dimensions: 0 }, 400],
+    [{ model: DEMO_EMBEDDING_MODEL, input: 'x', encoding_format: 'int8' }, 400],
+    [{ model: DEMO_CHAT_MODEL, input: 'x' }, 404],
+  ])('rejects %j with %d', async (body, status) => {
+    const res = await post(demo, '/v1/embeddings', body);
+    expect(res.status).toBe(status);
+    expect((await json(res)).error.type).toBe('invalid_request_error');
+  });
+});
+
 describe('errors', () => {
   test('unknown model is an OpenAI-style 404 that does not quote the model', async () => {
     const secret = canary();
@@ -590,7 +662,7 @@ describe('errors', () => {
   });
 
   test('unknown path is a 404, wrong method a 405', async () => {
-    const missing = await fetch(`${demo.baseUrl}/v1/embeddings`, { method: 'POST', body: '{}' });
+    const missing = await fetch(`${demo.baseUrl}/v1/completions`, { method: 'POST', body: '{}' });
     expect(missing.status).toBe(404);
     expect((await json(missing)).error.code).toBe('not_found');
 

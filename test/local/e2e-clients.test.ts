@@ -3,7 +3,8 @@
  * run in their own process as a user would run them (trusting the local CA
  * through NODE_EXTRA_CA_CERTS): a chat, a streamed chat whose first words
  * arrive well before its last (the demo model waits 25 ms between words),
- * a tool call, an image, and Ephemera's 4xx errors surfacing as each
+ * a tool call, an image, embeddings (the openai client's default base64
+ * decoded to the demo's vectors), and Ephemera's 4xx errors surfacing as each
  * client's usual error types.
  */
 
@@ -11,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalProcess, type LocalProcess } from '../../local/child-process';
+import { demoEmbedding } from '../../local/demo-model';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -72,6 +74,26 @@ describe('real clients against local mode (end to end)', () => {
     expect(o.image.bytes).toBeGreaterThan(100);
   });
 
+  it('openai: embeddings in base64 (its default) and float are the demo vectors', () => {
+    const e = seen.openai.embeddings;
+    const expected = ['glacier tide', 'amber orchard'].map((t) => demoEmbedding(t));
+    expect(e.vectors).toEqual(expected.map((v) => v.map(Math.fround)));
+    expect(e.floats).toEqual(expected);
+    expect(e.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+    expect(e.model).toBe('demo-embedding');
+    expect(e.short).toBe(64);
+  });
+
+  it('AI SDK: embedMany', () => {
+    const e = seen.ai.embeddings;
+    const expected = ['glacier tide', 'amber orchard'].map((t) => demoEmbedding(t));
+    expect(e.vectors).toHaveLength(2);
+    e.vectors.forEach((v: number[], i: number) =>
+      v.forEach((x, j) => expect(x).toBeCloseTo(expected[i][j], 6)),
+    );
+    expect(e.tokens).toBe(4);
+  });
+
   it('openai: 4xx errors are the usual error classes', () => {
     expect(seen.openai.errors).toMatchObject({
       badKey: { threw: true, name: 'AuthenticationError', status: 401, code: 'invalid_api_key' },
@@ -110,5 +132,6 @@ describe('real clients against local mode (end to end)', () => {
   it('keeps the prompts out of its output', () => {
     expect(local.output()).toContain('"event":"usage"');
     expect(local.output()).not.toContain('weather in Paris');
+    expect(local.output()).not.toContain('glacier tide');
   });
 });

@@ -3,12 +3,20 @@
  * process that trusts the local CA through NODE_EXTRA_CA_CERTS, with
  * EPHEMERA_URL and EPHEMERA_INFERENCE_KEY set. It runs the official `openai`
  * package and the Vercel AI SDK (`ai` with `@ai-sdk/openai`) through a chat,
- * a streamed chat, a tool call, an image and three refused requests, and
+ * a streamed chat, a tool call, an image, embeddings and three refused requests, and
  * prints what it saw as one JSON line for the test to check.
  */
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { APICallError, generateImage, generateText, jsonSchema, streamText, tool } from 'ai';
+import {
+  APICallError,
+  embedMany,
+  generateImage,
+  generateText,
+  jsonSchema,
+  streamText,
+  tool,
+} from 'ai';
 import OpenAI from 'openai';
 
 const baseURL = `${process.env.EPHEMERA_URL}/v1`;
@@ -90,6 +98,19 @@ async function openaiChecks() {
     response_format: 'url',
   });
   const imageBytes = await fetch(image.data?.[0]?.url ?? '').then((r) => r.arrayBuffer());
+  // The client asks for base64 by default and decodes it; floats only when asked.
+  const texts = ['glacier tide', 'amber orchard'];
+  const embedded = await client.embeddings.create({ model: 'demo-embedding', input: texts });
+  const floats = await client.embeddings.create({
+    model: 'demo-embedding',
+    input: texts,
+    encoding_format: 'float',
+  });
+  const short = await client.embeddings.create({
+    model: 'demo-embedding',
+    input: texts[0],
+    dimensions: 64,
+  });
   return {
     chat: { text: chat.choices[0].message.content, usage: chat.usage },
     streamed: { ...streamed, usage },
@@ -100,6 +121,13 @@ async function openaiChecks() {
       ),
     },
     image: { url: image.data?.[0]?.url?.slice(0, 8), bytes: imageBytes.byteLength },
+    embeddings: {
+      vectors: embedded.data.map((d) => d.embedding),
+      floats: floats.data.map((d) => d.embedding),
+      usage: embedded.usage,
+      model: embedded.model,
+      short: short.data[0].embedding.length,
+    },
     errors: {
       badKey: await failure(() =>
         new OpenAI({ baseURL, apiKey: 'eph_nokey_nosecret', maxRetries: 0 }).models.list(),
@@ -147,6 +175,11 @@ async function aiSdkChecks() {
     size: '256x256',
     maxRetries: 0,
   });
+  const embedded = await embedMany({
+    model: provider.embedding('demo-embedding'),
+    values: ['glacier tide', 'amber orchard'],
+    maxRetries: 0,
+  });
   return {
     chat: { text: chat.text, usage: chat.usage },
     streamed,
@@ -155,6 +188,7 @@ async function aiSdkChecks() {
       calls: tools.toolCalls.map((c) => ({ name: c.toolName, input: c.input })),
     },
     image: { bytes: image.image.uint8Array.byteLength, mediaType: image.image.mediaType },
+    embeddings: { vectors: embedded.embeddings, tokens: embedded.usage.tokens },
     errors: {
       badKey: await failure(() =>
         generateText({
