@@ -52,6 +52,16 @@ export interface ResponsesRequest {
   readonly instructions: string | null;
   /** `metadata` as given (`{}` without), echoed in the response object and nowhere else. */
   readonly metadata: Readonly<Record<string, string>>;
+  /** Where each chat message came from, by index: to name the request's own field in an error. */
+  readonly origins: readonly MessageOrigin[];
+}
+
+/** The input item a chat message came from (`input` for a string input). */
+export interface MessageOrigin {
+  /** `instructions`, `input`, or the index of the item in `input`. */
+  readonly item: number | 'instructions' | 'input';
+  /** For an assistant turn, the `function_call` item of each of its tool calls. */
+  readonly calls?: readonly number[];
 }
 
 /** Largest `metadata`: OpenAI's limits. */
@@ -100,8 +110,14 @@ function parseResponses(body: unknown, options: ChatValidationOptions): Response
   const model = requiredModel(body);
   const instructions = optionalString(body, 'instructions');
   const messages: ChatMessage[] = [];
-  if (instructions) messages.push({ role: 'system', text: instructions });
-  messages.push(...inputMessages(body.input, options));
+  const origins: MessageOrigin[] = [];
+  if (instructions) {
+    messages.push({ role: 'system', text: instructions });
+    origins.push({ item: 'instructions' });
+  }
+  const input = inputMessages(body.input, options);
+  messages.push(...input.messages);
+  origins.push(...input.origins);
 
   // Read for their type only: never forwarded, recorded or echoed.
   for (const field of ['user', 'safety_identifier', 'prompt_cache_key'])
@@ -139,7 +155,7 @@ function parseResponses(body: unknown, options: ChatValidationOptions): Response
     reasoningEffort: reasoningEffort(body.reasoning),
     maxTokensField: maxTokens === undefined ? undefined : 'max_completion_tokens',
   };
-  return { model, chat: compact(chat), instructions: instructions ?? null, metadata };
+  return { model, chat: compact(chat), instructions: instructions ?? null, metadata, origins };
 }
 
 function refuseStoredState(body: Record<string, unknown>): void {
@@ -159,29 +175,42 @@ function optionalString(o: Record<string, unknown>, field: string): string | und
 }
 
 /** `input`: a string (one user message) or the conversation as items. */
-function inputMessages(v: unknown, options: ChatValidationOptions): ChatMessage[] {
-  if (typeof v === 'string') return [{ role: 'user', parts: [{ type: 'text', text: v }] }];
+function inputMessages(
+  v: unknown,
+  options: ChatValidationOptions,
+): { messages: ChatMessage[]; origins: MessageOrigin[] } {
+  if (typeof v === 'string') {
+    return {
+      messages: [{ role: 'user', parts: [{ type: 'text', text: v }] }],
+      origins: [{ item: 'input' }],
+    };
+  }
   if (!Array.isArray(v) || v.length === 0 || v.length > CHAT_LIMITS.maxMessages) {
     return fail(
       `input must be a string or a non-empty array of at most ${CHAT_LIMITS.maxMessages} items`,
     );
   }
   const messages: ChatMessage[] = [];
+  const origins: MessageOrigin[] = [];
   v.forEach((item: unknown, i) => {
     const at = `input[${i}]`;
     if (!isObject(item)) return fail(`${at} must be an object`);
     switch (itemType(item, at)) {
       case 'message':
         messages.push(messageItem(item, at, options));
+        origins.push({ item: i });
         return;
       case 'function_call': {
         const call = functionCall(item, at);
-        const last = messages[messages.length - 1];
+        const last = messages.length - 1;
+        const turn = messages[last];
         // Calls that follow an assistant turn belong to it (one turn, several calls).
-        if (last?.role === 'assistant') {
-          messages[messages.length - 1] = { ...last, toolCalls: [...last.toolCalls, call] };
+        if (turn?.role === 'assistant') {
+          messages[last] = { ...turn, toolCalls: [...turn.toolCalls, call] };
+          origins[last] = { ...origins[last], calls: [...(origins[last].calls ?? []), i] };
         } else {
           messages.push({ role: 'assistant', text: null, toolCalls: [call] });
+          origins.push({ item: i, calls: [i] });
         }
         return;
       }
@@ -191,13 +220,14 @@ function inputMessages(v: unknown, options: ChatValidationOptions): ChatMessage[
           toolCallId: callId(item, at),
           text: textParts(item.output, `${at}.output`, ['input_text']),
         });
+        origins.push({ item: i });
         return;
       case 'reasoning':
         // Another model's reasoning (often encrypted): nothing the upstream can read.
         return;
     }
   });
-  return messages;
+  return { messages, origins };
 }
 
 type ItemType = 'message' | 'function_call' | 'function_call_output' | 'reasoning';

@@ -4,9 +4,10 @@
  * the upstream answers as it answers a chat completion, and the answer is
  * translated back: one `response` object (`../responses/to-response`) or,
  * with `stream: true`, the Responses events (`../responses/stream-events`)
- * through the chat path's streaming (`./chat-streaming`). The record is a
- * chat completion's: the request's parameters as numbers, counts and enums,
- * and the tokens used.
+ * through the chat path's streaming (`./chat-streaming`). An upstream's
+ * refusal of a field is told in the Responses request's own terms
+ * (`../responses/params`). The record is a chat completion's: the request's
+ * parameters as numbers, counts and enums, and the tokens used.
  */
 
 import type { HttpResult } from '../../shared/http-event';
@@ -17,6 +18,7 @@ import { upstreamSignal } from '../pipeline/deadline';
 import { modelRoute, type ModelCall } from '../pipeline/model-route';
 import type { RequestState } from '../pipeline/request-state';
 import { withinResponseLimit } from '../pipeline/response-limit';
+import { inResponsesTerms } from '../responses/params';
 import { eventSse, ResponsesEventStream, type ResponsesEvent } from '../responses/stream-events';
 import { responseJson, type ResponsesMeta } from '../responses/to-response';
 import { validateResponses, type ResponsesRequest } from '../responses/validate';
@@ -75,11 +77,16 @@ export const responses = modelRoute<ResponsesRequest>({
   validate: (body, config) => validateResponses(body, { remoteImageUrls: config.remoteImageUrls }),
   modelKind: 'chat',
   describe: (request) => describeChat(request.chat),
-  answer: (call) => {
+  answer: async (call) => {
     const meta = responsesMeta(call.state, call.model.id);
     const { request } = call;
-    return request.chat.stream
-      ? streamEvents(call, request.chat, responsesEncoder(request, meta), RESPONSE_TOO_LARGE)
-      : completeResponse(call, meta);
+    try {
+      return await (request.chat.stream
+        ? streamEvents(call, request.chat, responsesEncoder(request, meta), RESPONSE_TOO_LARGE)
+        : completeResponse(call, meta));
+    } catch (err) {
+      // An upstream's refusal names the chat field; the client sent the Responses one.
+      throw inResponsesTerms(err, request);
+    }
   },
 });

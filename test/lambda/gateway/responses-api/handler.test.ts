@@ -401,6 +401,39 @@ describe('responses through Bedrock', () => {
   });
 });
 
+describe("Bedrock's refusals, in the request's own terms", () => {
+  it.each([
+    ['tools[0].strict', { tools: [{ ...weatherTool, strict: true }] }],
+    ['text.format', { text: { format: { type: 'json_schema', name: 'x', schema: {} } } }],
+    ['reasoning.effort', { reasoning: { effort: 'high' } }],
+    [
+      'input[2].arguments',
+      {
+        input: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'Let me see.' },
+          { type: 'function_call', call_id: 'c', name: 'get_weather', arguments: '[1]' },
+          { type: 'function_call_output', call_id: 'c', output: 'x' },
+        ],
+      },
+    ],
+  ])('names %s, streamed or not', async (param, extra) => {
+    for (const stream of [false, true]) {
+      const { result } = await send(bedrockHandler(), {
+        model: 'chat-small',
+        input: 'q',
+        stream,
+        ...extra,
+      });
+      expect(result.statusCode).toBe(400);
+      const error = (json(result) as { error: { param: string; message: string } }).error;
+      expect(error.param).toBe(param);
+      expect(error.message.startsWith(`${param} `)).toBe(true);
+    }
+    expect(bedrockMock.calls()).toHaveLength(0);
+  });
+});
+
 describe('responses through an OpenAI-compatible upstream', () => {
   it('answers a whole response; metadata and user never reach the upstream', async () => {
     fake.behaviour = { kind: 'ok', content: 'pong' };

@@ -20,7 +20,9 @@ import {
   validateResponses,
   type ResponsesRequest,
 } from '../../../../lambda/gateway/responses/validate';
+import { inResponsesTerms, responsesParam } from '../../../../lambda/gateway/responses/params';
 import { UpstreamError, type ChatResult } from '../../../../lambda/gateway/upstream';
+import { HttpError, invalidRequest } from '../../../../lambda/shared/http-errors';
 import type { ChatRequest } from '../../../../lambda/gateway/validate-chat';
 
 const PNG = 'data:image/png;base64,iVBORw0KGgo=';
@@ -194,6 +196,16 @@ describe('request → chat request', () => {
     expect(request.model).toBe('gpt-4.1');
     expect(request.instructions).toBe('Answer in one sentence.');
     expect(request.metadata).toEqual({ ticket: 'T-1' });
+    // Where each chat message came from (the assistant turn: its message and both calls).
+    expect(request.origins).toEqual([
+      { item: 'instructions' },
+      { item: 0 },
+      { item: 1 },
+      { item: 2, calls: [3, 4] },
+      { item: 5 },
+      { item: 6 },
+      { item: 7 },
+    ]);
     // Never forwarded: not in the chat request at all.
     const text = JSON.stringify(request.chat);
     for (const kept of ['user-1', 'hashed-user', 'cache-1', 'T-1'])
@@ -214,6 +226,7 @@ describe('request → chat request', () => {
       },
       instructions: null,
       metadata: {},
+      origins: [{ item: 'input' }],
     });
   });
 
@@ -490,6 +503,59 @@ describe('bad requests', () => {
       expect(r.message).not.toContain(CANARY);
       expect(r.param ?? '').not.toContain(CANARY);
     }
+  });
+});
+
+describe("an upstream's refusal in the request's own terms", () => {
+  const request = valid(fullRequest);
+  it.each([
+    ['response_format', 'text.format'],
+    ['reasoning_effort', 'reasoning.effort'],
+    ['logprobs', 'top_logprobs'],
+    ['top_logprobs', undefined],
+    ['temperature', undefined],
+    ['tools[1].function.strict', 'tools[1].strict'],
+    ['messages[0]', 'instructions'],
+    ['messages[2].content[1].image_url.url', 'input[1].content[1].image_url'],
+    ['messages[3].tool_calls[0].function.arguments', 'input[3].arguments'],
+    ['messages[3].tool_calls[1].function.arguments', 'input[4].arguments'],
+    ['messages[4]', 'input[5]'],
+    ['messages[99]', undefined],
+    ['X-Ephemera-Metadata', undefined],
+  ])('names %s as %s', (chatParam, expected) => {
+    expect(responsesParam(chatParam, request)).toBe(expected);
+  });
+
+  it('names logprobs asked for by include as include', () => {
+    const r = valid({ model: 'm', input: 'q', include: ['message.output_text.logprobs'] });
+    expect(responsesParam('logprobs', r)).toBe('include');
+  });
+
+  it('rewrites the field at the start of a 400, and leaves anything else alone', () => {
+    const renamed = inResponsesTerms(
+      invalidRequest(
+        'tools[1].function.strict is not supported (Bedrock does not enforce schemas) with this upstream',
+        'tools[1].function.strict',
+      ),
+      request,
+    ) as HttpError;
+    expect(renamed).toBeInstanceOf(HttpError);
+    expect(renamed).toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'tools[1].strict',
+      message:
+        'tools[1].strict is not supported (Bedrock does not enforce schemas) with this upstream',
+    });
+    const other = new HttpError(502, 'upstream_error', 'The model upstream failed');
+    expect(inResponsesTerms(other, request)).toBe(other);
+    const same = invalidRequest(
+      'temperature must be from 0 to 1 with this upstream',
+      'temperature',
+    );
+    expect(inResponsesTerms(same, request)).toBe(same);
+    const plainError = new Error('x');
+    expect(inResponsesTerms(plainError, request)).toBe(plainError);
   });
 });
 
