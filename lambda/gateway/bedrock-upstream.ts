@@ -72,13 +72,7 @@ const DATA_URL = /^data:image\/(png|jpeg|jpg|gif|webp);base64,([A-Za-z0-9+/]+={0
 
 /** Checks and translates a chat request to Converse input. Throws a 400 `HttpError` if Bedrock cannot honour it. */
 export function toConverseInput(request: ChatRequest, modelId: string): ConverseCommandInput {
-  if (request.n > 1) throw invalidRequest('n must be 1 with this upstream');
-  if (request.temperature !== undefined && request.temperature > 1) {
-    throw invalidRequest('temperature must be from 0 to 1 with this upstream');
-  }
-  if (request.responseFormat && request.responseFormat.type !== 'text') {
-    throw invalidRequest('response_format must be {"type":"text"} with this upstream');
-  }
+  refuseUnsupported(request);
 
   const system: SystemContentBlock[] = [];
   const messages: Message[] = [];
@@ -157,6 +151,35 @@ export function toConverseInput(request: ChatRequest, modelId: string): Converse
     input.toolConfig = choice ? { tools, toolChoice: choice } : { tools };
   }
   return input;
+}
+
+/**
+ * A 400 naming the first field that Converse cannot honour, rather than a
+ * 200 that quietly ignores it (a strict schema, say, would stop being
+ * enforced).
+ */
+function refuseUnsupported(request: ChatRequest): void {
+  const refuse = (param: string, rule: string): never => {
+    throw invalidRequest(`${param} ${rule} with this upstream`, param);
+  };
+  if (request.n > 1) refuse('n', 'must be 1');
+  if (request.temperature !== undefined && request.temperature > 1) {
+    refuse('temperature', 'must be from 0 to 1');
+  }
+  if (request.responseFormat && request.responseFormat.type !== 'text') {
+    refuse('response_format', 'must be {"type":"text"}');
+  }
+  request.tools.forEach((tool, i) => {
+    if (tool.strict === true) {
+      refuse(`tools[${i}].function.strict`, 'is not supported (Bedrock does not enforce schemas)');
+    }
+  });
+  if (request.parallelToolCalls === false) {
+    refuse('parallel_tool_calls', 'cannot be false (Bedrock cannot limit a turn to one tool call)');
+  }
+  if (request.logprobs === true) refuse('logprobs', 'is not supported');
+  if (request.topLogprobs !== undefined) refuse('top_logprobs', 'is not supported');
+  if (request.reasoningEffort !== undefined) refuse('reasoning_effort', 'is not supported');
 }
 
 function toolChoice(choice: ChatRequest['toolChoice']): BedrockToolChoice | undefined {
@@ -464,6 +487,14 @@ const THROTTLED = new Set([
 ]);
 const TIMEOUT = new Set(['ModelTimeoutException']);
 const REJECTED = new Set(['ValidationException']);
+const NO_MODEL = new Set(['ResourceNotFoundException']);
+
+/**
+ * How Bedrock's validation messages say that the input is over the model's
+ * context. The message is only tested against this pattern, never kept or
+ * passed on (it may quote the prompt).
+ */
+const CONTEXT_EXCEEDED = /too long|too many (?:input )?tokens|context (?:length|window)/i;
 
 /** Maps an SDK error to an {@link UpstreamError} by its name only (its message may quote the prompt). */
 export function bedrockFailure(err: unknown, signal: AbortSignal): UpstreamError {
@@ -474,7 +505,12 @@ export function bedrockFailure(err: unknown, signal: AbortSignal): UpstreamError
   if (typeof name === 'string') {
     if (THROTTLED.has(name)) return new UpstreamError('throttled');
     if (TIMEOUT.has(name)) return new UpstreamError('timeout');
-    if (REJECTED.has(name)) return new UpstreamError('rejected');
+    if (NO_MODEL.has(name)) return new UpstreamError('no_model');
+    if (REJECTED.has(name)) {
+      const message = (err as { message?: unknown }).message;
+      const tooLong = typeof message === 'string' && CONTEXT_EXCEEDED.test(message);
+      return new UpstreamError(tooLong ? 'too_long' : 'rejected');
+    }
   }
   return new UpstreamError('failed');
 }

@@ -21,6 +21,8 @@ import {
   type EmbeddingResult,
   type FinishReason,
   type ImageResult,
+  type TokenLogprob,
+  type TopLogprob,
   type Upstream,
 } from './upstream';
 import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
@@ -59,7 +61,11 @@ export function toOpenAiChatBody(
   };
   set('temperature', request.temperature);
   set('top_p', request.topP);
-  set('max_tokens', request.maxTokens);
+  set(request.maxTokensField ?? 'max_tokens', request.maxTokens);
+  set('parallel_tool_calls', request.parallelToolCalls);
+  set('logprobs', request.logprobs);
+  set('top_logprobs', request.topLogprobs);
+  set('reasoning_effort', request.reasoningEffort);
   if (request.n !== 1) body.n = request.n;
   if (request.stop.length > 0) body.stop = [...request.stop];
   set('seed', request.seed);
@@ -72,6 +78,7 @@ export function toOpenAiChatBody(
         name: t.name,
         ...(t.description !== undefined ? { description: t.description } : {}),
         ...(t.parameters !== undefined ? { parameters: t.parameters } : {}),
+        ...(t.strict !== undefined ? { strict: t.strict } : {}),
       },
     }));
   }
@@ -163,7 +170,13 @@ export function fromOpenAiChatBody(parsed: unknown, expectedChoices: number): Ch
     const reason = c.finish_reason === 'function_call' ? 'tool_calls' : c.finish_reason;
     const finishReason: FinishReason =
       typeof reason === 'string' && FINISH_REASONS.has(reason) ? (reason as FinishReason) : 'stop';
-    return { text: typeof content === 'string' ? content : null, toolCalls, finishReason };
+    const logprobs = parseLogprobs(c.logprobs);
+    return {
+      text: typeof content === 'string' ? content : null,
+      toolCalls,
+      finishReason,
+      ...(logprobs ? { logprobs } : {}),
+    };
   });
   const usage = isObject(parsed.usage) ? parsed.usage : {};
   return {
@@ -171,6 +184,42 @@ export function fromOpenAiChatBody(parsed: unknown, expectedChoices: number): Ch
     inputTokens: count(usage.prompt_tokens),
     outputTokens: count(usage.completion_tokens),
   };
+}
+
+/** Most token entries one choice's logprobs may hold (more is a broken answer). */
+const MAX_LOGPROB_TOKENS = 1_000_000;
+
+function topLogprob(v: unknown): TopLogprob {
+  if (!isObject(v) || typeof v.token !== 'string' || typeof v.logprob !== 'number') {
+    throw new UpstreamError('failed');
+  }
+  const bytes = v.bytes ?? null;
+  if (
+    bytes !== null &&
+    !(Array.isArray(bytes) && bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+  ) {
+    throw new UpstreamError('failed');
+  }
+  return { token: v.token, logprob: v.logprob, bytes: bytes as number[] | null };
+}
+
+/**
+ * A choice's `logprobs.content`, rebuilt field by field (token, logprob,
+ * bytes, top_logprobs); undefined when the upstream sent none.
+ */
+export function parseLogprobs(v: unknown): TokenLogprob[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw new UpstreamError('failed');
+  const content = v.content ?? [];
+  if (!Array.isArray(content) || content.length > MAX_LOGPROB_TOKENS) {
+    throw new UpstreamError('failed');
+  }
+  if (content.length === 0) return undefined;
+  return content.map((entry: unknown): TokenLogprob => {
+    const top = isObject(entry) ? (entry.top_logprobs ?? []) : undefined;
+    if (!Array.isArray(top)) throw new UpstreamError('failed');
+    return { ...topLogprob(entry), top_logprobs: top.map(topLogprob) };
+  });
 }
 
 const count = (v: unknown): number =>
@@ -206,6 +255,7 @@ export function fromOpenAiChunk(parsed: unknown, expectedChoices: number): ChatS
     const delta = c.delta ?? {};
     if (!isObject(delta)) throw new UpstreamError('failed');
     const content = optionalString(delta.content);
+    const logprobs = parseLogprobs(c.logprobs);
     const rawCalls = delta.tool_calls ?? [];
     if (!Array.isArray(rawCalls)) throw new UpstreamError('failed');
     const toolCalls = rawCalls.map((call: unknown): ToolCallDelta => {
@@ -235,6 +285,7 @@ export function fromOpenAiChunk(parsed: unknown, expectedChoices: number): ChatS
         index: index(c.index ?? 0, expectedChoices),
         ...(delta.role === 'assistant' ? { role: 'assistant' as const } : {}),
         ...(content !== undefined ? { content } : {}),
+        ...(logprobs ? { logprobs } : {}),
         ...(toolCalls.length > 0 ? { toolCalls } : {}),
         ...(finishReason !== undefined ? { finishReason } : {}),
       },
@@ -283,12 +334,40 @@ export function fromOpenAiImageBody(parsed: unknown, expected: number): ImageRes
   return { images };
 }
 
-/** Maps an upstream HTTP status to a failure kind. */
-export function statusFailure(status: number): UpstreamError {
+/**
+ * Maps an upstream HTTP status to a failure kind; for a 400, `errorCode` is
+ * the `error.code` of the upstream's error body, which tells an input over
+ * the context length from other refusals.
+ */
+export function statusFailure(status: number, errorCode?: string): UpstreamError {
   if (status === 429) return new UpstreamError('throttled');
   if (status === 408 || status === 504) return new UpstreamError('timeout');
+  if (status === 404) return new UpstreamError('no_model');
+  if (status === 400 && errorCode === 'context_length_exceeded') {
+    return new UpstreamError('too_long');
+  }
   if (status === 400 || status === 413 || status === 422) return new UpstreamError('rejected');
   return new UpstreamError('failed');
+}
+
+/** Most bytes of an upstream 400's body read for its `error.code`. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * The `error.code` of an upstream error body, if it is one short identifier.
+ * Only that field is taken: the body's message may quote the prompt, and it
+ * is dropped with the rest of the body.
+ */
+export async function upstreamErrorCode(res: Response): Promise<string | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(
+      (await readCapped(res, MAX_ERROR_BODY_BYTES)).toString('utf8'),
+    );
+    const code = isObject(parsed) && isObject(parsed.error) ? parsed.error.code : undefined;
+    return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads at most `max` bytes of a body; more is a failure. */
@@ -472,6 +551,7 @@ export class OpenAiUpstream implements Upstream {
       throw isTimeout(err, signal) ? new UpstreamError('timeout') : new UpstreamError('failed');
     }
     if (!res.ok) {
+      if (res.status === 400) throw statusFailure(400, await upstreamErrorCode(res));
       await discard(res);
       throw statusFailure(res.status);
     }

@@ -14,10 +14,24 @@ import type { ImageRequest } from './validate-images';
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
+/** A likely token at one position (OpenAI's `top_logprobs` entry). */
+export interface TopLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly bytes: readonly number[] | null;
+}
+
+/** One output token's log probability (OpenAI's `logprobs.content` entry). */
+export interface TokenLogprob extends TopLogprob {
+  readonly top_logprobs: readonly TopLogprob[];
+}
+
 export interface ChatChoice {
   readonly text: string | null;
   readonly toolCalls: readonly ToolCall[];
   readonly finishReason: FinishReason;
+  /** The output tokens' log probabilities, when asked for (`logprobs: true`). */
+  readonly logprobs?: readonly TokenLogprob[];
 }
 
 export interface ChatResult {
@@ -72,17 +86,22 @@ export interface Upstream {
 
 /**
  * - `failed`: anything else (502)
- * - `timeout`: no answer in time (504)
+ * - `timeout`: no answer in time (504, not to be retried)
  * - `throttled`: the upstream asks us to slow down (429)
  * - `rejected`: the upstream refused the request as invalid (400)
+ * - `too_long`: the upstream says the input exceeds the model's context (400)
+ * - `no_model`: the upstream does not know the configured model (502, not to be retried)
  */
-export type UpstreamFailure = 'failed' | 'timeout' | 'throttled' | 'rejected';
+export type UpstreamFailure =
+  'failed' | 'timeout' | 'throttled' | 'rejected' | 'too_long' | 'no_model';
 
 const FIXED_MESSAGES: Record<UpstreamFailure, string> = {
   failed: 'Upstream call failed',
   timeout: 'Upstream call timed out',
   throttled: 'Upstream call throttled',
   rejected: 'Upstream rejected the request',
+  too_long: 'Upstream input too long',
+  no_model: 'Upstream model not found',
 };
 
 export class UpstreamError extends Error {

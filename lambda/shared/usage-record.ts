@@ -26,9 +26,11 @@ import { parseImageKey } from './image-key';
 /** Routes of the gateway, as recorded (`unmatched`: no route matched the path). */
 export const USAGE_ROUTES = [
   'chat_completions',
+  'responses',
   'image_generations',
   'embeddings',
   'models',
+  'model',
   'healthz',
   'unmatched',
 ] as const;
@@ -67,6 +69,24 @@ export const USAGE_ERROR_TYPES = [
   'client_closed',
 ] as const;
 export type UsageErrorType = (typeof USAGE_ERROR_TYPES)[number];
+
+/**
+ * The `code` of an error response, where it has one the record keeps
+ * (another code is left off the record).
+ */
+export const USAGE_ERROR_CODES = [
+  'model_not_found',
+  'invalid_api_key',
+  'insufficient_scope',
+  'too_many_failed_attempts',
+  'context_length_exceeded',
+  'upstream_timeout',
+  'response_too_large',
+] as const;
+export type UsageErrorCode = (typeof USAGE_ERROR_CODES)[number];
+
+export const isUsageErrorCode = (code: string | null | undefined): code is UsageErrorCode =>
+  (USAGE_ERROR_CODES as readonly (string | null | undefined)[]).includes(code);
 
 /** Why authentication failed (KeyStore.verify reasons). */
 export const USAGE_AUTH_FAILURES = [
@@ -148,6 +168,8 @@ export interface UsageRecord {
   /** Seconds an image asked for by URL is kept. */
   image_ttl_seconds?: number;
   error_type?: UsageErrorType;
+  /** The error response's `code` (`model_not_found`, `context_length_exceeded`, ...). */
+  error_code?: UsageErrorCode;
   auth_failure?: UsageAuthFailure;
   /** Log line only: whether the usage item was written. */
   record_written?: boolean;
@@ -195,6 +217,7 @@ export const USAGE_SCHEMA: { readonly [K in keyof Required<UsageRecord>]: FieldK
   ttl: nonNegativeInt,
   image_ttl_seconds: nonNegativeInt,
   error_type: enumOf(USAGE_ERROR_TYPES),
+  error_code: enumOf(USAGE_ERROR_CODES),
   auth_failure: enumOf(USAGE_AUTH_FAILURES),
   record_written: { kind: 'bool' },
 };

@@ -9,7 +9,8 @@ import { chatCompletions } from './chat-completions';
 import { embeddings } from './embeddings';
 import { health } from './health';
 import { imageGenerations } from './image-generations';
-import { listModels } from './models';
+import { listModels, MODEL_PATH, retrieveModel } from './models';
+import { responses } from './responses';
 
 export const ROUTE_TABLE: readonly RouteRow[] = [
   {
@@ -18,6 +19,7 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
     name: 'chat_completions',
     route: chatCompletions,
   },
+  { method: 'POST', path: '/v1/responses', name: 'responses', route: responses },
   {
     method: 'POST',
     path: '/v1/images/generations',
@@ -26,5 +28,6 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   },
   { method: 'POST', path: '/v1/embeddings', name: 'embeddings', route: embeddings },
   { method: 'GET', path: '/v1/models', name: 'models', route: listModels },
+  { method: 'GET', path: MODEL_PATH, name: 'model', route: retrieveModel },
   { method: 'GET', path: '/healthz', name: 'healthz', route: health },
 ];

@@ -137,7 +137,10 @@ describe('openai-compatible upstream through the handler', () => {
       temperature: 1.5,
       n: 2,
       seed: 4,
+      // Passed on unchanged; `user` is read for its type and never forwarded.
+      logprobs: true,
     });
+    expect(sent.body).not.toContain('end-user-id');
     expect(response.headers?.['Content-Type']).toBe('text/event-stream; charset=utf-8');
     expect(response.body).toContain('"content":"pong"');
     expect(response.body?.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -230,6 +233,135 @@ describe('openai-compatible upstream through the handler', () => {
         param: null,
         code: null,
       },
+    });
+  });
+
+  it('passes strict, parallel_tool_calls, logprobs, reasoning_effort and max_completion_tokens on unchanged', async () => {
+    const logprobs = {
+      content: [
+        {
+          token: 'po',
+          logprob: -0.25,
+          bytes: [112, 111],
+          top_logprobs: [{ token: 'po', logprob: -0.25, bytes: [112, 111] }],
+        },
+      ],
+    };
+    fake.behaviour = {
+      kind: 'raw',
+      body: JSON.stringify({
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'pong' },
+            logprobs: { ...logprobs, extra: 'dropped' },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 3, completion_tokens: 1 },
+      }),
+    };
+    const tool = {
+      type: 'function',
+      function: { name: 'f', parameters: { type: 'object' }, strict: true },
+    };
+    const { response } = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: {
+        model: 'chat',
+        messages: [{ role: 'user', content: 'ping' }],
+        tools: [tool],
+        parallel_tool_calls: false,
+        logprobs: true,
+        top_logprobs: 1,
+        reasoning_effort: 'high',
+        max_completion_tokens: 64,
+        metadata: { person: 'someone' },
+        store: false,
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(fake.requests[0].body)).toEqual({
+      model: 'org/chat-model',
+      messages: [{ role: 'user', content: 'ping' }],
+      stream: false,
+      tools: [tool],
+      parallel_tool_calls: false,
+      logprobs: true,
+      top_logprobs: 1,
+      reasoning_effort: 'high',
+      max_completion_tokens: 64,
+    });
+    expect((json(response).choices as Record<string, unknown>[])[0].logprobs).toEqual({
+      ...logprobs,
+      refusal: null,
+    });
+  });
+
+  it('answers an upstream 404 for a configured model with a 502 that says not to retry', async () => {
+    fake.behaviour = { kind: 'status', status: 404, body: '{"error":{"message":"no such model"}}' };
+    const { response, logs } = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    });
+    expect(response.statusCode).toBe(502);
+    expect(response.headers?.['x-should-retry']).toBe('false');
+    expect(json(response)).toMatchObject({
+      error: { type: 'upstream_error', code: 'model_not_found', param: 'model' },
+    });
+    expect(response.body).not.toContain('no such model');
+    expect(logs[0]).toMatchObject({ error_code: 'model_not_found' });
+  });
+
+  it("takes context_length_exceeded from an upstream 400's code, and nothing else from its body", async () => {
+    const canary = 'CANARY-ctx-91';
+    fake.behaviour = {
+      kind: 'status',
+      status: 400,
+      body: JSON.stringify({
+        error: { message: `too long: ${canary}`, code: 'context_length_exceeded' },
+      }),
+    };
+    const { response, logs } = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: canary }] },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(json(response)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'context_length_exceeded' },
+    });
+    expect(response.body).not.toContain(canary);
+    expect(JSON.stringify(logs)).not.toContain(canary);
+
+    fake.behaviour = { kind: 'status', status: 400, body: `{"error":{"code":"${canary}"}}` };
+    const other = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    });
+    expect(json(other.response)).toMatchObject({
+      error: { type: 'upstream_rejected', code: null },
+    });
+  });
+
+  it('retrieves one model by id, percent-encoded or not, and only one the upstream serves', async () => {
+    const one = await invoke(handler(), { path: '/v1/models/chat', headers: bearer(key) });
+    expect(one.response.statusCode).toBe(200);
+    expect(json(one.response)).toEqual({
+      id: 'chat',
+      object: 'model',
+      created: 0,
+      owned_by: 'ephemera',
+    });
+    expect(one.logs[0]).toMatchObject({ route: 'model', model: 'chat', status: 200 });
+    // Configured, but the upstream does not list its upstream id.
+    const unserved = await invoke(handler(), { path: '/v1/models/other', headers: bearer(key) });
+    expect(unserved.response.statusCode).toBe(404);
+    expect(json(unserved.response)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
     });
   });
 

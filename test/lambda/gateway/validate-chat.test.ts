@@ -57,13 +57,23 @@ describe('validateChat', () => {
         tools: [
           {
             type: 'function',
-            function: { name: 'f', description: 'd', parameters: { type: 'object' } },
+            function: {
+              name: 'f',
+              description: 'd',
+              parameters: { type: 'object' },
+              strict: true,
+            },
           },
         ],
         tool_choice: { type: 'function', function: { name: 'f' } },
         response_format: { type: 'json_schema', json_schema: { name: 's' } },
         user: 'ignored',
+        metadata: { team: 'ignored' },
+        store: false,
         logprobs: true,
+        top_logprobs: 3,
+        parallel_tool_calls: false,
+        reasoning_effort: 'low',
       }),
     ).toEqual({
       model: 'm',
@@ -81,7 +91,6 @@ describe('validateChat', () => {
       ],
       temperature: 0,
       topP: 1,
-      maxTokens: 10,
       n: 2,
       stop: ['END'],
       stream: true,
@@ -89,9 +98,15 @@ describe('validateChat', () => {
       seed: -5,
       presencePenalty: -2,
       frequencyPenalty: 2,
-      tools: [{ name: 'f', description: 'd', parameters: { type: 'object' } }],
+      tools: [{ name: 'f', description: 'd', parameters: { type: 'object' }, strict: true }],
       toolChoice: { name: 'f' },
       responseFormat: { type: 'json_schema', jsonSchema: { name: 's' } },
+      logprobs: true,
+      topLogprobs: 3,
+      parallelToolCalls: false,
+      reasoningEffort: 'low',
+      maxTokens: 10,
+      maxTokensField: 'max_completion_tokens',
     });
   });
 
@@ -164,8 +179,34 @@ describe('validateChat', () => {
       'tool_choice must name one of the tools',
     ],
     [{ ...base, response_format: { type: 'xml' } }, 'response_format must be'],
+    [{ ...base, store: true }, 'store must be false or absent: this gateway keeps no'],
+    [{ ...base, user: 5 }, 'user must be a string'],
+    [{ ...base, metadata: 'x' }, 'metadata must be an object'],
+    [{ ...base, top_logprobs: 2 }, 'top_logprobs needs logprobs: true'],
+    [{ ...base, logprobs: true, top_logprobs: 21 }, 'top_logprobs must be a whole number'],
+    [{ ...base, reasoning_effort: 'VERY HIGH' }, 'reasoning_effort must be a level'],
+    [
+      { ...base, tools: [{ type: 'function', function: { name: 'f', strict: 'yes' } }] },
+      'tools[0].function.strict must be true or false',
+    ],
   ])('refuses %j', (body, expected) => {
     expect(message(body)).toContain(expected);
+  });
+
+  it.each([
+    [{ ...base, temperature: 9 }, 'temperature'],
+    [{ ...base, messages: [{ role: 'user', content: 5 }] }, 'messages[0].content'],
+    [
+      { ...base, tools: [{ type: 'function', function: { name: 'f', strict: 1 } }] },
+      'tools[0].function.strict',
+    ],
+    [{ ...base, store: true }, 'store'],
+    [{ ...base, tool_choice: 'required' }, 'tool_choice'],
+    ['not an object', undefined],
+  ])('names the field at fault of %j in param', (body, param) => {
+    const result = validateChat(body);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? undefined : result.param).toBe(param);
   });
 
   const CANARY = 'CANARY-5e1b';
