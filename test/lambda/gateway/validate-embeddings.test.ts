@@ -186,7 +186,9 @@ describe('validateEmbeddings', () => {
         (body) => {
           const r = validateEmbeddings(body);
           if (r.ok) {
-            // Accepted: the strings are the caller's, untouched.
+            // Accepted: the inputs are exactly the strings given, untouched.
+            const given = body.input;
+            expect(r.value.input).toEqual(typeof given === 'string' ? [given] : given);
             expect(r.value.input.every((s) => typeof s === 'string' && s !== '')).toBe(true);
             return;
           }
