@@ -18,15 +18,16 @@
  *   nor the request's instructions, tools or metadata).
  *
  * A message item is done when a tool call starts (or at the finish); tool
- * calls are done at the finish, as their pieces may come interleaved. The
- * text and arguments are held in memory until the stream ends, for the last
- * event's whole response; nothing is kept after. A tool call that starts
+ * calls are done at the finish, as their pieces may come interleaved. Log
+ * probabilities, when asked for, come with each text delta. The text and
+ * arguments are held in memory until the stream ends, for the last event's
+ * whole response; nothing is kept after. A tool call that starts
  * without its id and name, or arguments for one already done, is a broken
  * answer: an upstream failure.
  */
 
 import type { ChatStreamEvent, ToolCallDelta } from '../chat-stream';
-import { UpstreamError, type FinishReason } from '../upstream';
+import { UpstreamError, type FinishReason, type TokenLogprob } from '../upstream';
 import {
   finishStatus,
   functionCallId,
@@ -59,6 +60,7 @@ interface MessageState {
   readonly outputIndex: number;
   readonly id: string;
   text: string;
+  readonly logprobs: TokenLogprob[];
   /** Undefined while open. */
   status?: ItemStatus;
 }
@@ -112,7 +114,7 @@ export class ResponsesEventStream {
     const delta = event.delta;
     // One choice (`n` is always 1).
     if (delta.index !== 0) return out;
-    if (delta.content) this.text(delta.content, out);
+    if (delta.content) this.text(delta.content, delta.logprobs ?? [], out);
     for (const call of delta.toolCalls ?? []) this.toolCall(call, out);
     if (delta.finishReason !== undefined) {
       this.finish = delta.finishReason;
@@ -180,16 +182,17 @@ export class ResponsesEventStream {
     ];
   }
 
-  private text(piece: string, out: ResponsesEvent[]): void {
+  private text(piece: string, logprobs: readonly TokenLogprob[], out: ResponsesEvent[]): void {
     const message = this.message ?? this.openMessage(out);
     message.text += piece;
+    message.logprobs.push(...logprobs);
     out.push(
       this.event('response.output_text.delta', {
         item_id: message.id,
         output_index: message.outputIndex,
         content_index: 0,
         delta: piece,
-        logprobs: [],
+        logprobs,
       }),
     );
   }
@@ -201,6 +204,7 @@ export class ResponsesEventStream {
       outputIndex,
       id: messageId(this.meta, outputIndex),
       text: '',
+      logprobs: [],
     };
     this.items.push(message);
     this.message = message;
@@ -276,12 +280,12 @@ export class ResponsesEventStream {
           ...at,
           content_index: 0,
           text: item.text,
-          logprobs: [],
+          logprobs: item.logprobs,
         }),
         this.event('response.content_part.done', {
           ...at,
           content_index: 0,
-          part: outputTextPart(item.text),
+          part: outputTextPart(item.text, item.logprobs),
         }),
       );
     } else {
@@ -304,7 +308,7 @@ export class ResponsesEventStream {
   private finalItem(item: ItemState): Record<string, unknown> {
     const status = item.status ?? 'completed';
     return item.kind === 'message'
-      ? messageItem(item.id, status, item.text)
+      ? messageItem(item.id, status, item.text, item.logprobs)
       : functionCallItem(item.id, status, {
           id: item.callId,
           name: item.name,

@@ -11,7 +11,7 @@
  * client sent it; `user` never is.
  */
 
-import type { ChatChoice, ChatResult, FinishReason } from '../upstream';
+import type { ChatChoice, ChatResult, FinishReason, TokenLogprob } from '../upstream';
 import type { ResponsesRequest } from './validate';
 
 export interface ResponsesMeta {
@@ -32,25 +32,33 @@ export const messageId = (meta: ResponsesMeta, outputIndex: number): string =>
 export const functionCallId = (meta: ResponsesMeta, outputIndex: number): string =>
   `fc_${meta.requestId}_${outputIndex}`;
 
-/** An `output_text` content part (no annotations; log probabilities are not returned). */
-export const outputTextPart = (text: string): Record<string, unknown> => ({
+/**
+ * An `output_text` content part: no annotations, and the tokens' log
+ * probabilities when they were asked for (chat's entries have Responses'
+ * shape: `token`, `logprob`, `bytes`, `top_logprobs`).
+ */
+export const outputTextPart = (
+  text: string,
+  logprobs: readonly TokenLogprob[] = [],
+): Record<string, unknown> => ({
   type: 'output_text',
   text,
   annotations: [],
-  logprobs: [],
+  logprobs,
 });
 
 export function messageItem(
   id: string,
   status: ItemStatus,
   text: string | undefined,
+  logprobs?: readonly TokenLogprob[],
 ): Record<string, unknown> {
   return {
     type: 'message',
     id,
     status,
     role: 'assistant',
-    content: text === undefined ? [] : [outputTextPart(text)],
+    content: text === undefined ? [] : [outputTextPart(text, logprobs)],
   };
 }
 
@@ -192,7 +200,11 @@ export function outputItems(
   const calls = choice.toolCalls;
   const ended = (open: boolean): ItemStatus => (incomplete && open ? 'incomplete' : 'completed');
   if (choice.text || calls.length === 0) {
-    items.push(messageItem(messageId(meta, 0), ended(calls.length === 0), choice.text ?? ''));
+    // Log probabilities belong to the text's tokens (as the streamed events carry them).
+    const logprobs = choice.text ? choice.logprobs : undefined;
+    items.push(
+      messageItem(messageId(meta, 0), ended(calls.length === 0), choice.text ?? '', logprobs),
+    );
   }
   for (const call of calls) {
     items.push(functionCallItem(functionCallId(meta, items.length), ended(true), call));

@@ -476,6 +476,41 @@ describe('responses through an OpenAI-compatible upstream', () => {
     });
   });
 
+  it('asks for log probabilities with include, and returns them in the output text', async () => {
+    const logprobs = [
+      { token: 'po', logprob: -0.1, bytes: [112, 111], top_logprobs: [] },
+      { token: 'ng', logprob: -0.2, bytes: [110, 103], top_logprobs: [] },
+    ];
+    fake.behaviour = {
+      kind: 'raw',
+      body: JSON.stringify({
+        id: 'up',
+        object: 'chat.completion',
+        created: 1,
+        model: 'org/chat-model',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'pong' },
+            logprobs: { content: logprobs, refusal: null },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      }),
+    };
+    const { result } = await send(openAiHandler(), {
+      model: 'chat',
+      input: 'ping',
+      include: ['message.output_text.logprobs'],
+      top_logprobs: 0,
+    });
+    expect(JSON.parse(fake.requests[0].body)).toMatchObject({ logprobs: true, top_logprobs: 0 });
+    expect(json(result)).toMatchObject({
+      output: [{ content: [{ type: 'output_text', text: 'pong', logprobs }] }],
+    });
+  });
+
   it('relays each upstream chunk as it arrives, and records the usage', async () => {
     const words = ['Tokens ', 'arrive ', 'one ', 'by ', 'one.'];
     fake.behaviour = { kind: 'stream', pieces: streamedAnswer(words), delayMs: 60 };

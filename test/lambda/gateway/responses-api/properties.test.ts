@@ -175,13 +175,33 @@ const toolCall = fc.record({
 });
 const tokens = fc.nat({ max: 1_000_000 });
 
+/** A log probability (never -0, which JSON cannot carry). */
+const logprob = fc
+  .double({ max: 0, noNaN: true, noDefaultInfinity: true })
+  .map((x) => (Object.is(x, -0) ? 0 : x));
+const topLogprob = fc.record({
+  token: text,
+  logprob,
+  bytes: fc.option(fc.array(fc.nat({ max: 255 }), { maxLength: 4 }), { nil: null }),
+});
+const tokenLogprob = fc.record({
+  token: text,
+  logprob,
+  bytes: fc.option(fc.array(fc.nat({ max: 255 }), { maxLength: 4 }), { nil: null }),
+  top_logprobs: fc.array(topLogprob, { maxLength: 2 }),
+});
+
 const chatResult: fc.Arbitrary<ChatResult> = fc.record({
   choices: fc.tuple(
-    fc.record({
-      text: fc.option(text, { nil: null }),
-      toolCalls: fc.array(toolCall, { maxLength: 4 }),
-      finishReason: fc.constantFrom(...FINISH),
-    }),
+    fc.record(
+      {
+        text: fc.option(text, { nil: null }),
+        toolCalls: fc.array(toolCall, { maxLength: 4 }),
+        finishReason: fc.constantFrom(...FINISH),
+        logprobs: fc.array(tokenLogprob, { maxLength: 3 }),
+      },
+      { requiredKeys: ['text', 'toolCalls', 'finishReason'] },
+    ),
   ),
   inputTokens: tokens,
   outputTokens: tokens,
@@ -208,6 +228,8 @@ interface StreamPlan {
   readonly interleave: number[];
   readonly finish: FinishReason | null;
   readonly usage: { inputTokens: number; outputTokens: number } | null;
+  /** Log probabilities of the text pieces (one entry each), when asked for. */
+  readonly logprobs: ((piece: number) => Json) | null;
 }
 
 const streamPlan: fc.Arbitrary<StreamPlan> = fc.record({
@@ -226,6 +248,15 @@ const streamPlan: fc.Arbitrary<StreamPlan> = fc.record({
   interleave: fc.array(fc.nat(), { maxLength: 30 }),
   finish: fc.option(fc.constantFrom(...FINISH), { nil: null }),
   usage: fc.option(fc.record({ inputTokens: tokens, outputTokens: tokens }), { nil: null }),
+  logprobs: fc.option(
+    fc.constant((piece: number) => ({
+      token: `t${piece}`,
+      logprob: -piece,
+      bytes: null,
+      top_logprobs: [],
+    })),
+    { nil: null },
+  ),
 });
 
 /** The chat events of a plan, as an upstream streams them. */
@@ -233,7 +264,11 @@ function planEvents(plan: StreamPlan): ChatStreamEvent[] {
   const choice = (delta: Json): ChatStreamEvent =>
     ({ type: 'choice', delta: { index: 0, ...delta } }) as ChatStreamEvent;
   const events: ChatStreamEvent[] = [choice({ role: 'assistant', content: '' })];
-  for (const piece of pieces(plan.text, plan.textCuts)) events.push(choice({ content: piece }));
+  pieces(plan.text, plan.textCuts).forEach((piece, i) =>
+    events.push(
+      choice({ content: piece, ...(plan.logprobs ? { logprobs: [plan.logprobs(i)] } : {}) }),
+    ),
+  );
   // Each call starts with its id and name; its argument pieces follow, interleaved with other calls'.
   const queues = plan.calls.map((call, index): ToolCallDelta[] => [
     { index, id: call.id, name: call.name, arguments: '' },
@@ -290,13 +325,16 @@ function streamProblems(events: readonly ResponsesEvent[]): string[] {
   }
 
   // Each item: added once (output indexes 0, 1, ... in order), its pieces, done once, nothing after.
-  const items = new Map<number, { added: Json; done?: Json; text: string; args: string }>();
+  const items = new Map<
+    number,
+    { added: Json; done?: Json; text: string; args: string; logprobs: unknown[] }
+  >();
   let next = 0;
   for (const e of events) {
     const index = e.output_index as number | undefined;
     if (e.type === 'response.output_item.added') {
       check(index === next++, 'items added in output order');
-      items.set(index!, { added: e.item as Json, text: '', args: '' });
+      items.set(index!, { added: e.item as Json, text: '', args: '', logprobs: [] });
       continue;
     }
     if (index === undefined) continue;
@@ -306,9 +344,15 @@ function streamProblems(events: readonly ResponsesEvent[]): string[] {
       continue;
     }
     if (e.item_id !== undefined) check(e.item_id === item.added.id, 'item_id');
-    if (e.type === 'response.output_text.delta') item.text += e.delta as string;
+    if (e.type === 'response.output_text.delta') {
+      item.text += e.delta as string;
+      item.logprobs.push(...(e.logprobs as unknown[]));
+    }
     if (e.type === 'response.function_call_arguments.delta') item.args += e.delta as string;
-    if (e.type === 'response.output_text.done') check(e.text === item.text, 'text done = deltas');
+    if (e.type === 'response.output_text.done') {
+      check(e.text === item.text, 'text done = deltas');
+      check(JSON.stringify(e.logprobs) === JSON.stringify(item.logprobs), 'logprobs done = deltas');
+    }
     if (e.type === 'response.content_part.done') {
       check((e.part as Json).text === item.text, 'part done = deltas');
     }
@@ -320,7 +364,9 @@ function streamProblems(events: readonly ResponsesEvent[]): string[] {
       item.done = e.item as Json;
       check(item.done.id === item.added.id && item.done.type === item.added.type, 'same item');
       if (item.done.type === 'message') {
-        check((item.done.content as Json[])[0]?.text === item.text, 'message = deltas');
+        const part = (item.done.content as Json[])[0];
+        check(part?.text === item.text, 'message = deltas');
+        check(JSON.stringify(part?.logprobs) === JSON.stringify(item.logprobs), 'logprobs kept');
       } else {
         check(item.done.arguments === item.args, 'call = deltas');
         check(item.done.call_id === item.added.call_id, 'call id kept');

@@ -682,6 +682,24 @@ describe('chat result → response object', () => {
     });
   });
 
+  it('gives the log probabilities when the upstream returns them', () => {
+    const logprobs = [
+      { token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [] },
+      {
+        token: '!',
+        logprob: -0.5,
+        bytes: [33],
+        top_logprobs: [{ token: '.', logprob: -1.2, bytes: [46] }],
+      },
+    ];
+    const r = completedResponse(plain, result({ text: 'Hi!', logprobs }), meta);
+    expect(r.output).toEqual([
+      expect.objectContaining({
+        content: [{ type: 'output_text', text: 'Hi!', annotations: [], logprobs }],
+      }),
+    ]);
+  });
+
   it('gives an empty message for an empty answer', () => {
     const r = completedResponse(plain, result({ text: null }, 3, 0), meta);
     expect(r.output).toEqual([
@@ -877,6 +895,24 @@ describe('chat events → Responses events', () => {
         meta,
       ),
     );
+  });
+
+  it('passes log probabilities on with each delta, and all of them when the text is done', () => {
+    const lp = (token: string) => ({ token, logprob: -0.25, bytes: null, top_logprobs: [] });
+    const events = translate([
+      choice({ content: 'Hel', logprobs: [lp('Hel')] }),
+      choice({ content: 'lo', logprobs: [lp('lo')] }),
+      choice({ finishReason: 'stop' }),
+    ]);
+    const deltas = events.filter((e) => e.type === 'response.output_text.delta');
+    expect(deltas.map((d) => d.logprobs)).toEqual([[lp('Hel')], [lp('lo')]]);
+    expect(events.find((e) => e.type === 'response.output_text.done')?.logprobs).toEqual([
+      lp('Hel'),
+      lp('lo'),
+    ]);
+    expect(events.at(-1)).toMatchObject({
+      response: { output: [{ content: [{ text: 'Hello', logprobs: [lp('Hel'), lp('lo')] }] }] },
+    });
   });
 
   it('ends a cut-off answer with response.incomplete', () => {
