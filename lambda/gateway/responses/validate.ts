@@ -120,8 +120,9 @@ function parseResponses(body: unknown, options: ChatValidationOptions): Response
   origins.push(...input.origins);
 
   // Read for their type only: never forwarded, recorded or echoed.
-  for (const field of ['user', 'safety_identifier', 'prompt_cache_key'])
+  for (const field of ['user', 'safety_identifier', 'prompt_cache_key']) {
     optionalString(body, field);
+  }
   const metadata = metadataOf(body.metadata);
   if (has(body, 'stream_options') && !isObject(body.stream_options)) {
     fail('stream_options must be an object');
