@@ -342,14 +342,26 @@ function planChat(body: unknown): ChatPlan {
   }
   const streamOptions = body.stream_options;
   const includeUsage = isObject(streamOptions) && streamOptions.include_usage === true;
+  // Tools are checked even when the answer is words.
+  const tool = pickTool(body.tools, body.tool_choice);
   return {
     messages,
     n,
     maxTokens,
     stream: body.stream === true,
     includeUsage,
-    tool: pickTool(body.tools, body.tool_choice),
+    tool: answersToolResult(messages, body.tool_choice) ? undefined : tool,
   };
+}
+
+/**
+ * Whether the last message hands back a tool's result and the client does
+ * not insist on another call: the demo then answers in words, so that a
+ * client's tool loop ends as it would with a model.
+ */
+function answersToolResult(messages: unknown[], choice: unknown): boolean {
+  const last = messages[messages.length - 1];
+  return isObject(last) && last.role === 'tool' && choice !== 'required' && !isObject(choice);
 }
 
 function pickTool(tools: unknown, choice: unknown): ChatPlan['tool'] {

@@ -394,6 +394,27 @@ describe('POST /v1/chat/completions', () => {
     expect(unknown.status).toBe(400);
   });
 
+  test("answers a tool's result in words, unless the client insists on another call", async () => {
+    const round = [
+      { role: 'user', content: 'weather?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+    ];
+    const words = await json(chat({ messages: round, tools: [weather] }));
+    expect(words.choices[0].finish_reason).toBe('stop');
+    expect(words.choices[0].message.content).toBe(demoReply(round));
+    const again = await json(chat({ messages: round, tools: [weather], tool_choice: 'required' }));
+    expect(again.choices[0].finish_reason).toBe('tool_calls');
+    // The tools are still checked.
+    expect((await chat({ messages: round, tools: [{ type: 'x' }] })).status).toBe(400);
+  });
+
   test('streams a tool call: header chunk, then the arguments in pieces', async () => {
     const messages = [{ role: 'user', content: 'weather?' }];
     const res = await chat({ messages, tools: [weather], stream: true });
