@@ -182,14 +182,60 @@ function toolCalls(v: unknown, at: string): ToolCall[] {
       fail(`${cat}.id must be a non-empty string`);
     }
     if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) {
-      fail(`${cat}.function.name must be 1-64 characters of letters, digits, _ or -`);
+      fail(`${cat}.function.name ${TOOL_NAME_RULE}`);
     }
     if (typeof fn.arguments !== 'string') fail(`${cat}.function.arguments must be a string`);
     return { id: call.id as string, name: fn.name as string, arguments: fn.arguments as string };
   });
 }
 
-const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Names of tools, functions and schemas: OpenAI's rule. */
+export const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+export const TOOL_NAME_RULE = 'must be 1-64 characters of letters, digits, _ or -';
+
+/**
+ * A function tool's definition (`name`, `description`, `parameters`,
+ * `strict`), found at `at`: chat nests it under `function`, the Responses
+ * API has it flat. `strict` is kept only when sent.
+ */
+export function functionDefinition(fn: Record<string, unknown>, at: string): ToolDefinition {
+  if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) fail(`${at}.name ${TOOL_NAME_RULE}`);
+  if (fn.description !== undefined && typeof fn.description !== 'string') {
+    fail(`${at}.description must be a string`);
+  }
+  if (fn.parameters !== undefined && !isObject(fn.parameters)) {
+    fail(`${at}.parameters must be a JSON Schema object`);
+  }
+  const strict = optionalBool(fn, 'strict', `${at}.strict`);
+  return {
+    name: fn.name as string,
+    ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
+    ...(isObject(fn.parameters) ? { parameters: fn.parameters } : {}),
+    ...(strict === undefined ? {} : { strict }),
+  };
+}
+
+/**
+ * `tool_choice`: a mode, or the function `named` (undefined when `v` is not
+ * the API's named-function shape, which `shape` then describes).
+ */
+export function toolChoiceOf(
+  v: unknown,
+  defined: readonly ToolDefinition[],
+  named: string | undefined,
+  shape: string,
+): ToolChoice | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (v === 'none' || v === 'auto' || v === 'required') {
+    if (v === 'required' && defined.length === 0) fail("tool_choice 'required' needs tools");
+    return v;
+  }
+  if (named !== undefined) {
+    if (!defined.some((t) => t.name === named)) fail('tool_choice must name one of the tools');
+    return { name: named };
+  }
+  return fail(`tool_choice must be 'none', 'auto', 'required' or ${shape}`);
+}
 
 function message(v: unknown, i: number, options: ChatValidationOptions): ChatMessage {
   const at = `messages[${i}]`;
@@ -239,45 +285,19 @@ function tools(v: unknown): ToolDefinition[] {
     if (!isObject(tool) || tool.type !== 'function' || !isObject(tool.function)) {
       return fail(`${at} must be {"type":"function","function":{...}}`);
     }
-    const fn = tool.function;
-    if (typeof fn.name !== 'string' || !TOOL_NAME.test(fn.name)) {
-      fail(`${at}.function.name must be 1-64 characters of letters, digits, _ or -`);
-    }
-    if (fn.description !== undefined && typeof fn.description !== 'string') {
-      fail(`${at}.function.description must be a string`);
-    }
-    if (fn.parameters !== undefined && !isObject(fn.parameters)) {
-      fail(`${at}.function.parameters must be a JSON Schema object`);
-    }
-    const strict = optionalBool(fn, 'strict', `${at}.function.strict`);
-    return {
-      name: fn.name as string,
-      ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
-      ...(isObject(fn.parameters) ? { parameters: fn.parameters } : {}),
-      ...(strict === undefined ? {} : { strict }),
-    };
+    return functionDefinition(tool.function, `${at}.function`);
   });
 }
 
 function toolChoice(v: unknown, defined: readonly ToolDefinition[]): ToolChoice | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (v === 'none' || v === 'auto' || v === 'required') {
-    if (v === 'required' && defined.length === 0) fail("tool_choice 'required' needs tools");
-    return v;
-  }
-  if (
+  const named =
     isObject(v) &&
     v.type === 'function' &&
     isObject(v.function) &&
     typeof v.function.name === 'string'
-  ) {
-    const name = v.function.name;
-    if (!defined.some((t) => t.name === name)) fail('tool_choice must name one of the tools');
-    return { name };
-  }
-  return fail(
-    `tool_choice must be 'none', 'auto', 'required' or {"type":"function","function":{"name"}}`,
-  );
+      ? v.function.name
+      : undefined;
+  return toolChoiceOf(v, defined, named, '{"type":"function","function":{"name"}}');
 }
 
 function responseFormat(v: unknown): ChatResponseFormat | undefined {

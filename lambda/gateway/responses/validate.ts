@@ -19,8 +19,12 @@
 
 import {
   CHAT_LIMITS,
+  functionDefinition,
   REMOTE_IMAGE_URL_REFUSED,
   STORE_REFUSED,
+  TOOL_NAME,
+  TOOL_NAME_RULE,
+  toolChoiceOf,
   type ChatMessage,
   type ChatRequest,
   type ChatResponseFormat,
@@ -91,9 +95,6 @@ const HARMLESS_INCLUDES: ReadonlySet<string> = new Set([
   'message.input_image.image_url',
 ]);
 const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
-
-const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const TOOL_NAME_RULE = 'must be 1-64 characters of letters, digits, _ or -';
 
 /** Validates a parsed JSON body. Never throws on bad input. */
 export function validateResponses(
@@ -369,40 +370,15 @@ function tools(v: unknown): ToolDefinition[] {
         `${at}.type must be 'function': built-in tools (web search, file search, code interpreter, ...) are not offered by this gateway`,
       );
     }
-    if (typeof tool.name !== 'string' || !TOOL_NAME.test(tool.name)) {
-      fail(`${at}.name ${TOOL_NAME_RULE}`);
-    }
-    if (has(tool, 'description') && typeof tool.description !== 'string') {
-      fail(`${at}.description must be a string`);
-    }
-    if (has(tool, 'parameters') && !isObject(tool.parameters)) {
-      fail(`${at}.parameters must be a JSON Schema object`);
-    }
-    // Passed on only when sent: OpenAI's default (true) would have Bedrock refuse every tool.
-    const strict = optionalBool(tool, 'strict', `${at}.strict`);
-    return {
-      name: tool.name as string,
-      ...(typeof tool.description === 'string' ? { description: tool.description } : {}),
-      ...(isObject(tool.parameters) ? { parameters: tool.parameters } : {}),
-      ...(strict === undefined ? {} : { strict }),
-    };
+    // strict is passed on only when sent: OpenAI's default (true) would have Bedrock refuse every tool.
+    return functionDefinition(tool, at);
   });
 }
 
 function toolChoice(v: unknown, defined: readonly ToolDefinition[]): ToolChoice | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (v === 'none' || v === 'auto' || v === 'required') {
-    if (v === 'required' && defined.length === 0) fail("tool_choice 'required' needs tools");
-    return v;
-  }
-  if (isObject(v) && v.type === 'function' && typeof v.name === 'string') {
-    const name = v.name;
-    if (!defined.some((t) => t.name === name)) fail('tool_choice must name one of the tools');
-    return { name };
-  }
-  return fail(
-    `tool_choice must be 'none', 'auto', 'required' or {"type":"function","name":...} naming a function tool`,
-  );
+  const named =
+    isObject(v) && v.type === 'function' && typeof v.name === 'string' ? v.name : undefined;
+  return toolChoiceOf(v, defined, named, '{"type":"function","name":...} naming a function tool');
 }
 
 /** `text.format` as the chat request's response format. */
