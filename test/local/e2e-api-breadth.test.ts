@@ -8,12 +8,9 @@
  * and no error.
  */
 
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startLocalProcess, type LocalProcess } from '../../local/child-process';
+import { runClientChecks } from './support/client-process';
 
-const ROOT = join(__dirname, '..', '..');
 const CANARY = 'CANARY-breadth-7d3f';
 
 describe('Responses, embeddings and models with real clients (end to end)', () => {
@@ -23,23 +20,7 @@ describe('Responses, embeddings and models with real clients (end to end)', () =
 
   beforeAll(async () => {
     local = await startLocalProcess({ args: ['--in-memory'] });
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', join('test', 'local', 'support', 'breadth-checks.ts')],
-      {
-        cwd: ROOT,
-        timeout: 90_000,
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          NODE_EXTRA_CA_CERTS: local.caCertPath,
-          EPHEMERA_URL: local.url,
-          EPHEMERA_INFERENCE_KEY: local.inferenceKey,
-          EPHEMERA_CANARY: CANARY,
-        },
-      },
-    );
-    seen = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    seen = await runClientChecks(local, 'breadth-checks.ts', { EPHEMERA_CANARY: CANARY });
   }, 120_000);
   afterAll(async () => {
     await local?.stop();

@@ -8,13 +8,9 @@
  * client's usual error types.
  */
 
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startLocalProcess, type LocalProcess } from '../../local/child-process';
+import { runClientChecks } from './support/client-process';
 import { demoEmbedding } from '../../local/demo-model';
-
-const ROOT = join(__dirname, '..', '..');
 
 interface Streamed {
   text: string;
@@ -30,22 +26,7 @@ describe('real clients against local mode (end to end)', () => {
 
   beforeAll(async () => {
     local = await startLocalProcess({ args: ['--in-memory'] });
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', join('test', 'local', 'support', 'client-checks.ts')],
-      {
-        cwd: ROOT,
-        timeout: 90_000,
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          NODE_EXTRA_CA_CERTS: local.caCertPath,
-          EPHEMERA_URL: local.url,
-          EPHEMERA_INFERENCE_KEY: local.inferenceKey,
-        },
-      },
-    );
-    seen = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    seen = await runClientChecks(local, 'client-checks.ts');
   }, 120_000);
   afterAll(async () => {
     await local?.stop();

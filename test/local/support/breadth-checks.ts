@@ -12,42 +12,14 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { embed, generateText, jsonSchema, streamText, tool } from 'ai';
 import OpenAI from 'openai';
+import { failure } from './client-failure';
 
 const baseURL = `${process.env.EPHEMERA_URL}/v1`;
 const apiKey = process.env.EPHEMERA_INFERENCE_KEY ?? '';
 const canary = process.env.EPHEMERA_CANARY ?? 'CANARY';
 
-/** What a call threw: its class, status, type, code and param, and whether its text holds the canary. */
-async function failure(call: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await call();
-    return { threw: false };
-  } catch (err) {
-    const e = err as {
-      constructor: { name: string };
-      status?: number;
-      statusCode?: number;
-      type?: string;
-      code?: string;
-      param?: string;
-      headers?: Headers | Record<string, string>;
-      responseBody?: string;
-    };
-    const headers = e.headers instanceof Headers ? Object.fromEntries(e.headers) : e.headers;
-    return {
-      threw: true,
-      name: e.constructor.name,
-      status: e.status ?? e.statusCode,
-      type: e.type,
-      code: e.code,
-      param: e.param,
-      shouldRetry: headers?.['x-should-retry'],
-      echoes: JSON.stringify({ message: (err as Error).message, body: e.responseBody }).includes(
-        canary,
-      ),
-    };
-  }
-}
+/** What a call threw, and whether its text repeats the canary. */
+const failed = (call: () => Promise<unknown>) => failure(call, canary);
 
 const weatherTool = {
   type: 'function' as const,
@@ -164,27 +136,27 @@ async function openaiChecks() {
     },
     model,
     errors: {
-      unknownModel: await failure(() => client.models.retrieve('no-such-model')),
-      unknownResponsesModel: await failure(() =>
+      unknownModel: await failed(() => client.models.retrieve('no-such-model')),
+      unknownResponsesModel: await failed(() =>
         client.responses.create({ model: 'no-such-model', input: canary }),
       ),
-      badTemperature: await failure(() =>
+      badTemperature: await failed(() =>
         client.responses.create({ model: 'demo-chat', input: canary, temperature: 7 }),
       ),
-      stored: await failure(() =>
+      stored: await failed(() =>
         client.responses.create({ model: 'demo-chat', input: canary, store: true }),
       ),
-      previous: await failure(() =>
+      previous: await failed(() =>
         client.responses.create({
           model: 'demo-chat',
           input: canary,
           previous_response_id: `resp_${canary}`,
         }),
       ),
-      badEmbeddingInput: await failure(() =>
+      badEmbeddingInput: await failed(() =>
         client.embeddings.create({ model: 'demo-embedding', input: [canary, ''] }),
       ),
-      chatModelForEmbeddings: await failure(() =>
+      chatModelForEmbeddings: await failed(() =>
         client.embeddings.create({ model: 'demo-chat', input: canary }),
       ),
     },

@@ -8,37 +8,12 @@
  */
 
 import { createOpenAI } from '@ai-sdk/openai';
-import {
-  APICallError,
-  embedMany,
-  generateImage,
-  generateText,
-  jsonSchema,
-  streamText,
-  tool,
-} from 'ai';
+import { embedMany, generateImage, generateText, jsonSchema, streamText, tool } from 'ai';
 import OpenAI from 'openai';
+import { failure } from './client-failure';
 
 const baseURL = `${process.env.EPHEMERA_URL}/v1`;
 const apiKey = process.env.EPHEMERA_INFERENCE_KEY ?? '';
-
-/** The class name and status of what a call threw. */
-async function failure(call: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await call();
-    return { threw: false };
-  } catch (err) {
-    const e = err as { constructor: { name: string }; status?: number; statusCode?: number };
-    return {
-      threw: true,
-      name: e.constructor.name,
-      status: e.status ?? e.statusCode,
-      isApiCallError: APICallError.isInstance(err),
-      type: (err as { type?: string }).type,
-      code: (err as { code?: string }).code,
-    };
-  }
-}
 
 /** Arrival times of the pieces of a stream, and their text. */
 async function timed(pieces: AsyncIterable<string>) {
