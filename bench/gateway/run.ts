@@ -23,6 +23,10 @@
  * Prints p50/p99/mean per variant, the added time (p50 and p99 of the gateway
  * minus those of the baseline) against the goals (< 0.5 ms p50, < 2 ms p99 in
  * the default mode), and the ratios.
+ *
+ * Last, the Responses API against chat completions, both through the handler
+ * with the in-memory upstream and the same conversation: what translating a
+ * Responses request to a chat request and the answer back adds.
  */
 
 import { createServer } from 'node:http';
@@ -247,6 +251,12 @@ async function main(): Promise<void> {
     direct: () => Promise<void>,
     gateway: GatewayHandler,
     n: number,
+    labels = {
+      base: 'direct upstream call',
+      subject: 'through gateway handler',
+      added: 'added by Ephemera',
+      ratio: 'ratio gateway / direct',
+    },
   ) {
     const through = async () => {
       const r = await gateway(event(path, body));
@@ -279,18 +289,18 @@ async function main(): Promise<void> {
     const fmt = (x: number) => `${x.toFixed(3)} ms`;
     console.log(`  ${name}: ${n} requests each, interleaved (after ${warmup} warm-up)`);
     console.log(
-      `    direct upstream call     p50 ${fmt(b.p50)}  p99 ${fmt(b.p99)}  mean ${fmt(b.mean)}`,
+      `    ${labels.base.padEnd(24)} p50 ${fmt(b.p50)}  p99 ${fmt(b.p99)}  mean ${fmt(b.mean)}`,
     );
     console.log(
-      `    through gateway handler  p50 ${fmt(g.p50)}  p99 ${fmt(g.p99)}  mean ${fmt(g.mean)}`,
+      `    ${labels.subject.padEnd(24)} p50 ${fmt(g.p50)}  p99 ${fmt(g.p99)}  mean ${fmt(g.mean)}`,
     );
     const goals = e2e ? '' : ' (goal < 0.500 ms)';
     const goals99 = e2e ? '' : ' (goal < 2.000 ms)';
     console.log(
-      `    added by Ephemera        p50 ${fmt(g.p50 - b.p50)}${goals}  p99 ${fmt(g.p99 - b.p99)}${goals99}`,
+      `    ${labels.added.padEnd(24)} p50 ${fmt(g.p50 - b.p50)}${goals}  p99 ${fmt(g.p99 - b.p99)}${goals99}`,
     );
     console.log(
-      `    ratio gateway / direct   p50 ${(g.p50 / b.p50).toFixed(2)}x  p99 ${(g.p99 / b.p99).toFixed(2)}x  mean ${(g.mean / b.mean).toFixed(2)}x`,
+      `    ${labels.ratio.padEnd(24)} p50 ${(g.p50 / b.p50).toFixed(2)}x  p99 ${(g.p99 / b.p99).toFixed(2)}x  mean ${(g.mean / b.mean).toFixed(2)}x`,
     );
   }
 
@@ -330,6 +340,32 @@ async function main(): Promise<void> {
       Math.max(100, Math.floor(requests / 10)),
     );
   }
+  // The same conversation as chat completions, in the Responses API's shape.
+  const responsesRequest = {
+    model: 'chat',
+    instructions: chatRequest.messages[0].content,
+    input: [{ role: 'user', content: chatRequest.messages[1].content }],
+    temperature: chatRequest.temperature,
+    top_p: chatRequest.top_p,
+    max_output_tokens: chatRequest.max_tokens,
+  };
+  await compare(
+    'POST /v1/responses vs POST /v1/chat/completions, in-memory fake upstream',
+    '/v1/responses',
+    responsesRequest,
+    async () => {
+      const r = await inMemoryHandler(event('/v1/chat/completions', chatRequest));
+      if (r.statusCode !== 200) throw new Error(`chat answered ${r.statusCode}`);
+    },
+    inMemoryHandler,
+    requests,
+    {
+      base: 'chat completions',
+      subject: 'responses',
+      added: 'added by translation',
+      ratio: 'ratio responses / chat',
+    },
+  );
   await servers?.stop();
   await upstream.close();
 }
