@@ -11,57 +11,39 @@
 
 import { randomUUID } from 'node:crypto';
 import {
-  BedrockRuntimeClient,
   ConverseCommand,
   ConverseStreamCommand,
   InvokeModelCommand,
 } from '@aws-sdk/client-bedrock-runtime';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { ALBResult } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsHasher } from '../../../lib/core/keyed-hash';
-import { KeyStore } from '../../../lib/core/key-store';
-import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
-import { createUpstream } from '../../../lambda/gateway/upstreams';
-import type { GatewayConfig } from '../../../lambda/gateway/config';
+import type { GatewayHandler } from '../../../lambda/gateway/gateway';
+import { CANARY_PREFIX as PREFIX, captureOutput, makeCanaries } from './support/canaries';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
 import {
   albEvent,
   bearer,
   context,
+  openAiTestConfig,
   pngBytes,
   testConfig,
   type EventInput,
 } from './support/fixtures';
-import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
+import { startLocalAws, type LocalAws } from './support/local-aws';
+import { localGateway, mockedUpstreamClients } from './support/local-gateway';
 
-const PREFIX = 'CNRY';
-const canaries: string[] = [];
-/** A fresh canary; all share a prefix that nothing else in the system produces. */
-const canary = (where: string): string => {
-  const c = `${PREFIX}-${where}-${randomUUID()}`;
-  canaries.push(c);
-  return c;
-};
+const { made: canaries, canary } = makeCanaries();
 
 let aws: LocalAws;
 let fake: FakeOpenAi;
 let key: string;
-const bedrock = new BedrockRuntimeClient({
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-});
-const bedrockMock = mockClient(bedrock);
-const secrets = new SecretsManagerClient({
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-});
-const secretsMock = mockClient(secrets);
+const { bedrock, bedrockMock, secrets, secretsMock } = mockedUpstreamClients();
 
 const responses: ALBResult[] = [];
+/** The usage lines the production sink wrote to stdout. */
 const stdout: string[] = [];
 const otherOutput: string[] = [];
-const spies: jest.SpyInstance[] = [];
+let restoreOutput: () => void;
 
 let bedrockHandler: GatewayHandler;
 let openAiHandler: GatewayHandler;
@@ -120,87 +102,29 @@ const headers = (): Record<string, string> => ({
 beforeAll(async () => {
   aws = await startLocalAws();
   fake = await startFakeOpenAi();
-  key = (
-    await new KeyStore({
-      ddb: aws.ddb,
-      tableName: testConfig().keyTableName,
-      hasher: createKmsHasher({ kms: aws.kms, keyId: HMAC_KEY_ID }),
-    }).create({ name: 'canary', scopes: ['inference'] })
-  ).key;
+  key = await aws.createKey('canary', ['inference']);
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: 'upstream-token' });
 
   // The production sink writes to stdout: capture it (and everything else).
-  const write = process.stdout.write.bind(process.stdout);
-  spies.push(
-    jest.spyOn(process.stdout, 'write').mockImplementation(((
-      chunk: string | Uint8Array,
-      ...rest: unknown[]
-    ) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      if (text.startsWith('{"event":"usage"')) {
-        stdout.push(text);
-        return true;
-      }
-      otherOutput.push(text);
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write),
-  );
-  const writeErr = process.stderr.write.bind(process.stderr);
-  spies.push(
-    jest.spyOn(process.stderr, 'write').mockImplementation(((
-      chunk: string | Uint8Array,
-      ...rest: unknown[]
-    ) => {
-      otherOutput.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (writeErr as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stderr.write),
-  );
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    spies.push(
-      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-        otherOutput.push(
-          args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : String(a))).join(' '),
-        );
-      }),
-    );
-  }
+  restoreOutput = captureOutput(otherOutput, { usageLines: stdout });
 
-  const bedrockConfig = testConfig({ UPSTREAM_TIMEOUT_MS: '1000' });
-  bedrockHandler = createHandler({
-    config: bedrockConfig,
-    ddb: aws.ddb,
-    s3: aws.s3,
-    kms: aws.kms,
-    upstream: createUpstream(bedrockConfig, { bedrock }),
-  });
-  const oaiConfig = testConfig({
-    UPSTREAM_KIND: 'openai-compatible',
-    UPSTREAM_BASE_URL: 'https://upstream.invalid',
-    UPSTREAM_TIMEOUT_MS: '1000',
-    MODELS: JSON.stringify([
-      { id: 'chat', upstreamId: 'org/chat-model', kind: 'chat' },
-      { id: 'draw', upstreamId: 'org/image-model', kind: 'image' },
-    ]),
-  });
-  const openAiConfig: GatewayConfig = {
-    ...oaiConfig,
-    upstream: {
-      kind: 'openai-compatible',
-      baseUrl: fake.baseUrl,
-      secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+  bedrockHandler = localGateway(aws, testConfig({ UPSTREAM_TIMEOUT_MS: '1000' }), { bedrock });
+  const openAiConfig = openAiTestConfig(
+    fake.baseUrl,
+    {
+      UPSTREAM_TIMEOUT_MS: '1000',
+      MODELS: JSON.stringify([
+        { id: 'chat', upstreamId: 'org/chat-model', kind: 'chat' },
+        { id: 'draw', upstreamId: 'org/image-model', kind: 'image' },
+      ]),
     },
-  };
-  openAiHandler = createHandler({
-    config: openAiConfig,
-    ddb: aws.ddb,
-    s3: aws.s3,
-    kms: aws.kms,
-    upstream: createUpstream(openAiConfig, { secrets }),
-  });
+    'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+  );
+  openAiHandler = localGateway(aws, openAiConfig, { secrets });
 });
 
 afterAll(async () => {
-  for (const spy of spies) spy.mockRestore();
+  restoreOutput();
   bedrockMock.restore();
   secretsMock.restore();
   await fake.stop();

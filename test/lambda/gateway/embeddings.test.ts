@@ -7,34 +7,32 @@
  * reaches no log line, stored item, error body, header or other output.
  */
 
-import { randomUUID } from 'node:crypto';
-import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { ALBResult } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsHasher } from '../../../lib/core/keyed-hash';
-import { KeyStore } from '../../../lib/core/key-store';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
-import type { GatewayConfig } from '../../../lambda/gateway/config';
-import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import type { GatewayHandler } from '../../../lambda/gateway/gateway';
 import { EMBEDDINGS_TOO_LARGE } from '../../../lambda/gateway/routes/embeddings';
-import { createUpstream } from '../../../lambda/gateway/upstreams';
+import { CANARY_PREFIX as PREFIX, captureOutput, makeCanaries } from './support/canaries';
 import {
   FAKE_TOKENS_PER_INPUT,
   fakeEmbedding,
   startFakeOpenAi,
   type FakeOpenAi,
 } from './support/fake-openai';
-import { albEvent, bearer, context, json, testConfig, type EventInput } from './support/fixtures';
-import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
+import {
+  albEvent,
+  bearer,
+  context,
+  json,
+  openAiTestConfig,
+  testConfig,
+  type EventInput,
+} from './support/fixtures';
+import { startLocalAws, type LocalAws } from './support/local-aws';
+import { localGateway, mockedUpstreamClients } from './support/local-gateway';
 
-const PREFIX = 'CNRY';
-const canaries: string[] = [];
-const canary = (where: string): string => {
-  const c = `${PREFIX}-${where}-${randomUUID()}`;
-  canaries.push(c);
-  return c;
-};
+const { made: canaries, canary } = makeCanaries();
 
 const BEDROCK_MODELS = [
   { id: 'chat-small', upstreamId: 'amazon.nova-lite-v1:0', kind: 'chat' },
@@ -58,23 +56,14 @@ const OPENAI_MODELS = [
 let aws: LocalAws;
 let fake: FakeOpenAi;
 let key: string;
-const bedrock = new BedrockRuntimeClient({
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-});
-const bedrockMock = mockClient(bedrock);
-const secrets = new SecretsManagerClient({
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-});
-const secretsMock = mockClient(secrets);
+const { bedrock, bedrockMock, secrets, secretsMock } = mockedUpstreamClients();
 
 let bedrockHandler: GatewayHandler;
 let openAiHandler: GatewayHandler;
 const responses: ALBResult[] = [];
 const logLines: string[] = [];
 const otherOutput: string[] = [];
-const spies: jest.SpyInstance[] = [];
+let restoreOutput: () => void;
 let counter = 0;
 
 /** An answer body: an embedding list, or an error. */
@@ -132,70 +121,27 @@ const decode = (b64: string): number[] => {
 beforeAll(async () => {
   aws = await startLocalAws();
   fake = await startFakeOpenAi();
-  key = (
-    await new KeyStore({
-      ddb: aws.ddb,
-      tableName: testConfig().keyTableName,
-      hasher: createKmsHasher({ kms: aws.kms, keyId: HMAC_KEY_ID }),
-    }).create({ name: 'embeddings', scopes: ['inference'] })
-  ).key;
+  key = await aws.createKey('embeddings', ['inference']);
   secretsMock.on(GetSecretValueCommand).resolves({ SecretString: 'upstream-token' });
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    spies.push(
-      jest.spyOn(stream, 'write').mockImplementation(((
-        chunk: string | Uint8Array,
-        ...rest: unknown[]
-      ) => {
-        otherOutput.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-        return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-      }) as typeof stream.write),
-    );
-  }
-  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    spies.push(
-      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
-        otherOutput.push(
-          args.map((a) => (a instanceof Error ? `${a.message} ${a.stack}` : String(a))).join(' '),
-        );
-      }),
-    );
-  }
+  restoreOutput = captureOutput(otherOutput);
 
-  const bedrockConfig = testConfig({ MODELS: JSON.stringify(BEDROCK_MODELS) });
-  bedrockHandler = createHandler({
-    config: bedrockConfig,
-    ddb: aws.ddb,
-    s3: aws.s3,
-    kms: aws.kms,
-    upstream: createUpstream(bedrockConfig, { bedrock }),
-    logSink: (line) => logLines.push(line),
-  });
-  const parsed = testConfig({
-    UPSTREAM_KIND: 'openai-compatible',
-    UPSTREAM_BASE_URL: 'https://upstream.invalid',
-    MODELS: JSON.stringify(OPENAI_MODELS),
-  });
-  const openAiConfig: GatewayConfig = {
-    ...parsed,
-    upstream: {
-      kind: 'openai-compatible',
-      baseUrl: fake.baseUrl,
-      secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
-    },
-  };
-  openAiHandler = createHandler({
-    config: openAiConfig,
-    ddb: aws.ddb,
-    s3: aws.s3,
-    kms: aws.kms,
-    upstream: createUpstream(openAiConfig, { secrets }),
-    logSink: (line) => logLines.push(line),
-  });
+  const logSink = (line: string) => logLines.push(line);
+  bedrockHandler = localGateway(
+    aws,
+    testConfig({ MODELS: JSON.stringify(BEDROCK_MODELS) }),
+    { bedrock },
+    logSink,
+  );
+  const openAiConfig = openAiTestConfig(
+    fake.baseUrl,
+    { MODELS: JSON.stringify(OPENAI_MODELS) },
+    'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+  );
+  openAiHandler = localGateway(aws, openAiConfig, { secrets }, logSink);
 });
 
 afterAll(async () => {
-  for (const spy of spies) spy.mockRestore();
+  restoreOutput();
   bedrockMock.restore();
   secretsMock.restore();
   await fake.stop();

@@ -63,6 +63,28 @@ export function testConfig(env: Record<string, string> = {}): GatewayConfig {
   return parseConfig(testEnv(env));
 }
 
+/**
+ * An OpenAI-compatible upstream's configuration as parsed from an https URL
+ * (the only kind the parser takes), with the token secret `secretArn` when
+ * given, then pointed at the test server on `baseUrl` (plain HTTP on loopback).
+ */
+export function openAiTestConfig(
+  baseUrl: string,
+  env: Record<string, string> = {},
+  secretArn?: string,
+): GatewayConfig {
+  const parsed = testConfig({
+    UPSTREAM_KIND: 'openai-compatible',
+    UPSTREAM_BASE_URL: 'https://upstream.invalid',
+    ...(secretArn ? { UPSTREAM_SECRET_ARN: secretArn } : {}),
+    ...env,
+  });
+  return {
+    ...parsed,
+    upstream: { kind: 'openai-compatible', baseUrl, ...(secretArn ? { secretArn } : {}) },
+  };
+}
+
 export interface EventInput {
   readonly method?: string;
   readonly path: string;
