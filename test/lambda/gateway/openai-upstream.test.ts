@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
-import type { GatewayConfig } from '../../../lambda/gateway/config';
-import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
-import { createUpstream } from '../../../lambda/gateway/upstreams';
+import type { GatewayHandler } from '../../../lambda/gateway/gateway';
 import {
   fromOpenAiChatBody,
   statusFailure,
@@ -24,8 +22,9 @@ import { UpstreamError } from '../../../lambda/gateway/upstream';
 import { validateChat } from '../../../lambda/gateway/validate-chat';
 import { validateImages } from '../../../lambda/gateway/validate-images';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
-import { albEvent, bearer, context, json, pngBytes, testConfig } from './support/fixtures';
+import { albEvent, bearer, context, json, openAiTestConfig, pngBytes } from './support/fixtures';
 import { startLocalAws, type LocalAws } from './support/local-aws';
+import { localGateway } from './support/local-gateway';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:upstream-AbCdEf';
 const MODELS = JSON.stringify([
@@ -46,30 +45,9 @@ describe('openai-compatible upstream through the handler', () => {
   let lines: string[] = [];
   let n = 0;
 
-  /** Config as parsed from an https URL, then pointed at the plain-HTTP test server. */
-  function config(env: Record<string, string> = {}): GatewayConfig {
-    const parsed = testConfig({
-      UPSTREAM_KIND: 'openai-compatible',
-      UPSTREAM_BASE_URL: 'https://upstream.invalid',
-      UPSTREAM_SECRET_ARN: SECRET_ARN,
-      MODELS,
-      ...env,
-    });
-    return {
-      ...parsed,
-      upstream: { kind: 'openai-compatible', baseUrl: fake.baseUrl, secretArn: SECRET_ARN },
-    };
-  }
-  function handler(env?: Record<string, string>): GatewayHandler {
-    const c = config(env);
-    return createHandler({
-      config: c,
-      ddb: aws.ddb,
-      s3: aws.s3,
-      kms: aws.kms,
-      upstream: createUpstream(c, { secrets }),
-      logSink: (l) => lines.push(l),
-    });
+  function handler(env: Record<string, string> = {}): GatewayHandler {
+    const config = openAiTestConfig(fake.baseUrl, { MODELS, ...env }, SECRET_ARN);
+    return localGateway(aws, config, { secrets }, (l) => lines.push(l));
   }
   async function invoke(h: GatewayHandler, input: Parameters<typeof albEvent>[0]) {
     lines = [];
