@@ -8,16 +8,15 @@
 
 import fc from 'fast-check';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
-import type { ResponseStream } from '../../../lambda/shared/response-stream';
-import type { GatewayConfig } from '../../../lambda/gateway/config';
-import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
+import type { GatewayHandler } from '../../../lambda/gateway/gateway';
 import { fromOpenAiChunk } from '../../../lambda/gateway/openai-upstream';
 import { SseDecoder, SseTooLargeError } from '../../../lambda/gateway/sse-decoder';
 import { UpstreamError } from '../../../lambda/gateway/upstream';
-import { createUpstream } from '../../../lambda/gateway/upstreams';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
-import { albEvent, bearer, context, sseData, testConfig } from './support/fixtures';
+import { albEvent, bearer, context, openAiTestConfig, sseData } from './support/fixtures';
 import { startLocalAws, type LocalAws } from './support/local-aws';
+import { localGateway } from './support/local-gateway';
+import { recordingStream } from './support/recording-stream';
 import { openAiChunk } from './support/upstream-stream';
 
 const CANARY = 'CANARY-stream-7d1e4b';
@@ -32,29 +31,6 @@ const upstreamPieces = [
   'data: [DONE]\n\n',
 ];
 
-/** A response stream that records what was written and when. */
-function recordingStream() {
-  const controller = new AbortController();
-  const writes: { at: number; text: string }[] = [];
-  let head: { status: number; headers: Readonly<Record<string, string>> } | undefined;
-  const stream: ResponseStream & { hangUp(): void } = {
-    get started() {
-      return head !== undefined;
-    },
-    signal: controller.signal,
-    start(status, headers) {
-      if (head) throw new Error('started twice');
-      head = { status, headers };
-    },
-    async write(text) {
-      if (!head) throw new Error('write before start');
-      writes.push({ at: performance.now(), text });
-    },
-    hangUp: () => controller.abort(),
-  };
-  return { stream, writes, head: () => head };
-}
-
 describe('streamed chat completions through the handler', () => {
   let aws: LocalAws;
   let fake: FakeOpenAi;
@@ -63,25 +39,13 @@ describe('streamed chat completions through the handler', () => {
   let n = 0;
 
   function handler(env: Record<string, string> = {}): GatewayHandler {
-    const parsed = testConfig({
-      UPSTREAM_KIND: 'openai-compatible',
-      UPSTREAM_BASE_URL: 'https://upstream.invalid',
+    const config = openAiTestConfig(fake.baseUrl, {
       MODELS: JSON.stringify([
         { id: 'chat', upstreamId: 'org/chat-model', kind: 'chat', inputMicroUsdPer1kTokens: 1000 },
       ]),
       ...env,
     });
-    const config: GatewayConfig = {
-      ...parsed,
-      upstream: { kind: 'openai-compatible', baseUrl: fake.baseUrl },
-    };
-    return createHandler({
-      config,
-      ddb: aws.ddb,
-      kms: aws.kms,
-      upstream: createUpstream(config),
-      logSink: (l) => lines.push(l),
-    });
+    return localGateway(aws, config, {}, (l) => lines.push(l));
   }
 
   const request = (extra: Record<string, unknown> = {}) =>

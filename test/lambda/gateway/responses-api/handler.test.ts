@@ -23,13 +23,21 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { rawStreamingHandler } from '../../../../lambda/shared/lambda-stream';
 import type { ResponseStream } from '../../../../lambda/shared/response-stream';
 import { usageRecordFromItem } from '../../../../lambda/shared/usage-record';
-import type { GatewayConfig } from '../../../../lambda/gateway/config';
-import { createHandler, type GatewayHandler } from '../../../../lambda/gateway/gateway';
-import { createUpstream } from '../../../../lambda/gateway/upstreams';
+import type { GatewayHandler } from '../../../../lambda/gateway/gateway';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
-import { albEvent, apiGatewayEvent, bearer, context, json, testConfig } from '../support/fixtures';
+import {
+  albEvent,
+  apiGatewayEvent,
+  bearer,
+  context,
+  json,
+  openAiTestConfig,
+  testConfig,
+} from '../support/fixtures';
 import { fakeRuntime, recordedResponse } from '../support/lambda-runtime';
 import { startLocalAws, type LocalAws } from '../support/local-aws';
+import { localGateway } from '../support/local-gateway';
+import { recordingStream } from '../support/recording-stream';
 import { openAiChunk, streamedAnswer } from '../support/upstream-stream';
 
 type Json = Record<string, unknown>;
@@ -54,59 +62,17 @@ const bedrockMock = mockClient(bedrock);
 const answers: { status: number; body: string; headers: unknown }[] = [];
 
 function bedrockHandler(): GatewayHandler {
-  const config = testConfig();
-  return createHandler({
-    config,
-    ddb: aws.ddb,
-    kms: aws.kms,
-    upstream: createUpstream(config, { bedrock }),
-    logSink,
-  });
+  return localGateway(aws, testConfig(), { bedrock }, logSink);
 }
 
 function openAiHandler(): GatewayHandler {
-  const parsed = testConfig({
-    UPSTREAM_KIND: 'openai-compatible',
-    UPSTREAM_BASE_URL: 'https://upstream.invalid',
+  const config = openAiTestConfig(fake.baseUrl, {
     MODELS: JSON.stringify([
       { id: 'chat', upstreamId: 'org/chat-model', kind: 'chat', inputMicroUsdPer1kTokens: 1000 },
       { id: 'draw', upstreamId: 'org/image-model', kind: 'image' },
     ]),
   });
-  const config: GatewayConfig = {
-    ...parsed,
-    upstream: { kind: 'openai-compatible', baseUrl: fake.baseUrl },
-  };
-  return createHandler({
-    config,
-    ddb: aws.ddb,
-    kms: aws.kms,
-    upstream: createUpstream(config),
-    logSink,
-  });
-}
-
-/** A response stream (a front door that streams) that records what was written. */
-function recordingStream() {
-  const controller = new AbortController();
-  const writes: { at: number; text: string }[] = [];
-  let head: { status: number; headers: Readonly<Record<string, string>> } | undefined;
-  const stream: ResponseStream & { hangUp(): void } = {
-    get started() {
-      return head !== undefined;
-    },
-    signal: controller.signal,
-    start(status, headers) {
-      if (head) throw new Error('started twice');
-      head = { status, headers };
-    },
-    async write(text) {
-      if (!head) throw new Error('write before start');
-      writes.push({ at: performance.now(), text });
-    },
-    hangUp: () => controller.abort(),
-  };
-  return { stream, writes, head: () => head, text: () => writes.map((w) => w.text).join('') };
+  return localGateway(aws, config, {}, logSink);
 }
 
 async function send(
