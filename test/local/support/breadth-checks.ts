@@ -10,9 +10,10 @@
  */
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { embed, generateText, jsonSchema, streamText, tool } from 'ai';
+import { embed, generateText, streamText } from 'ai';
 import OpenAI from 'openai';
 import { failure } from './client-failure';
+import { aiWeatherTools } from './client-tools';
 
 const baseURL = `${process.env.EPHEMERA_URL}/v1`;
 const apiKey = process.env.EPHEMERA_INFERENCE_KEY ?? '';
@@ -183,16 +184,7 @@ async function aiSdkChecks() {
     prompt: `What is the weather in Paris? ${canary}`,
     maxRetries: 0,
     toolChoice: 'required',
-    tools: {
-      get_weather: tool({
-        description: 'Weather for a city',
-        inputSchema: jsonSchema<{ city: string }>({
-          type: 'object',
-          properties: { city: { type: 'string' } },
-          required: ['city'],
-        }),
-      }),
-    },
+    tools: aiWeatherTools,
   });
   const embedded = await embed({
     model: openai.embedding('demo-embedding'),

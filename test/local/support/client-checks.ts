@@ -8,9 +8,10 @@
  */
 
 import { createOpenAI } from '@ai-sdk/openai';
-import { embedMany, generateImage, generateText, jsonSchema, streamText, tool } from 'ai';
+import { embedMany, generateImage, generateText, streamText } from 'ai';
 import OpenAI from 'openai';
 import { failure } from './client-failure';
+import { aiWeatherTools } from './client-tools';
 
 const baseURL = `${process.env.EPHEMERA_URL}/v1`;
 const apiKey = process.env.EPHEMERA_INFERENCE_KEY ?? '';
@@ -133,16 +134,7 @@ async function aiSdkChecks() {
     model,
     prompt: 'What is the weather in Paris?',
     maxRetries: 0,
-    tools: {
-      get_weather: tool({
-        description: 'Weather for a city',
-        inputSchema: jsonSchema<{ city: string }>({
-          type: 'object',
-          properties: { city: { type: 'string' } },
-          required: ['city'],
-        }),
-      }),
-    },
+    tools: aiWeatherTools,
   });
   const image = await generateImage({
     model: provider.image('demo-image'),
