@@ -15,6 +15,7 @@ import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EphemeraConfig, readConfig } from './config';
+import { stackRegionProblem } from './core/bedrock-regions';
 import { AdminApi } from './admin-api';
 import { ConfigBucket } from './config-bucket';
 import { PrivateFrontDoor } from './private-front-door';
@@ -381,17 +382,11 @@ export class EphemeraStack extends Stack {
   }
 
   private checkRegion(config: EphemeraConfig): void {
-    if (config.allowedRegions.length === 0) return;
-    if (Token.isUnresolved(this.region)) {
-      throw new Error(
-        `allowedRegions is set (${config.allowedRegions.join(', ')}), so the stack needs an explicit region: set CDK_DEFAULT_REGION or pass -c region=<region>.`,
-      );
-    }
-    if (!config.allowedRegions.includes(this.region)) {
-      throw new Error(
-        `Region ${this.region} is not in allowedRegions (${config.allowedRegions.join(', ')}): data residency forbids deploying Ephemera there.`,
-      );
-    }
+    const problem = stackRegionProblem(
+      config.allowedRegions,
+      Token.isUnresolved(this.region) ? undefined : this.region,
+    );
+    if (problem) throw new Error(problem);
   }
 
   private zone?: route53.IHostedZone;

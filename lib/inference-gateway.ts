@@ -15,7 +15,7 @@ import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { gatewayBundle } from './handler-bundle';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
-import { bedrockReach, residencyProblems } from './core/bedrock-regions';
+import { bedrockReach, residencyProblems, stackRegionProblem } from './core/bedrock-regions';
 import { bedrockModelProblems, DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { REGION_LIST_RULE } from './core/rules';
@@ -169,6 +169,8 @@ export class InferenceGateway extends Construct {
     const modelProblems: string[] = [];
     parseModels(JSON.stringify(models), modelProblems, 'models');
     const region = Token.isUnresolved(Stack.of(this).region) ? undefined : Stack.of(this).region;
+    // The function handles prompts in the stack's region, whatever the upstream.
+    const regionProblem = stackRegionProblem(props.allowedRegions ?? [], region);
     if (upstream.kind === 'bedrock' && modelProblems.length === 0) {
       modelProblems.push(...bedrockModelProblems(models));
       modelProblems.push(...residencyProblems(models, props.allowedRegions ?? [], region));
@@ -189,6 +191,7 @@ export class InferenceGateway extends Construct {
         'listener and responseStreaming exclude each other: a load balancer cannot invoke a streaming function (use a StreamingFrontDoor)',
       )
       .rule('allowedRegions', props.allowedRegions, REGION_LIST_RULE)
+      .check(regionProblem === undefined, regionProblem ?? '')
       .check(
         baseUrl === undefined || baseUrl.ok,
         `upstream.baseUrl ${baseUrl && !baseUrl.ok ? baseUrl.problem : ''}`,

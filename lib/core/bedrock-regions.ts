@@ -73,8 +73,22 @@ const GEOGRAPHIES: Readonly<Record<string, { sources: string[]; shared: string[]
   in: { sources: ['ap-south-1', 'ap-south-2'], shared: ['ap-south-1', 'ap-south-2'] },
 };
 
-/** The geographic prefixes Ephemera knows, for documentation and messages. */
-export const GEOGRAPHIC_PREFIXES = Object.keys(GEOGRAPHIES);
+/**
+ * Each geographic prefix with where it can send a prompt: `shared` from every
+ * source region, and `sourceOnly` regions that are a destination only for their
+ * own requests. For the documentation, which is rendered from this.
+ */
+export function geographicReach(): Array<{
+  prefix: string;
+  shared: readonly string[];
+  sourceOnly: readonly string[];
+}> {
+  return Object.entries(GEOGRAPHIES).map(([prefix, g]) => ({
+    prefix,
+    shared: g.shared,
+    sourceOnly: g.sources.filter((r) => !g.shared.includes(r)),
+  }));
+}
 
 /** Where one configured Bedrock model id can run. */
 export type BedrockReach =
@@ -100,8 +114,11 @@ export type BedrockReach =
       readonly modelId: string;
       readonly region?: string;
     }
-  /** An application inference profile (or other ARN): routing unknown until deploy. */
-  | { readonly kind: 'opaque'; readonly arn: string };
+  /**
+   * An application inference profile, or another Bedrock ARN (a provisioned or
+   * custom model): where it routes cannot be read from the ARN.
+   */
+  | { readonly kind: 'opaque'; readonly arn: string; readonly what: string };
 
 const ARN =
   /^arn:aws[a-z-]*:bedrock:([a-z0-9-]*):(\d{12})?:(foundation-model|inference-profile|application-inference-profile)\/(.+)$/;
@@ -123,12 +140,22 @@ export function bedrockReach(upstreamId: string, callerRegion?: string): Bedrock
   let region = callerRegion;
   const arn = ARN.exec(upstreamId);
   if (arn) {
-    if (arn[3] === 'application-inference-profile') return { kind: 'opaque', arn: upstreamId };
+    if (arn[3] === 'application-inference-profile') {
+      return {
+        kind: 'opaque',
+        arn: upstreamId,
+        what: 'an application inference profile, which can wrap a cross-region profile',
+      };
+    }
     region = arn[1] || callerRegion;
     id = arn[4];
     if (arn[3] === 'foundation-model') return { kind: 'in-region', modelId: id, region };
   } else if (upstreamId.startsWith('arn:')) {
-    return { kind: 'opaque', arn: upstreamId };
+    return {
+      kind: 'opaque',
+      arn: upstreamId,
+      what: 'a Bedrock ARN that is not a model or profile id (a provisioned or custom model)',
+    };
   }
   const { prefix, rest } = splitPrefix(id);
   if (prefix === undefined) return { kind: 'in-region', modelId: id, region };
@@ -197,10 +224,31 @@ export function residencyProblems(
         return;
       case 'opaque':
         problems.push(
-          `${at} is an application inference profile, which can wrap a cross-region profile; where it routes cannot be checked at synth, so it is refused while allowedRegions is set`,
+          `${at} is ${reach.what}; where it routes cannot be checked at synth, so it is refused while allowedRegions is set`,
         );
         return;
     }
   });
   return problems;
+}
+
+/**
+ * Where the stack itself may run under `allowedRegions`: the gateway handles
+ * prompts in the stack's region whatever the upstream, so an unknown region
+ * (an environment-agnostic stack) or one outside the list is a problem.
+ * Undefined when there is none.
+ */
+export function stackRegionProblem(
+  allowedRegions: readonly string[],
+  region: string | undefined,
+): string | undefined {
+  if (allowedRegions.length === 0) return undefined;
+  const list = allowedRegions.join(', ');
+  if (region === undefined) {
+    return `allowedRegions is set (${list}), so the stack needs an explicit region: its env.region (for the Ephemera app, set CDK_DEFAULT_REGION or pass -c region=<region>).`;
+  }
+  if (!allowedRegions.includes(region)) {
+    return `Region ${region} is not in allowedRegions (${list}): data residency forbids deploying Ephemera there.`;
+  }
+  return undefined;
 }

@@ -37,19 +37,38 @@ export function renderConfigTable(): string {
   );
 }
 
-/** Where the table's text starts and ends in `doc`, or undefined without both markers. */
-function tableSpan(doc: string): { start: number; end: number } | undefined {
-  const open = doc.indexOf(CONFIG_TABLE_START);
-  const end = doc.indexOf(CONFIG_TABLE_END);
-  if (open < 0 || end < open) return undefined;
-  return { start: open + CONFIG_TABLE_START.length, end };
+/** Where the text between `start` and `end` markers begins and ends in `doc`, or undefined without both. */
+function markedSpan(
+  doc: string,
+  start: string,
+  end: string,
+): { start: number; end: number } | undefined {
+  const open = doc.indexOf(start);
+  const close = doc.indexOf(end);
+  if (open < 0 || close < open) return undefined;
+  return { start: open + start.length, end: close };
 }
+
+/**
+ * `doc` with `body` between its `start` and `end` markers (a blank line on
+ * each side, as Prettier keeps it); undefined when a marker is missing.
+ */
+export function withMarkedSection(
+  doc: string,
+  start: string,
+  end: string,
+  body: string,
+): string | undefined {
+  const span = markedSpan(doc, start, end);
+  if (!span) return undefined;
+  return `${doc.slice(0, span.start)}\n\n${body}\n\n${doc.slice(span.end)}`;
+}
+
+const tableSpan = (doc: string) => markedSpan(doc, CONFIG_TABLE_START, CONFIG_TABLE_END);
 
 /** `doc` with the rendered table between its markers; undefined when a marker is missing. */
 export function withConfigTable(doc: string): string | undefined {
-  const span = tableSpan(doc);
-  if (!span) return undefined;
-  return `${doc.slice(0, span.start)}\n\n${renderConfigTable()}\n\n${doc.slice(span.end)}`;
+  return withMarkedSection(doc, CONFIG_TABLE_START, CONFIG_TABLE_END, renderConfigTable());
 }
 
 /** Splits one table line into its cells, trimmed, with `\|` read as `|`. */

@@ -27,7 +27,7 @@ describe('EphemeraStack: data residency (allowedRegions)', () => {
   test('refuses an environment-agnostic stack', () => {
     expectThrowsExactly(
       () => stackWith(RESIDENCY, null),
-      'allowedRegions is set (eu-west-1, eu-central-1), so the stack needs an explicit region: set CDK_DEFAULT_REGION or pass -c region=<region>.',
+      'allowedRegions is set (eu-west-1, eu-central-1), so the stack needs an explicit region: its env.region (for the Ephemera app, set CDK_DEFAULT_REGION or pass -c region=<region>).',
     );
   });
 

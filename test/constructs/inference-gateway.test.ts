@@ -353,6 +353,43 @@ describe('InferenceGateway options', () => {
     expect(bedrockStatementsOf(gw, template)).toHaveLength(2);
   });
 
+  test('allowedRegions holds for the construct alone: an environment-agnostic stack or one outside the list is refused, whatever the upstream', () => {
+    const upstreams: Array<InferenceGatewayProps['upstream']> = [
+      undefined,
+      { kind: 'openai-compatible', baseUrl: 'https://llm.internal.example/' },
+    ];
+    for (const upstream of upstreams) {
+      const agnostic = new Stack(testApp(), 'Agnostic');
+      expectThrowsExactly(
+        () => gatewayInStack(agnostic, { allowedRegions: ['eu-west-1'], upstream }),
+        'Invalid InferenceGateway props:\n' +
+          '  - allowedRegions is set (eu-west-1), so the stack needs an explicit region: its env.region (for the Ephemera app, set CDK_DEFAULT_REGION or pass -c region=<region>).',
+      );
+      const virginia = new Stack(testApp(), 'Virginia', { env: { region: 'us-east-1' } });
+      expect(() => gatewayInStack(virginia, { allowedRegions: ['eu-west-1'], upstream })).toThrow(
+        '  - Region us-east-1 is not in allowedRegions (eu-west-1): data residency forbids deploying Ephemera there.',
+      );
+    }
+  });
+
+  test('a Bedrock ARN that is neither a model nor a profile is refused under allowedRegions, and named for what it is', () => {
+    expectThrowsExactly(
+      () =>
+        build({
+          allowedRegions: ['eu-west-1'],
+          models: [
+            {
+              id: 'tuned',
+              upstreamId: 'arn:aws:bedrock:eu-west-1:111111111111:provisioned-model/abc123',
+              kind: 'chat',
+            },
+          ],
+        }),
+      'Invalid InferenceGateway props:\n' +
+        '  - models[0] (tuned) is a Bedrock ARN that is not a model or profile id (a provisioned or custom model); where it routes cannot be checked at synth, so it is refused while allowedRegions is set',
+    );
+  });
+
   test('a profile that cannot be called from the stack region is refused', () => {
     expectThrowsExactly(
       () => build({ models: [{ id: 'us', upstreamId: 'us.amazon.nova-lite-v1:0', kind: 'chat' }] }),

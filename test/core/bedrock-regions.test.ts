@@ -64,7 +64,11 @@ describe('bedrockReach', () => {
     ).toEqual({
       kind: 'opaque',
       arn: 'arn:aws:bedrock:eu-west-1:111111111111:application-inference-profile/a1',
+      what: 'an application inference profile, which can wrap a cross-region profile',
     });
+    expect(
+      bedrockReach('arn:aws:bedrock:eu-west-1:111111111111:provisioned-model/p1'),
+    ).toMatchObject({ kind: 'opaque', what: expect.stringContaining('provisioned') });
   });
 
   test('a provider prefix is not a geography', () => {
