@@ -1,7 +1,8 @@
 /**
  * The pipeline's key step: the inference API key (401/403/429/503), then the
  * request headers every route reads (400): the learning opt-out and the
- * metadata, whose customer id is kept only as its keyed hash.
+ * metadata, whose customer id is kept only as its keyed hash. The opt-out is
+ * read earlier still, before routing ({@link readOptOut}).
  */
 
 import { authenticate as checkApiKey } from '../../shared/authenticate';
@@ -13,17 +14,31 @@ import {
   OPT_OUT_HEADER,
   parseMetadataHeaders,
   parseOptOutHeaders,
+  type OptOutHeaderResult,
 } from '../../../lib/core/metadata-header';
 import type { RequestState } from './request-state';
 import type { GatewayServices } from './services';
 
-export async function authenticate(svc: GatewayServices, state: RequestState): Promise<void> {
-  const { http, record } = state;
-  // The opt-out is recorded whenever it is valid, whatever else fails
-  // (key, other headers, body): the client asked for it.
-  const optOut = parseOptOutHeaders(headerValues(http, OPT_OUT_HEADER));
-  if (optOut.ok) record.opt_out = optOut.optOut;
+/**
+ * Reads the learning opt-out (every value of the header) and records it when
+ * it is valid. The pipeline calls it first, before routing, so the opt-out is
+ * recorded whatever else fails (route 404/405, key, other headers, body, the
+ * upstream): the client asked for it. An invalid one is refused (400) only
+ * by {@link authenticate}, after the route and the key.
+ */
+export function readOptOut(state: RequestState): OptOutHeaderResult {
+  const optOut = parseOptOutHeaders(headerValues(state.http, OPT_OUT_HEADER));
+  if (optOut.ok) state.record.opt_out = optOut.optOut;
+  return optOut;
+}
 
+/** The key, then the headers; `optOut` is what {@link readOptOut} read. */
+export async function authenticate(
+  svc: GatewayServices,
+  state: RequestState,
+  optOut: OptOutHeaderResult,
+): Promise<void> {
+  const { http, record } = state;
   const keyId = await checkApiKey(svc.keys, http, 'inference', (reason) => {
     record.auth_failure = reason;
   });

@@ -1,5 +1,6 @@
 /**
- * The gateway's request path, the same for every route: route (404/405) →
+ * The gateway's request path, the same for every route: the learning opt-out
+ * read (recorded whenever valid, whatever fails after) → route (404/405) →
  * API key and request headers (401/403/429/503, 400) → the route's own steps
  * (for routes that name a model: body 413/400 → validation 400 → model 404 →
  * upstream 429/400/502/504 → answer, 422 over the ALB's 1 MB limit) → one
@@ -23,7 +24,7 @@ import type { InvocationContext } from '../../shared/request-id';
 import type { ResponseStream } from '../../shared/response-stream';
 import { createRouter, type RouteMatch } from '../router';
 import { answerHeaders } from './answer-headers';
-import { authenticate } from './authenticate';
+import { authenticate, readOptOut } from './authenticate';
 import { failedAnswer } from './errors';
 import { finishRecord } from './record';
 import { startRequest, type RequestState } from './request-state';
@@ -66,8 +67,9 @@ export function createPipeline(table: readonly RouteRow[], svc: GatewayServices)
 }
 
 /**
- * Route (405, 404), API key and headers, then the route's own steps; the
- * error answer for whichever step failed. Timers end with the request.
+ * The opt-out, route (405, 404), API key and headers, then the route's own
+ * steps; the error answer for whichever step failed. Timers end with the
+ * request.
  */
 async function answer(
   svc: GatewayServices,
@@ -75,6 +77,8 @@ async function answer(
   route: KeyedRoute | undefined,
   state: RequestState,
 ): Promise<HttpResult> {
+  // Before anything can fail, so every record of the request carries it.
+  const optOut = readOptOut(state);
   try {
     if (match.kind === 'method_not_allowed') {
       throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
@@ -82,7 +86,7 @@ async function answer(
       });
     }
     if (!route) throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
-    await authenticate(svc, state);
+    await authenticate(svc, state, optOut);
     return await route.handle(svc, state);
   } catch (err) {
     return failedAnswer(err, state);

@@ -8,7 +8,11 @@
 
 import { createHmac } from 'node:crypto';
 import type { ALBEvent } from 'aws-lambda';
-import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  InvokeModelCommand,
+} from '@aws-sdk/client-bedrock-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
@@ -18,7 +22,16 @@ import { createKmsHasher } from '../../../lib/core/keyed-hash';
 import { KeyStore } from '../../../lib/core/key-store';
 import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
-import { albEvent, bearer, context, json, pngBytes, testConfig } from './support/fixtures';
+import type { FrontDoorEvent } from '../../../lambda/shared/http-event';
+import {
+  albEvent,
+  apiGatewayEvent,
+  bearer,
+  context,
+  json,
+  pngBytes,
+  testConfig,
+} from './support/fixtures';
 
 let aws: LocalAws;
 let key: string;
@@ -44,7 +57,21 @@ function handlerWith(config: GatewayConfig = testConfig(), s3?: S3Client): Gatew
   });
 }
 
-async function send(handler: GatewayHandler, event: ALBEvent) {
+/** A handler whose usage log lines are kept in `lines`. */
+function loggingHandler(): { handler: GatewayHandler; lines: string[] } {
+  const lines: string[] = [];
+  const config = testConfig();
+  const handler = createHandler({
+    config,
+    ddb: aws.ddb,
+    kms: aws.kms,
+    upstream: createUpstream(config, { bedrock }),
+    logSink: (l) => lines.push(l),
+  });
+  return { handler, lines };
+}
+
+async function send(handler: GatewayHandler, event: FrontDoorEvent) {
   const requestId = `hard-${++n}`;
   const response = await handler(event, context(requestId));
   const item = (await aws.scanAll()).find((i) => i.request_id?.S === requestId);
@@ -128,15 +155,7 @@ describe('the opt-out is recorded whenever it is valid, whatever else fails', ()
   });
 
   test('with a bad key: there is no usage item, but the log line carries it', async () => {
-    const lines: string[] = [];
-    const config = testConfig();
-    const handler = createHandler({
-      config,
-      ddb: aws.ddb,
-      kms: aws.kms,
-      upstream: createUpstream(config, { bedrock }),
-      logSink: (l) => lines.push(l),
-    });
+    const { handler, lines } = loggingHandler();
     const { response, item } = await send(
       handler,
       albEvent({
@@ -148,6 +167,72 @@ describe('the opt-out is recorded whenever it is valid, whatever else fails', ()
     expect(response.statusCode).toBe(401);
     expect(item).toBeUndefined();
     expect(JSON.parse(lines[0])).toMatchObject({ opt_out: true, auth_failure: 'malformed' });
+  });
+
+  test('on an unknown path (404): the log line carries it', async () => {
+    const { handler, lines } = loggingHandler();
+    const { response, item } = await send(
+      handler,
+      albEvent({
+        path: '/v1/completions',
+        headers: { ...bearer(key), 'x-ephemera-learning-opt-out': 'true' },
+        body: chat,
+      }),
+    );
+    expect(response.statusCode).toBe(404);
+    expect(item).toBeUndefined();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ route: 'unmatched', status: 404, opt_out: true });
+  });
+
+  test('on a wrong method (405): the log line carries it', async () => {
+    const { handler, lines } = loggingHandler();
+    const { response } = await send(
+      handler,
+      albEvent({
+        method: 'GET',
+        path: '/v1/chat/completions',
+        headers: { ...bearer(key), 'x-ephemera-learning-opt-out': 'true' },
+      }),
+    );
+    expect(response.statusCode).toBe(405);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      route: 'chat_completions',
+      status: 405,
+      opt_out: true,
+    });
+  });
+
+  test('an invalid opt-out on an unknown path is still a 404, and nothing is recorded for it', async () => {
+    const { handler, lines } = loggingHandler();
+    const { response } = await send(
+      handler,
+      albEvent({
+        path: '/v1/completions',
+        headers: { ...bearer(key), 'x-ephemera-learning-opt-out': 'maybe' },
+        body: chat,
+      }),
+    );
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(lines[0])).not.toHaveProperty('opt_out');
+  });
+
+  test.each([
+    ['InternalServerException', 502],
+    ['ModelTimeoutException', 504],
+  ])('when the upstream fails (%s, %i): the usage item carries it', async (name, status) => {
+    bedrockMock.on(ConverseCommand).rejects(Object.assign(new Error('upstream'), { name }));
+    const { response, record } = await send(
+      handlerWith(),
+      albEvent({
+        path: '/v1/chat/completions',
+        headers: { ...bearer(key), 'x-ephemera-learning-opt-out': 'true' },
+        body: chat,
+      }),
+    );
+    expect(response.statusCode).toBe(status);
+    expect(record).toMatchObject({ opt_out: true, status, api_key_id: keyId });
   });
 });
 
@@ -215,6 +300,24 @@ describe('repeated headers (multi-value headers on)', () => {
       ),
     );
     expect(record?.opt_out).toBe(true);
+  });
+
+  test('through API Gateway: the first customer_id wins across repeated X-Ephemera-Metadata headers', async () => {
+    const event = apiGatewayEvent({
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { ...chat, model: 'no-such-model' },
+    });
+    // API Gateway's REST proxy keeps every value in multiValueHeaders and only
+    // the last in headers.
+    event.multiValueHeaders['X-Ephemera-Metadata'] = [
+      'customer_id=first-one',
+      'customer_id=second-one',
+    ];
+    event.headers['X-Ephemera-Metadata'] = 'customer_id=second-one';
+    const { response, record } = await send(handlerWith(), event);
+    expect(response.statusCode).toBe(404);
+    expect(record?.customer_hash).toBe(customerHashOf('first-one'));
   });
 });
 
