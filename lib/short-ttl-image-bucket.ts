@@ -279,7 +279,10 @@ export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
       threshold: SWEEP_LAG_ALARM_INTERVALS * intervalSeconds,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // A period without a lag value (the sweeper did not run, could not list, or
+      // ran out of time) keeps the alarm's state: no OK to the incident topic
+      // while the sweeper is failing. Silence is the stalled alarm's to report.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
     this.sweepStalledAlarm = new cloudwatch.Alarm(this, 'SweepStalledAlarm', {
       alarmDescription: `Ephemera images: no sweep has completed for ${SWEEP_LAG_ALARM_INTERVALS} sweep intervals, so expired images are not being deleted (P2)`,
