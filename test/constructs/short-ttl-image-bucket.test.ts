@@ -410,6 +410,7 @@ describe('ShortTtlImageBucket: failures somebody hears about', () => {
       DatapointsToAlarm: 3,
       TreatMissingData: 'breaching',
       AlarmActions: [topic],
+      OKActions: [topic],
     });
   });
 
