@@ -445,8 +445,11 @@ describe('how far behind the sweep is (SweepLagSeconds) and its metrics', () => 
     expect(onlyLine(lines)).not.toHaveProperty('lag_seconds');
   });
 
-  test('the default logger publishes the metrics in embedded metric format, under the bucket dimension', async () => {
-    fakeBucket([...dueKeys(3), key(60, 'future')]);
+  /**
+   * Runs the handler with its default logger (the sweep line with its embedded
+   * metrics, to stdout) and returns what it wrote and what it threw.
+   */
+  async function runWithDefaultLogger(): Promise<{ written: string[]; error: unknown }> {
     const written: string[] = [];
     const stdout = jest
       .spyOn(process.stdout, 'write')
@@ -454,12 +457,42 @@ describe('how far behind the sweep is (SweepLagSeconds) and its metrics', () => 
         written.push(String(chunk));
         return true;
       });
+    let error: unknown;
     try {
       const handler = createHandler({ s3, bucketName: BUCKET, now: () => new Date(NOW_MS) });
       await handler({}, plenty);
+    } catch (e: unknown) {
+      error = e;
     } finally {
       stdout.mockRestore();
     }
+    return { written, error };
+  }
+
+  /** The `_aws` block of a sweep line that carries the named metrics. */
+  function emfBlock(metricNames: string[]): Record<string, unknown> {
+    const units: Record<string, string> = {
+      SweepLagSeconds: 'Seconds',
+      ImagesSwept: 'Count',
+      SweepErrors: 'Count',
+      SweepsCompleted: 'Count',
+    };
+    return {
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'Ephemera',
+          Dimensions: [['ImageBucket']],
+          Metrics: metricNames.map((Name) => ({ Name, Unit: units[Name] })),
+        },
+      ],
+    };
+  }
+
+  test('the default logger publishes the metrics in embedded metric format, under the bucket dimension', async () => {
+    fakeBucket([...dueKeys(3), key(60, 'future')]);
+    const { written, error } = await runWithDefaultLogger();
+    expect(error).toBeUndefined();
     expect(written).toHaveLength(1);
     const line = JSON.parse(written[0]) as Record<string, unknown>;
     expect(line).toMatchObject({
@@ -487,5 +520,47 @@ describe('how far behind the sweep is (SweepLagSeconds) and its metrics', () => 
       },
     });
     expect(written[0]).not.toMatch(/secretid|png|due0/);
+  });
+
+  test('a failed listing publishes an error and no completed sweep, and no lag value at all', async () => {
+    s3Mock.on(ListObjectsV2Command).rejects(new Error(`${CANARY} access denied`));
+    const { written, error } = await runWithDefaultLogger();
+    expect((error as Error).message).toBe(LIST_FAILED_MESSAGE);
+    expect(written).toHaveLength(1);
+    const line = JSON.parse(written[0]) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      event: 'sweep',
+      ImageBucket: BUCKET,
+      ImagesSwept: 0,
+      SweepErrors: 1,
+      SweepsCompleted: 0,
+      // Only the metrics whose value is known: no SweepLagSeconds, not even 0,
+      // so the lag alarm keeps its state and the stalled alarm counts the miss.
+      _aws: emfBlock(['ImagesSwept', 'SweepErrors', 'SweepsCompleted']),
+    });
+    expect(line).not.toHaveProperty('SweepLagSeconds');
+    expect(line).not.toHaveProperty('lag_seconds');
+    expect(written[0]).not.toContain(CANARY);
+  });
+
+  test('a failed deletion publishes the lag it leaves, its errors and a completed sweep', async () => {
+    const due = dueKeys(3);
+    fakeBucket([...due, key(60, 'future')], new Set([due[0]]));
+    const { written, error } = await runWithDefaultLogger();
+    expect((error as Error).message).toBe(DELETE_FAILED_MESSAGE);
+    expect(written).toHaveLength(1);
+    const line = JSON.parse(written[0]) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      event: 'sweep',
+      ImageBucket: BUCKET,
+      // due[0], left behind, expired 100,000 s ago.
+      SweepLagSeconds: 100_000,
+      ImagesSwept: 2,
+      SweepErrors: 1,
+      SweepsCompleted: 1,
+      _aws: emfBlock(['SweepLagSeconds', 'ImagesSwept', 'SweepErrors', 'SweepsCompleted']),
+    });
+    expect(written[0]).not.toContain(CANARY);
+    expect(written[0]).not.toMatch(/AccessDenied|png|due0/);
   });
 });
