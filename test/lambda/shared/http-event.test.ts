@@ -7,6 +7,7 @@ import {
   toHttpRequest,
   type HttpResult,
 } from '../../../lambda/shared/http-event';
+import { parseMetadataHeaders } from '../../../lib/core/metadata-header';
 
 const elb = { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/g/1' } };
 
@@ -92,6 +93,29 @@ describe('toHttpRequest', () => {
     expect(request.query.get('filter')).toEqual(['customer_id::a+b%']);
     expect(request.queryMalformed).toBe(false);
     expect(headerValues(request, 'authorization')).toEqual(['Bearer x']);
+  });
+
+  test('an API Gateway event with a repeated header: every value in order, so the first customer_id wins', () => {
+    // The REST proxy integration keeps every value in multiValueHeaders and
+    // only the last in headers; names keep the client's case.
+    const event = {
+      resource: '/v1/chat/completions',
+      requestContext: { stage: 'v1' },
+      httpMethod: 'POST',
+      path: '/v1/chat/completions',
+      headers: { Authorization: 'Bearer x', 'X-Ephemera-Metadata': 'customer_id=second' },
+      multiValueHeaders: {
+        Authorization: ['Bearer x'],
+        'X-Ephemera-Metadata': ['team=a;customer_id=first', 'customer_id=second'],
+      },
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      body: '{}',
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEvent;
+    const values = headerValues(toHttpRequest(event), 'x-ephemera-metadata');
+    expect(values).toEqual(['team=a;customer_id=first', 'customer_id=second']);
+    expect(parseMetadataHeaders(values)).toEqual({ ok: true, customerId: 'first' });
   });
 
   test('never throws, whatever the event holds', () => {
