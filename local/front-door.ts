@@ -75,6 +75,11 @@ export function toLoadBalancerEvent(req: IncomingMessage, body: Buffer): ALBEven
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2)
     (headers[raw[i].toLowerCase()] ??= []).push(raw[i + 1]);
+  // As the load balancer does: the address it saw, appended to X-Forwarded-For.
+  const peer = req.socket?.remoteAddress ?? '';
+  const forwarded = headers['x-forwarded-for'];
+  if (forwarded) forwarded[forwarded.length - 1] += `, ${peer}`;
+  else headers['x-forwarded-for'] = [peer];
   const text = body.length === 0 || isTextBody(req.headers);
   return {
     requestContext: { elb: { targetGroupArn: LOCAL_TARGET_GROUP_ARN } },

@@ -10,7 +10,11 @@ import type { Scope, VerifyResult } from '../../lib/core/key-store';
 
 /** What a handler needs from the key store. */
 export interface KeyVerifier {
-  verify(authorization: string | undefined, required: Scope): Promise<VerifyResult>;
+  verify(
+    authorization: string | undefined,
+    required: Scope,
+    client?: string,
+  ): Promise<VerifyResult>;
 }
 
 /**
@@ -30,7 +34,7 @@ export async function authenticate(
     verdict = { ok: false, status: 401, reason: 'malformed' };
   } else {
     try {
-      verdict = await keys.verify(authorization[0], required);
+      verdict = await keys.verify(authorization[0], required, request.clientAddress);
     } catch {
       throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
     }

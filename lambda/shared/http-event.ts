@@ -16,6 +16,7 @@
  */
 
 import type { ALBEvent, ALBResult, APIGatewayProxyEvent } from 'aws-lambda';
+import { trimOws } from '../../lib/core/text';
 
 /** What a front door hands a handler. */
 export type FrontDoorEvent = ALBEvent | APIGatewayProxyEvent;
@@ -32,6 +33,13 @@ export interface HttpRequest {
   readonly queryMalformed: boolean;
   readonly body: string | null;
   readonly isBase64Encoded: boolean;
+  /**
+   * The caller's network address as the front door saw it ('' when unknown):
+   * API Gateway's `sourceIp`, or the entry the load balancer appended to
+   * `X-Forwarded-For` (the last; a client can write the ones before it). Used
+   * in memory only, to key the back-off after failed API keys; never logged.
+   */
+  readonly clientAddress: string;
 }
 
 /** What a handler answers: one value per header name. */
@@ -81,6 +89,26 @@ function collect(
   return out;
 }
 
+/** Longest address kept (an IPv6 address with a zone fits); anything longer is not one. */
+const MAX_ADDRESS_LENGTH = 64;
+
+function clientAddressOf(
+  event: FrontDoorEvent,
+  alb: boolean,
+  headers: ReadonlyMap<string, readonly string[]>,
+): string {
+  let address = '';
+  if (alb) {
+    const forwarded = headers.get('x-forwarded-for') ?? [];
+    const last = forwarded[forwarded.length - 1] ?? '';
+    address = trimOws(last.slice(last.lastIndexOf(',') + 1));
+  } else {
+    const identity = (event as APIGatewayProxyEvent).requestContext?.identity;
+    address = typeof identity?.sourceIp === 'string' ? identity.sourceIp : '';
+  }
+  return address.length <= MAX_ADDRESS_LENGTH ? address : '';
+}
+
 /** Normalises a front-door event. Never throws. */
 export function toHttpRequest(input: FrontDoorEvent): HttpRequest {
   const event = (typeof input === 'object' && input !== null ? input : {}) as FrontDoorEvent;
@@ -113,6 +141,7 @@ export function toHttpRequest(input: FrontDoorEvent): HttpRequest {
     queryMalformed,
     body: typeof event.body === 'string' ? event.body : null,
     isBase64Encoded: event.isBase64Encoded === true,
+    clientAddress: clientAddressOf(event, alb, headers),
   };
 }
 

@@ -70,6 +70,17 @@ export class FailureGate {
     return 0;
   }
 
+  /**
+   * Ends an attempt started with {@link tryStart} without counting it either
+   * way (the check could not run, or another gate refused it).
+   */
+  cancel(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.inFlight = Math.max(0, entry.inFlight - 1);
+    if (entry.inFlight === 0 && entry.failures === 0) this.entries.delete(id);
+  }
+
   /** Ends an attempt started with {@link tryStart}. */
   finish(id: string, nowMs: number, ok: boolean): void {
     const entry = this.entries.get(id);

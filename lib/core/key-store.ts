@@ -22,10 +22,12 @@
  * of the presented secret is compared with `crypto.timingSafeEqual`; an unknown
  * id is refused without one (ids are public, and a made-up key must not cost a
  * KMS call). A secret that verified before is checked from the in-memory cache;
- * any other costs a KMS call, is cached only if it verifies, and passes a
- * per-key-id `FailureGate` first, so guesses at a real key id cost a handful of
- * KMS calls and then back off, and never evict real keys or customer hashes
- * from the cache. The secret is checked before the key's state, so only a
+ * any other costs a KMS call, is cached only if it verifies, and passes two
+ * `FailureGate`s first: one per key id and client address, so one client's
+ * guesses at a real key id cost a handful of KMS calls and then back off
+ * without holding up the key's holder elsewhere; and one per key id with a
+ * higher threshold, which bounds what many clients together can cost. Guesses
+ * never evict real keys or customer hashes from the cache. The secret is checked before the key's state, so only a
  * holder of the secret learns that a key expired or was revoked.
  */
 
@@ -109,8 +111,16 @@ export interface KeyStoreDeps {
   readonly hasher: KeyedHasher;
   /** Clock, injectable for tests. @default () => new Date() */
   readonly now?: () => Date;
-  /** Bounds the KMS calls failed secrets can cost per key id. @default a FailureGate with its defaults */
+  /**
+   * Bounds the KMS calls failed secrets from one client address can cost per
+   * key id. @default a FailureGate with its defaults (5 free attempts)
+   */
   readonly failures?: FailureGate;
+  /**
+   * Bounds the KMS calls failed secrets from all clients together can cost per
+   * key id. @default a FailureGate with 50 free attempts
+   */
+  readonly keyFailures?: FailureGate;
   /** Longest life of a new key, in days (the deployment's maximum key age, 1-365). @default 365 */
   readonly maxExpiresInDays?: number;
 }
@@ -242,12 +252,16 @@ function decodeCursor(cursor: unknown): string {
   return k;
 }
 
+/** Failed attempts per key id, from all clients together, before that key id backs off. */
+export const KEY_FREE_FAILURES = 50;
+
 export class KeyStore {
   private readonly ddb: DynamoDBClient;
   private readonly tableName: string;
   private readonly hasher: KeyedHasher;
   private readonly now: () => Date;
   private readonly failures: FailureGate;
+  private readonly keyFailures: FailureGate;
   private readonly maxExpiresInDays: number;
   /** MACs being computed for verification, by message, so concurrent requests share one. */
   private readonly pendingMacs = new Map<string, Promise<Buffer>>();
@@ -261,6 +275,7 @@ export class KeyStore {
     this.hasher = deps.hasher;
     this.now = deps.now ?? (() => new Date());
     this.failures = deps.failures ?? new FailureGate();
+    this.keyFailures = deps.keyFailures ?? new FailureGate({ freeFailures: KEY_FREE_FAILURES });
     this.maxExpiresInDays = deps.maxExpiresInDays ?? MAX_EXPIRES_IN_DAYS;
     if (!isInteger(this.maxExpiresInDays, 1, MAX_EXPIRES_IN_DAYS)) {
       throw new Error(`KeyStore: maxExpiresInDays must be from 1 to ${MAX_EXPIRES_IN_DAYS}`);
@@ -322,10 +337,52 @@ export class KeyStore {
   }
 
   /**
-   * Checks an `Authorization` header and a required scope. Only DynamoDB or KMS
-   * failures reject (with `KeyStoreUnavailableError`); every other outcome is a result.
+   * Asks both gates to let one costly check of a secret for `keyId` run: the
+   * client's own first, then the key id's. Either one's wait is the answer;
+   * a check let through must end with `finish` or `cancel`.
    */
-  async verify(authorization: string | undefined, required: Scope): Promise<VerifyResult> {
+  private startCheck(
+    keyId: string,
+    client: string,
+  ): { waitMs: number; finish: (nowMs: number, ok: boolean) => void; cancel: () => void } {
+    const nowMs = this.now().getTime();
+    const clientId = `${keyId} ${client}`;
+    const clientWait = this.failures.tryStart(clientId, nowMs);
+    const refused = (waitMs: number) => ({
+      waitMs,
+      finish: () => undefined,
+      cancel: () => undefined,
+    });
+    if (clientWait > 0) return refused(clientWait);
+    const keyWait = this.keyFailures.tryStart(keyId, nowMs);
+    if (keyWait > 0) {
+      this.failures.cancel(clientId);
+      return refused(keyWait);
+    }
+    return {
+      waitMs: 0,
+      finish: (at, ok) => {
+        this.failures.finish(clientId, at, ok);
+        this.keyFailures.finish(keyId, at, ok);
+      },
+      cancel: () => {
+        this.failures.cancel(clientId);
+        this.keyFailures.cancel(keyId);
+      },
+    };
+  }
+
+  /**
+   * Checks an `Authorization` header and a required scope. `client` is the
+   * caller's network address as the front door saw it ('' when unknown): it
+   * keys the back-off, in memory only. Only DynamoDB or KMS failures reject
+   * (with `KeyStoreUnavailableError`); every other outcome is a result.
+   */
+  async verify(
+    authorization: string | undefined,
+    required: Scope,
+    client = '',
+  ): Promise<VerifyResult> {
     const parsed = parseBearer(authorization);
     if ('error' in parsed) return { ok: false, status: 401, reason: parsed.error };
     const { keyId, secret } = parsed;
@@ -351,29 +408,29 @@ export class KeyStore {
     if (!item) return { ok: false, status: 401, reason: 'unknown' };
     const message = `${keyId}:${secret}`;
     let mac = this.hasher.cached?.('apikey', message);
-    let gated = false;
+    let finishCheck: ((nowMs: number, ok: boolean) => void) | undefined;
     if (!mac) {
       const pending = this.pendingMacs.get(message);
       if (pending) {
         mac = await pending;
       } else {
-        const waitMs = this.failures.tryStart(keyId, this.now().getTime());
-        if (waitMs > 0) {
+        const gate = this.startCheck(keyId, client);
+        if (gate.waitMs > 0) {
           return {
             ok: false,
             status: 429,
             reason: 'throttled',
-            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+            retryAfterSeconds: Math.max(1, Math.ceil(gate.waitMs / 1000)),
           };
         }
-        gated = true;
+        finishCheck = gate.finish;
         const computing = this.macOf(keyId, secret, false);
         this.pendingMacs.set(message, computing);
         try {
           mac = await computing;
         } catch (err) {
-          // KMS failed: not the caller's fault, so not a failed attempt.
-          this.failures.finish(keyId, this.now().getTime(), true);
+          // KMS failed: not the caller's fault, so the attempt counts neither way.
+          gate.cancel();
           throw err;
         } finally {
           this.pendingMacs.delete(message);
@@ -388,7 +445,7 @@ export class KeyStore {
       macEquals(mac, item.previous_secret_mac?.B) &&
       previousUntil !== undefined &&
       nowMs < previousUntil * 1000;
-    if (gated) this.failures.finish(keyId, nowMs, currentOk || previousOk);
+    finishCheck?.(nowMs, currentOk || previousOk);
     if (!currentOk && !previousOk) return { ok: false, status: 401, reason: 'invalid' };
     // Proved right: from now on this secret is checked without KMS.
     this.hasher.remember?.('apikey', message, mac);

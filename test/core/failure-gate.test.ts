@@ -20,6 +20,24 @@ describe('FailureGate', () => {
     expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
   });
 
+  test('a cancelled attempt counts neither way: earlier failures stay, and the slot is free again', () => {
+    const gate = new FailureGate();
+    for (let i = 0; i < 4; i++) {
+      gate.tryStart('k', 0);
+      gate.finish('k', 0, false);
+    }
+    expect(gate.tryStart('k', 0)).toBe(0);
+    gate.cancel('k');
+    // Still 4 failures: one more attempt, then the back-off.
+    expect(gate.tryStart('k', 0)).toBe(0);
+    gate.finish('k', 0, false);
+    expect(gate.tryStart('k', 0)).toBeGreaterThan(0);
+    // Cancelling an id with no failures leaves nothing behind.
+    expect(gate.tryStart('fresh', 0)).toBe(0);
+    gate.cancel('fresh');
+    for (let i = 0; i < 5; i++) expect(gate.tryStart('fresh', 0)).toBe(0);
+  });
+
   test('attempts in flight count, so a burst cannot pass the free allowance', () => {
     const gate = new FailureGate();
     const started = Array.from({ length: 20 }, () => gate.tryStart('k', 0)).filter((w) => w === 0);

@@ -11,13 +11,16 @@ import {
 import { GenerateMacCommand, KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createKmsHasher, KeyedHashError, type KeyedHasher } from '../../lib/core/keyed-hash';
+import { FailureGate } from '../../lib/core/failure-gate';
 import {
+  KEY_FREE_FAILURES,
   KeyStateError,
   KeyStore,
   KeyStoreInputError,
   KeyStoreUnavailableError,
   RETENTION_AFTER_END_SECONDS,
   type CreatedKey,
+  type KeyStoreDeps,
 } from '../../lib/core/key-store';
 
 // dynalite ships no types.
@@ -591,15 +594,23 @@ describe('KeyStore under guesses at a public key id', () => {
   let realKey: string;
   let realId: string;
   let item: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>;
+  /** How many of the next GenerateMac calls fail. */
+  let kmsFailures = 0;
 
   beforeAll(async () => {
     // A real key, created in dynalite; the guesses below read its item through a
     // mock of the same answer, so 10,000 of them run in a moment.
     kmsMock = mockClient(kms);
     ddbMock = mockClient(guessDdb);
-    kmsMock.on(GenerateMacCommand).callsFake(async (input: { Message: Uint8Array }) => ({
-      Mac: new Uint8Array(createHmac('sha256', 'kms-key').update(input.Message).digest()),
-    }));
+    kmsMock.on(GenerateMacCommand).callsFake(async (input: { Message: Uint8Array }) => {
+      if (kmsFailures > 0) {
+        kmsFailures--;
+        throw Object.assign(new Error('rate exceeded'), { name: 'ThrottlingException' });
+      }
+      return {
+        Mac: new Uint8Array(createHmac('sha256', 'kms-key').update(input.Message).digest()),
+      };
+    });
     const tableName = await newTable();
     const creator = new KeyStore({
       ddb,
@@ -621,9 +632,12 @@ describe('KeyStore under guesses at a public key id', () => {
     ddbMock.restore();
   });
 
-  function gatewayStore(now: () => Date = () => T0) {
+  function gatewayStore(now: () => Date = () => T0, gates: Partial<KeyStoreDeps> = {}) {
     const hasher = createKmsHasher({ kms, keyId: 'alias/hmac' });
-    return { hasher, store: new KeyStore({ ddb: guessDdb, tableName: 'keys', hasher, now }) };
+    return {
+      hasher,
+      store: new KeyStore({ ddb: guessDdb, tableName: 'keys', hasher, now, ...gates }),
+    };
   }
   const junk = (i: number) =>
     `Bearer eph_${realId}_${createHmac('sha256', 'junk').update(String(i)).digest('base64url').slice(0, 42)}A`;
@@ -654,6 +668,73 @@ describe('KeyStore under guesses at a public key id', () => {
     });
     await hasher.mac('customer', 'customer-42');
     expect(macCalls()).toBe(0);
+  });
+
+  it('failed secrets are never cached: with the gates wide open, 10,000 of them leave the real key and a customer hash cached', async () => {
+    const open = () => new FailureGate({ freeFailures: 1_000_000 });
+    const { hasher, store } = gatewayStore(() => T0, { failures: open(), keyFailures: open() });
+    await store.verify(`Bearer ${realKey}`, 'inference');
+    await hasher.mac('customer', 'customer-42');
+    kmsMock.resetHistory();
+    for (let i = 0; i < 10_000; i++) await store.verify(junk(300_000 + i), 'inference');
+    expect(macCalls()).toBe(10_000);
+
+    kmsMock.resetHistory();
+    await expect(store.verify(`Bearer ${realKey}`, 'inference')).resolves.toMatchObject({
+      ok: true,
+    });
+    await hasher.mac('customer', 'customer-42');
+    expect(macCalls()).toBe(0);
+  });
+
+  it("one client's guesses do not hold up the key's holder at another address, even uncached", async () => {
+    const { store } = gatewayStore();
+    kmsMock.resetHistory();
+    for (let i = 0; i < 1_000; i++)
+      await store.verify(junk(400_000 + i), 'inference', '203.0.113.7');
+    expect(macCalls()).toBe(5);
+    await expect(store.verify(junk(401_000), 'inference', '203.0.113.7')).resolves.toMatchObject({
+      status: 429,
+    });
+    // The holder has never verified on this instance (a cold start, or a just-rotated secret).
+    kmsMock.resetHistory();
+    await expect(
+      store.verify(`Bearer ${realKey}`, 'inference', '198.51.100.20'),
+    ).resolves.toMatchObject({ ok: true });
+    expect(macCalls()).toBe(1);
+  });
+
+  it(`guesses from many addresses together cost at most ${KEY_FREE_FAILURES} KMS calls per key id before it backs off`, async () => {
+    const { store } = gatewayStore();
+    kmsMock.resetHistory();
+    const reasons: Record<string, number> = {};
+    for (let client = 0; client < 1_000; client++) {
+      for (let i = 0; i < 10; i++) {
+        const verdict = await store.verify(
+          junk(500_000 + client * 10 + i),
+          'inference',
+          `198.18.${client >> 8}.${client & 255}`,
+        );
+        if (!verdict.ok) reasons[verdict.reason] = (reasons[verdict.reason] ?? 0) + 1;
+      }
+    }
+    expect(macCalls()).toBe(KEY_FREE_FAILURES);
+    expect(reasons).toEqual({ invalid: KEY_FREE_FAILURES, throttled: 10_000 - KEY_FREE_FAILURES });
+  });
+
+  it('a KMS failure during a check counts against nobody', async () => {
+    const { store } = gatewayStore();
+    for (let i = 0; i < 4; i++) await store.verify(junk(600_000 + i), 'inference', '192.0.2.1');
+    kmsFailures = 100; // every retry the hasher makes fails too
+    await expect(store.verify(junk(600_010), 'inference', '192.0.2.1')).rejects.toThrow();
+    kmsFailures = 0;
+    // Still one free attempt left for this client: the failure before the outage is kept, the outage not counted.
+    await expect(store.verify(junk(600_011), 'inference', '192.0.2.1')).resolves.toMatchObject({
+      reason: 'invalid',
+    });
+    await expect(store.verify(junk(600_012), 'inference', '192.0.2.1')).resolves.toMatchObject({
+      status: 429,
+    });
   });
 
   it('a burst of concurrent guesses cannot slip past the gate', async () => {

@@ -154,6 +154,15 @@ describe('local front door', () => {
     expect(shape(event.multiValueHeaders)).toMatchObject({ host: ['string'] });
   });
 
+  it('appends the address it saw to X-Forwarded-For, as the load balancer does', async () => {
+    await send('/v1/models');
+    expect(events[0].multiValueHeaders?.['x-forwarded-for']).toEqual(['127.0.0.1']);
+    expect(toHttpRequest(events[0]).clientAddress).toBe('127.0.0.1');
+    await send('/v1/models', { headers: { 'x-forwarded-for': '203.0.113.1' } });
+    expect(events[1].multiValueHeaders?.['x-forwarded-for']).toEqual(['203.0.113.1, 127.0.0.1']);
+    expect(toHttpRequest(events[1]).clientAddress).toBe('127.0.0.1');
+  });
+
   it('passes query names and values as sent; the handlers decode them', async () => {
     await send('/v1/logs?filter=customer_id%3A%3Acaf%C3%A9+x&a=1&a=2&flag&=v');
     const event = events[0];
