@@ -351,7 +351,7 @@ export const CONFIG_SCHEMA = {
     default: 'deny',
     rule: oneOfRule(['deny', 'allow']),
     description:
-      'whether chat messages may carry `https://` image URLs, which the upstream fetches from inside the VPC (`deny`: `data:` URLs only, a 400 says why)',
+      'whether chat messages and Responses input may carry `https://` image URLs, which the upstream fetches from inside the VPC (`deny`: `data:` URLs only, a 400 says why)',
   }),
   imageTtlMinutes: setting({
     kind: 'integer',

@@ -33,7 +33,7 @@ export type UpstreamUrlCheck =
 export const UPSTREAM_URL_RULE = HTTPS_URL_RULE;
 
 export const UPSTREAM_URL_CREDENTIALS_PROBLEM =
-  'must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn';
+  'must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn (upstream.credentials on the InferenceGateway construct)';
 
 export function checkUpstreamBaseUrl(
   value: unknown,

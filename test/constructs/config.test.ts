@@ -462,7 +462,7 @@ describe('readConfig rejects bad values', () => {
     }
     expect(message).toBe(
       invalid(
-        'upstreamBaseUrl must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn',
+        'upstreamBaseUrl must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn (upstream.credentials on the InferenceGateway construct)',
       ),
     );
     expect(message).not.toContain(password);

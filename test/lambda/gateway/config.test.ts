@@ -100,7 +100,7 @@ describe('parseConfig', () => {
     ],
     [
       { UPSTREAM_KIND: 'openai-compatible', UPSTREAM_BASE_URL: 'https://user:pw@x' },
-      'UPSTREAM_BASE_URL must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn',
+      'UPSTREAM_BASE_URL must not carry credentials (user:password@ would be stored in plain text in the template and the function environment): keep the upstream token in a Secrets Manager secret and name it with upstreamSecretArn (upstream.credentials on the InferenceGateway construct)',
     ],
     [
       {
