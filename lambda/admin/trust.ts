@@ -15,6 +15,18 @@
  * admins changing it at once cannot lose either change silently: the second
  * gets a 409. Nothing here writes a certificate to a log line; answers and
  * messages never quote an upload.
+ *
+ * Repair: when the stored object does not decode (a corrupted write, or a
+ * document of a newer version after a rollback), every route answers 503
+ * `trust_store_undecodable`, naming the repair. Only an explicit
+ * `?repair=true` on `DELETE /v1/trust/certificates` (the default document) or
+ * `PUT /v1/trust/certificates` (the uploaded bundle, mode
+ * `uploaded_and_public`: the old mode cannot be read) replaces it, with
+ * `If-Match` on the ETag of the undecodable object read: a document written
+ * meanwhile is left alone (409). A repair of a document that decodes is
+ * refused (409 `nothing_to_repair`), so a habitual `repair=true` cannot
+ * replace a good document. Nothing of the undecodable object is ever
+ * answered or logged; the log line of a repair has `trust_repaired: true`.
  */
 
 import { TRUST_BUNDLE_MAX_BYTES } from '../../lib/core/config-objects';
@@ -23,12 +35,17 @@ import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
 import { albResult, jsonBody, jsonResult } from '../shared/http-results';
 import { checkBundle, joinBundle, summariseBundle } from '../shared/trust/pem-bundle';
 import {
+  DEFAULT_TRUST,
   isTrustMode,
   TRUST_MODES,
   type TrustDocument,
   type TrustMode,
 } from '../shared/trust/trust-document';
-import { TrustStoreConflict, TrustStoreError } from '../shared/trust/trust-source';
+import {
+  TrustStoreConflict,
+  TrustStoreError,
+  TrustStoreUndecodable,
+} from '../shared/trust/trust-source';
 import type { AdminLogRecord } from './admin-log';
 import type { AdminRequest, AdminServices, AdminTrust } from './context';
 
@@ -42,7 +59,21 @@ export const TRUST_MESSAGES = {
   insecureNotAllowed: 'This deployment does not allow the trust mode insecure_trust_all',
   corrupt:
     'The stored trust bundle does not parse; replace it (PUT /v1/trust/certificates) or delete it',
+  undecodable:
+    'The stored trust store document cannot be decoded (a corrupted write, or a newer version of the document); reset it with DELETE /v1/trust/certificates?repair=true, or replace it with PUT /v1/trust/certificates?repair=true and a PEM body',
+  nothingToRepair:
+    'The stored trust store document decodes: there is nothing to repair; send the request without repair=true',
+  repairConflict:
+    'the trust store changed while this repair ran and was left as it is; read it again (GET /v1/trust) before repairing',
+  badRepair: 'repair must be true or false, given once',
+  malformedQuery: 'The query string is not valid percent-encoding',
 } as const;
+
+/**
+ * The query parameter (`repair=true`) that lets `PUT` and `DELETE
+ * /v1/trust/certificates` replace a stored document that does not decode.
+ */
+export const TRUST_REPAIR_PARAM = 'repair';
 
 const PEM_CONTENT_TYPE = 'application/x-pem-file';
 
@@ -55,11 +86,21 @@ function trustOf(svc: AdminServices): AdminTrust {
   return svc.trust;
 }
 
-/** Maps the store's errors; anything else is rethrown. */
-function storeError(err: unknown): never {
+/** Maps the store's errors (a conflict during a repair has its own message); anything else is rethrown. */
+function storeError(err: unknown, repair = false): never {
   if (err instanceof TrustStoreConflict) {
-    throw new HttpError(409, 'conflict_error', TRUST_MESSAGES.conflict, {
-      code: 'trust_store_conflict',
+    throw new HttpError(
+      409,
+      'conflict_error',
+      repair ? TRUST_MESSAGES.repairConflict : TRUST_MESSAGES.conflict,
+      { code: 'trust_store_conflict' },
+    );
+  }
+  if (err instanceof TrustStoreUndecodable) {
+    // A fixed message: nothing of the stored object, not even its ETag.
+    throw new HttpError(503, 'service_unavailable', TRUST_MESSAGES.undecodable, {
+      code: 'trust_store_undecodable',
+      retry: false,
     });
   }
   if (err instanceof TrustStoreError) {
@@ -76,19 +117,80 @@ async function read(trust: AdminTrust): Promise<{ doc: TrustDocument; etag?: str
   }
 }
 
+/** Whether the request asks for a repair (`?repair=true`); 400 for anything but true or false, once. */
+function repairRequested(req: AdminRequest): boolean {
+  if (req.http.queryMalformed) throw invalidRequest(TRUST_MESSAGES.malformedQuery);
+  const values = req.http.query.get(TRUST_REPAIR_PARAM) ?? [];
+  if (values.length === 0) return false;
+  if (values.length > 1 || (values[0] !== 'true' && values[0] !== 'false')) {
+    throw invalidRequest(TRUST_MESSAGES.badRepair, TRUST_REPAIR_PARAM);
+  }
+  return values[0] === 'true';
+}
+
+/**
+ * What a change of the certificates replaces: the document read and its
+ * ETag, or, for a repair, only the ETag of the undecodable object read.
+ */
+type Replaced =
+  | { readonly repair: false; readonly doc: TrustDocument; readonly etag?: string }
+  | { readonly repair: true; readonly etag: string };
+
+/**
+ * Reads the store before a change. Without `repair`, as {@link read}. With
+ * it, the stored object must be one that does not decode (anything else is
+ * a 409 `nothing_to_repair`: a good document is never replaced by a repair).
+ */
+async function readForChange(trust: AdminTrust, repair: boolean): Promise<Replaced> {
+  let result: { doc: TrustDocument; etag?: string };
+  try {
+    result = await trust.store.read();
+  } catch (err) {
+    if (repair && err instanceof TrustStoreUndecodable) return { repair: true, etag: err.etag };
+    return storeError(err);
+  }
+  if (repair) {
+    throw new HttpError(409, 'conflict_error', TRUST_MESSAGES.nothingToRepair, {
+      code: 'nothing_to_repair',
+      param: TRUST_REPAIR_PARAM,
+      retry: false,
+    });
+  }
+  return result.etag === undefined
+    ? { repair: false, doc: result.doc }
+    : { repair: false, doc: result.doc, etag: result.etag };
+}
+
 /** Writes the document (if unchanged since `etag` was read); the cache then holds it. */
 async function write(
   trust: AdminTrust,
   doc: TrustDocument,
   expected: { etag?: string },
+  repair = false,
 ): Promise<void> {
   try {
     await trust.store.write(doc, expected);
   } catch (err) {
     trust.source.invalidate();
-    storeError(err);
+    storeError(err, repair);
   }
   trust.source.remember(doc);
+}
+
+/** Writes the change read by {@link readForChange}; a repair says so in the log line. */
+async function writeChange(
+  trust: AdminTrust,
+  req: AdminRequest,
+  replaced: Replaced,
+  next: TrustDocument,
+): Promise<void> {
+  await write(
+    trust,
+    next,
+    replaced.etag === undefined ? {} : { etag: replaced.etag },
+    replaced.repair,
+  );
+  if (replaced.repair) req.record.trust_repaired = true;
 }
 
 /** The JSON answer of every route but the bundle download; records mode and count. */
@@ -138,22 +240,27 @@ export async function getTrust(svc: AdminServices, req: AdminRequest): Promise<H
   return view(trust, req, doc);
 }
 
-/** `PUT /v1/trust/certificates`: the body is a PEM bundle that replaces the stored one. */
+/**
+ * `PUT /v1/trust/certificates`: the body is a PEM bundle that replaces the
+ * stored one (the mode stays). `?repair=true`: replaces an undecodable
+ * document, with mode `uploaded_and_public`.
+ */
 export async function putCertificates(svc: AdminServices, req: AdminRequest): Promise<HttpResult> {
   const trust = trustOf(svc);
+  const repair = repairRequested(req);
   const checked = checkBundle(bundleText(req), svc.now());
   if (!checked.ok) {
     throw checked.status === 413
       ? new HttpError(413, 'request_too_large', checked.message)
       : invalidRequest(checked.message);
   }
-  const { doc, etag } = await read(trust);
+  const replaced = await readForChange(trust, repair);
   const next: TrustDocument = {
-    mode: doc.mode,
+    mode: replaced.repair ? DEFAULT_TRUST.mode : replaced.doc.mode,
     pem: joinBundle(checked.certificates),
     updatedAt: svc.now().toISOString(),
   };
-  await write(trust, next, etag === undefined ? {} : { etag });
+  await writeChange(trust, req, replaced, next);
   return view(trust, req, next);
 }
 
@@ -171,19 +278,22 @@ export async function getCertificates(svc: AdminServices, req: AdminRequest): Pr
   return albResult(200, doc.pem, PEM_CONTENT_TYPE);
 }
 
-/** `DELETE /v1/trust/certificates`: no certificates, mode `uploaded_and_public`. */
+/**
+ * `DELETE /v1/trust/certificates`: no certificates, mode
+ * `uploaded_and_public`. `?repair=true`: the same, over an undecodable document.
+ */
 export async function deleteCertificates(
   svc: AdminServices,
   req: AdminRequest,
 ): Promise<HttpResult> {
   const trust = trustOf(svc);
-  const { etag } = await read(trust);
+  const replaced = await readForChange(trust, repairRequested(req));
   const next: TrustDocument = {
     mode: 'uploaded_and_public',
     pem: '',
     updatedAt: svc.now().toISOString(),
   };
-  await write(trust, next, etag === undefined ? {} : { etag });
+  await writeChange(trust, req, replaced, next);
   return view(trust, req, next);
 }
 

@@ -15,7 +15,7 @@ import {
   TRUST_STORE_MAX_AGE_SECONDS,
   TRUST_STORE_OBJECT_KEY,
 } from '../../../lib/core/config-objects';
-import { TrustStoreConflict, TrustStoreError } from './errors';
+import { TrustStoreConflict, TrustStoreError, TrustStoreUndecodable } from './errors';
 import { bundleCertificates } from './pem-bundle';
 import {
   decodeTrustDocument,
@@ -25,7 +25,7 @@ import {
   type TrustMode,
 } from './trust-document';
 
-export { TrustStoreConflict, TrustStoreError } from './errors';
+export { TrustStoreConflict, TrustStoreError, TrustStoreUndecodable } from './errors';
 
 /** What an outbound connection trusts. */
 export interface TrustSettings {
@@ -87,7 +87,12 @@ export class S3TrustStore {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_S3_TIMEOUT_MS;
   }
 
-  /** The stored document and its ETag; {@link DEFAULT_TRUST} (no ETag) when there is none. */
+  /**
+   * The stored document and its ETag; {@link DEFAULT_TRUST} (no ETag) when
+   * there is none. An object that is there but does not decode (corrupt, too
+   * large, or of a newer version) throws {@link TrustStoreUndecodable}, which
+   * carries its ETag so that an explicit repair can replace exactly it.
+   */
   async read(): Promise<ReadResult> {
     const result = await this.get(undefined);
     if (result === 'not_modified') throw new TrustStoreError('the trust store could not be read');
@@ -150,27 +155,48 @@ export class S3TrustStore {
         }),
         { abortSignal: AbortSignal.timeout(this.timeoutMs) },
       );
-      if ((out.ContentLength ?? 0) > MAX_DOCUMENT_BYTES || !out.Body) {
-        throw new TrustStoreError('the trust store object is too large or empty');
-      }
-      text = await out.Body.transformToString('utf-8');
       etag = out.ETag;
+      if ((out.ContentLength ?? 0) > MAX_DOCUMENT_BYTES) {
+        throw undecodable('the trust store object is too large', etag);
+      }
+      if (!out.Body) throw new TrustStoreError('the trust store object is empty');
+      text = await out.Body.transformToString('utf-8');
     } catch (err) {
+      if (err instanceof TrustStoreError) throw err;
       const status = statusOf(err);
       const name = nameOf(err);
       if (status === 304 || name === 'NotModified' || name === '304') return 'not_modified';
       if (name === 'NoSuchKey' || (status === 404 && name !== 'NoSuchBucket')) {
         return { doc: DEFAULT_TRUST };
       }
-      if (err instanceof TrustStoreError) throw err;
       throw new TrustStoreError('the trust store could not be read');
     }
     if (Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) {
-      throw new TrustStoreError('the trust store object is too large');
+      throw undecodable('the trust store object is too large', etag);
     }
-    const doc = decodeTrustDocument(text);
+    let doc: TrustDocument;
+    try {
+      doc = decodeTrustDocument(text);
+    } catch (err) {
+      throw undecodable(
+        err instanceof TrustStoreError ? err.message : 'the trust store document does not decode',
+        etag,
+      );
+    }
     return etag === undefined ? { doc } : { doc, etag };
   }
+}
+
+/**
+ * The error for a stored object that is there but does not decode: a
+ * {@link TrustStoreUndecodable} (which a repair may replace) when its ETag is
+ * known, otherwise a plain {@link TrustStoreError} (nothing to condition a
+ * repair on). `message` is one of this code base's fixed strings.
+ */
+function undecodable(message: string, etag: string | undefined): TrustStoreError {
+  return etag === undefined
+    ? new TrustStoreError(message)
+    : new TrustStoreUndecodable(message, etag);
 }
 
 /** The settings a document stands for. */

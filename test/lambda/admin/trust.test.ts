@@ -10,6 +10,7 @@ import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { createAdminHandler, type AdminHandler } from '../../../lambda/admin/admin';
 import { parseAdminConfig, type AdminConfig } from '../../../lambda/admin/config';
 import { ADMIN_PATH_PATTERNS, matchAdminRoute } from '../../../lambda/admin/routes';
+import { TRUST_MESSAGES } from '../../../lambda/admin/trust';
 import type { JobQueue } from '../../../lambda/shared/job-queue';
 import { DEFAULT_TRUST, type TrustDocument } from '../../../lambda/shared/trust/trust-document';
 import {
@@ -65,6 +66,8 @@ interface Call {
   readonly body?: string;
   readonly base64?: boolean;
   readonly contentType?: string;
+  /** Query parameters, as the load balancer passes them (percent-encoded). */
+  readonly query?: Record<string, string[]>;
 }
 
 async function call(c: Call): Promise<{
@@ -82,7 +85,7 @@ async function call(c: Call): Promise<{
       'content-type': [c.contentType ?? 'application/x-pem-file'],
       ...(key ? { authorization: [`Bearer ${key}`] } : {}),
     },
-    multiValueQueryStringParameters: {},
+    multiValueQueryStringParameters: c.query ?? {},
     body: c.body === undefined ? null : c.base64 ? Buffer.from(c.body).toString('base64') : c.body,
     isBase64Encoded: c.base64 === true,
   };
@@ -551,5 +554,298 @@ describe('log lines', () => {
       expect(all).not.toContain(pem.split('\n')[1].slice(0, 20));
     }
     for (const line of parsed) expect(line.dropped_fields).toBeUndefined();
+  });
+});
+
+describe('repairing a stored document that does not decode', () => {
+  const CANARY = 'SECRET-CANARY-5e1d';
+  const REPAIR = { repair: ['true'] };
+  const UNDECODABLE = [
+    ['not JSON (a torn write)', () => `{"version":1,"mode":"uploaded_only","pem":"${CANARY}`],
+    [
+      'the wrong shape',
+      () => JSON.stringify({ version: 1, mode: CANARY, pem: CANARY, updated_at: CANARY }),
+    ],
+    [
+      'a newer version',
+      () =>
+        JSON.stringify({
+          version: 2,
+          mode: 'uploaded_only',
+          pem: `${caA.cert}${CANARY}`,
+          updated_at: now().toISOString(),
+          pinned: [CANARY],
+        }),
+    ],
+  ] as const;
+
+  /** Every answer and log line of a test, to search for anything of the stored object. */
+  const shown: string[] = [];
+  const seen = async (r: Promise<Awaited<ReturnType<typeof call>>>) => {
+    const answer = await r;
+    shown.push(answer.res.body ?? '', JSON.stringify(answer.res.multiValueHeaders ?? {}));
+    return answer;
+  };
+  const expectNothingShown = (etag: string) => {
+    const all = [...shown, ...lines].join('\n');
+    expect(all).not.toContain(CANARY);
+    expect(all).not.toContain(etag);
+    expect(all).not.toContain('etag');
+  };
+  const lastLine = () => JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+
+  beforeEach(() => {
+    shown.length = 0;
+    lines.length = 0;
+  });
+
+  test('the message names the exact repair requests', () => {
+    expect(TRUST_MESSAGES.undecodable).toBe(
+      'The stored trust store document cannot be decoded (a corrupted write, or a newer version of the document); reset it with DELETE /v1/trust/certificates?repair=true, or replace it with PUT /v1/trust/certificates?repair=true and a PEM body',
+    );
+  });
+
+  test.each(UNDECODABLE)(
+    '%s: every route without repair=true is a 503 naming the repair, and nothing is written',
+    async (_label, textOf) => {
+      bucket.putText(textOf());
+      const before = bucket.object!;
+      const answers = [
+        await seen(call({ method: 'GET', path: '/v1/trust' })),
+        await seen(call({ method: 'GET', path: '/v1/trust/certificates' })),
+        await seen(putPem(caA.cert)),
+        await seen(call({ method: 'DELETE', path: '/v1/trust/certificates' })),
+        await seen(
+          call({ method: 'DELETE', path: '/v1/trust/certificates', query: { repair: ['false'] } }),
+        ),
+        await seen(putMode('uploaded_and_public')),
+        await seen(call({ method: 'GET', path: '/v1/trust', query: REPAIR })),
+      ];
+      for (const r of answers) {
+        expect(r.status).toBe(503);
+        expect(r.json).toEqual({
+          error: {
+            message: TRUST_MESSAGES.undecodable,
+            type: 'service_unavailable',
+            param: null,
+            code: 'trust_store_undecodable',
+          },
+        });
+        expect(r.header('x-should-retry')).toBe('false');
+      }
+      expect(bucket.puts).toHaveLength(0);
+      expect(bucket.object).toBe(before);
+      expect(lines).toHaveLength(answers.length);
+      for (const line of lines.map((l) => JSON.parse(l) as Record<string, unknown>)) {
+        expect(line).toMatchObject({ status: 503, error_type: 'service_unavailable' });
+        expect(line.trust_repaired).toBeUndefined();
+        expect(line.trust_mode).toBeUndefined();
+      }
+      expectNothingShown(before.etag);
+    },
+  );
+
+  test.each(UNDECODABLE)(
+    '%s: DELETE ?repair=true resets to the default document, conditional on the object read',
+    async (_label, textOf) => {
+      bucket.putText(textOf());
+      const etag = bucket.object!.etag;
+      clock += 1000;
+      const r = await seen(
+        call({ method: 'DELETE', path: '/v1/trust/certificates', query: REPAIR }),
+      );
+      expect(r.status).toBe(200);
+      expect(r.json).toEqual({
+        mode: 'uploaded_and_public',
+        certificates: [],
+        updated_at: now().toISOString(),
+        insecure_trust_all_allowed: false,
+      });
+      expect(bucket.puts).toHaveLength(1);
+      expect(bucket.puts[0].IfMatch).toBe(etag);
+      expect(bucket.puts[0].IfNoneMatch).toBeUndefined();
+      expect(stored()).toEqual({
+        mode: 'uploaded_and_public',
+        pem: '',
+        updatedAt: now().toISOString(),
+      });
+      expect(lastLine()).toMatchObject({
+        route: 'trust_certs_delete',
+        status: 200,
+        trust_repaired: true,
+        trust_mode: 'uploaded_and_public',
+        certificate_count: 0,
+      });
+      expect(lastLine().dropped_fields).toBeUndefined();
+
+      // The following reads show the valid document, here and on another instance.
+      const got = await seen(call({ method: 'GET', path: '/v1/trust' }));
+      expect(got.status).toBe(200);
+      expect(got.json).toEqual(r.json);
+      const fresh = handlerWith(parseAdminConfig({ ...ENV, CONFIG_BUCKET_NAME: CONFIG_BUCKET }));
+      expect((await seen(call({ handler: fresh, method: 'GET', path: '/v1/trust' }))).json).toEqual(
+        r.json,
+      );
+      expect(lastLine().trust_repaired).toBeUndefined();
+      expectNothingShown(etag);
+    },
+  );
+
+  test.each(UNDECODABLE)(
+    '%s: PUT ?repair=true writes the bundle with the default mode',
+    async (_label, textOf) => {
+      bucket.putText(textOf());
+      const etag = bucket.object!.etag;
+      const r = await seen(
+        call({ method: 'PUT', path: '/v1/trust/certificates', body: caB.cert, query: REPAIR }),
+      );
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({
+        mode: 'uploaded_and_public',
+        updated_at: now().toISOString(),
+      });
+      expect((r.json.certificates as Array<{ subject: string }>).map((c) => c.subject)).toEqual([
+        'CN=Admin CA B, O=Ephemera tests',
+      ]);
+      expect(bucket.puts).toHaveLength(1);
+      expect(bucket.puts[0].IfMatch).toBe(etag);
+      expect(stored()).toEqual({
+        mode: 'uploaded_and_public',
+        pem: caB.cert,
+        updatedAt: now().toISOString(),
+      });
+      expect(lastLine()).toMatchObject({
+        route: 'trust_certs_put',
+        status: 200,
+        trust_repaired: true,
+        certificate_count: 1,
+      });
+      const got = await seen(call({ method: 'GET', path: '/v1/trust' }));
+      expect(got.status).toBe(200);
+      expect(got.json).toEqual(r.json);
+      const download = await seen(call({ method: 'GET', path: '/v1/trust/certificates' }));
+      expect(download.res.body).toBe(caB.cert);
+      expectNothingShown(etag);
+    },
+  );
+
+  test('PUT ?repair=true with a refused bundle writes nothing', async () => {
+    bucket.putText(`${CANARY} {`);
+    const before = bucket.object!;
+    const r = await seen(
+      call({ method: 'PUT', path: '/v1/trust/certificates', body: 'garbage', query: REPAIR }),
+    );
+    expect(r.status).toBe(400);
+    expect(bucket.puts).toHaveLength(0);
+    expect(bucket.object).toBe(before);
+    expectNothingShown(before.etag);
+  });
+
+  test.each([
+    ['DELETE', () => call({ method: 'DELETE', path: '/v1/trust/certificates', query: REPAIR })],
+    [
+      'PUT',
+      () => call({ method: 'PUT', path: '/v1/trust/certificates', body: caA.cert, query: REPAIR }),
+    ],
+  ])(
+    'a %s repair racing another write is a 409, and the other write stays',
+    async (_label, repair) => {
+      // Someone repaired it first, with a document that decodes.
+      bucket.putText(`${CANARY} {`);
+      const first = bucket.object!.etag;
+      bucket.beforeWrite = () => {
+        bucket.beforeWrite = undefined;
+        bucket.put({ mode: 'uploaded_only', pem: caB.cert, updatedAt: now().toISOString() });
+      };
+      const r = await seen(repair());
+      expect(r.status).toBe(409);
+      expect(r.json).toEqual({
+        error: {
+          message: TRUST_MESSAGES.repairConflict,
+          type: 'conflict_error',
+          param: null,
+          code: 'trust_store_conflict',
+        },
+      });
+      expect(bucket.puts.at(-1)?.IfMatch).toBe(first);
+      expect(stored()).toMatchObject({ mode: 'uploaded_only', pem: caB.cert });
+      expect(lastLine()).toMatchObject({ status: 409, error_type: 'conflict_error' });
+      expect(lastLine().trust_repaired).toBeUndefined();
+
+      // Another writer's object that does not decode either: still not overwritten.
+      bucket.putText(`${CANARY} [`);
+      const second = bucket.object!.etag;
+      bucket.beforeWrite = () => {
+        bucket.beforeWrite = undefined;
+        bucket.putText(`{"version":3,"pem":"${CANARY}"}`);
+      };
+      expect((await seen(repair())).status).toBe(409);
+      expect(bucket.object!.text).toBe(`{"version":3,"pem":"${CANARY}"}`);
+      expectNothingShown(first);
+      expectNothingShown(second);
+    },
+  );
+
+  test.each([
+    [
+      'a document that decodes',
+      () => bucket.put({ mode: 'uploaded_only', pem: caA.cert, updatedAt: now().toISOString() }),
+    ],
+    ['no document at all', () => bucket.clear()],
+  ])('a repair over %s is a 409 nothing_to_repair and writes nothing', async (_label, setUp) => {
+    setUp();
+    const before = bucket.object;
+    for (const r of [
+      await call({ method: 'DELETE', path: '/v1/trust/certificates', query: REPAIR }),
+      await call({ method: 'PUT', path: '/v1/trust/certificates', body: caB.cert, query: REPAIR }),
+    ]) {
+      expect(r.status).toBe(409);
+      expect(r.json).toEqual({
+        error: {
+          message: TRUST_MESSAGES.nothingToRepair,
+          type: 'conflict_error',
+          param: 'repair',
+          code: 'nothing_to_repair',
+        },
+      });
+    }
+    expect(bucket.puts).toHaveLength(0);
+    expect(bucket.object).toBe(before);
+    // repair=false is the ordinary request.
+    const plain = await call({
+      method: 'DELETE',
+      path: '/v1/trust/certificates',
+      query: { repair: ['false'] },
+    });
+    expect(plain.status).toBe(200);
+  });
+
+  test.each([
+    ['yes', { repair: ['yes'] }],
+    ['1', { repair: ['1'] }],
+    ['empty', { repair: [''] }],
+    ['given twice', { repair: ['true', 'true'] }],
+  ])('repair=%s is a 400 naming the param, and nothing is written', async (_label, query) => {
+    bucket.putText(`${CANARY} {`);
+    for (const r of [
+      await call({ method: 'DELETE', path: '/v1/trust/certificates', query }),
+      await call({ method: 'PUT', path: '/v1/trust/certificates', body: caA.cert, query }),
+    ]) {
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({
+        error: {
+          message: 'repair must be true or false, given once',
+          type: 'invalid_request_error',
+          param: 'repair',
+        },
+      });
+    }
+    const malformed = await call({
+      method: 'DELETE',
+      path: '/v1/trust/certificates',
+      query: { repair: ['%ZZ'] },
+    });
+    expect(malformed.status).toBe(400);
+    expect(bucket.puts).toHaveLength(0);
   });
 });

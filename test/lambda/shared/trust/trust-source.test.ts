@@ -4,6 +4,7 @@
  * for concurrent callers, and failing closed.
  */
 
+import { inspect } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { TRUST_STORE_MAX_AGE_SECONDS } from '../../../../lib/core/config-objects';
 import {
@@ -19,6 +20,7 @@ import {
   TrustSource,
   TrustStoreConflict,
   TrustStoreError,
+  TrustStoreUndecodable,
   trustSettings,
 } from '../../../../lambda/shared/trust/trust-source';
 import { makeCa, type TestCa } from '../../../support/tls-fixtures';
@@ -205,6 +207,88 @@ describe('S3TrustStore', () => {
     expect(err).toBeInstanceOf(TrustStoreError);
     expect(String((err as Error).message)).not.toContain('SECRET-CANARY');
   });
+
+  describe('an object that does not decode', () => {
+    const CANARY = 'SECRET-CANARY-7f3a';
+    test.each([
+      ['not JSON (a torn write)', () => `{"version":1,"mode":"uploaded_only","pem":"${CANARY}`],
+      ['the wrong shape', () => JSON.stringify([CANARY])],
+      [
+        'a newer version',
+        () =>
+          JSON.stringify({
+            version: 2,
+            mode: 'uploaded_only',
+            pem: ca.cert,
+            updated_at: '2030-01-01T00:00:00.000Z',
+            policy: CANARY,
+          }),
+      ],
+      ['too large', () => `"${CANARY}${' '.repeat(2 * 1024 * 1024)}"`],
+    ])(
+      '%s: a TrustStoreUndecodable carrying the ETag read, showing nothing of the object',
+      async (_label, textOf) => {
+        bucket.putText(textOf());
+        const etag = bucket.object!.etag;
+        const err = await newStore()
+          .read()
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TrustStoreUndecodable);
+        expect(err).toBeInstanceOf(TrustStoreError);
+        expect((err as TrustStoreUndecodable).etag).toBe(etag);
+        // Neither its message, nor its serialised or inspected form, shows content or ETag.
+        for (const shown of [
+          (err as Error).message,
+          String(err),
+          JSON.stringify(err),
+          inspect(err, { depth: 5, showHidden: true }),
+        ]) {
+          expect(shown).not.toContain(CANARY);
+          expect(shown).not.toContain(etag);
+        }
+        // A conditional GET sees it the same way.
+        await expect(newStore().readIfChanged('"other"')).rejects.toBeInstanceOf(
+          TrustStoreUndecodable,
+        );
+      },
+    );
+
+    test('without an ETag it is a plain TrustStoreError (nothing to condition a repair on)', async () => {
+      bucket.mock.on(GetObjectCommand).resolves({
+        Body: { transformToString: async () => `${CANARY} {` } as never,
+      });
+      const err = await newStore()
+        .read()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TrustStoreError);
+      expect(err).not.toBeInstanceOf(TrustStoreUndecodable);
+    });
+
+    test('S3 failures are not undecodable objects (no repair for an unreachable store)', async () => {
+      bucket.putText(`${CANARY} {`);
+      bucket.failReads = true;
+      const err = await newStore()
+        .read()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TrustStoreError);
+      expect(err).not.toBeInstanceOf(TrustStoreUndecodable);
+    });
+
+    test('a write conditional on its ETag replaces it, unless it changed meanwhile', async () => {
+      const store = newStore();
+      bucket.putText(`${CANARY} {`);
+      const first = (await store.read().catch((e: unknown) => e)) as TrustStoreUndecodable;
+      bucket.putText(`${CANARY} [`); // another writer: a new ETag
+      await expect(
+        store.write(doc('uploaded_and_public', ''), { etag: first.etag }),
+      ).rejects.toBeInstanceOf(TrustStoreConflict);
+      expect(bucket.object!.text).toBe(`${CANARY} [`);
+      const second = (await store.read().catch((e: unknown) => e)) as TrustStoreUndecodable;
+      await store.write(doc('uploaded_and_public', ''), { etag: second.etag });
+      expect(bucket.puts.at(-1)).toMatchObject({ IfMatch: second.etag });
+      expect((await store.read()).doc).toEqual(doc('uploaded_and_public', ''));
+    });
+  });
 });
 
 describe('TrustSource', () => {
@@ -275,7 +359,7 @@ describe('TrustSource', () => {
 
   test('a malformed first document fails closed too', async () => {
     bucket.putText('{"version":1,"mode":"uploaded_only"}');
-    await expect(newSource().current()).rejects.toBeInstanceOf(TrustStoreError);
+    await expect(newSource().current()).rejects.toBeInstanceOf(TrustStoreUndecodable);
   });
 
   test('failed re-reads keep the cached settings for up to 5 × maxAge, then fail closed', async () => {
