@@ -2,8 +2,9 @@
  * `DELETE /v1/user_data` and `GET /v1/user_data/deletions/{id}` (promise P7).
  *
  * A request names the customer in `X-Ephemera-Metadata: customer_id=X`
- * (preferred) or `?customer_id=X`, validated exactly as the gateway validates
- * the header. It writes a deletion job holding only the customer's keyed hash,
+ * (preferred) or `?customer_id=X`, both checked by the one customer-id rule
+ * (`lib/core/customer-id`): the header as sent, the query once
+ * percent-decoded, so both forms name the same customer. It writes a deletion job holding only the customer's keyed hash,
  * then a marker that points the customer at that job (a conditional write, so
  * concurrent requests agree on one job); then it queues the job id. While a job is queued or running, asking again for the
  * same customer returns that job. Nothing here touches usage records or images:
@@ -30,11 +31,8 @@ import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
 import { jsonResult } from '../shared/http-results';
 import type { HttpResult } from '../shared/http-event';
 import { customerHash } from '../../lib/core/keyed-hash';
-import {
-  isValidCustomerId,
-  METADATA_HEADER,
-  parseMetadataHeaders,
-} from '../../lib/core/metadata-header';
+import { CUSTOMER_ID_MESSAGES, CUSTOMER_ID_PARAMS, isCustomerId } from '../../lib/core/customer-id';
+import { METADATA_HEADER, parseMetadataHeaders } from '../../lib/core/metadata-header';
 import type { AdminRequest, AdminServices } from './context';
 
 export const ERASURE_MESSAGES = {
@@ -42,8 +40,7 @@ export const ERASURE_MESSAGES = {
     'Name the customer to erase: X-Ephemera-Metadata: customer_id=<id> (preferred) or ?customer_id=<id>',
   twoCustomers:
     'The header and the query name different customers; name the customer once (X-Ephemera-Metadata: customer_id=<id> preferred)',
-  queryCustomerInvalid:
-    "customer_id must be 1-128 characters without ';', '=', whitespace or control characters",
+  queryCustomerInvalid: CUSTOMER_ID_MESSAGES.query,
   repeatedQueryCustomer: 'Give customer_id once',
   malformedQuery: 'The query string is not valid percent-encoding',
   notQueued:
@@ -55,12 +52,12 @@ export const ERASURE_MESSAGES = {
 /** The customer id a request names, from the header or the query. */
 export function customerIdOf(http: AdminRequest['http']): string {
   const header = parseMetadataHeaders(headerValues(http, METADATA_HEADER));
-  if (!header.ok) throw invalidRequest(header.message, 'X-Ephemera-Metadata');
+  if (!header.ok) throw invalidRequest(header.message, CUSTOMER_ID_PARAMS.header);
   if (http.queryMalformed) throw invalidRequest(ERASURE_MESSAGES.malformedQuery);
   const query = http.query.get('customer_id') ?? [];
   if (query.length > 1) throw invalidRequest(ERASURE_MESSAGES.repeatedQueryCustomer, 'customer_id');
-  if (query.length === 1 && !isValidCustomerId(query[0])) {
-    throw invalidRequest(ERASURE_MESSAGES.queryCustomerInvalid, 'customer_id');
+  if (query.length === 1 && !isCustomerId(query[0])) {
+    throw invalidRequest(ERASURE_MESSAGES.queryCustomerInvalid, CUSTOMER_ID_PARAMS.query);
   }
   const fromQuery = query[0];
   if (
@@ -145,7 +142,6 @@ function accepted(job: DeletionJob): HttpResult {
 /** `DELETE /v1/user_data`. */
 export async function requestErasure(svc: AdminServices, req: AdminRequest): Promise<HttpResult> {
   const hash = await hashOf(svc, customerIdOf(req.http));
-  req.record.customer_hash = hash;
 
   const current = await markedJob(svc, hash);
   if (isOpen(current.job)) {
@@ -228,6 +224,5 @@ export async function deletionStatus(svc: AdminServices, req: AdminRequest): Pro
   req.record.deletion_id = req.id;
   const job = jobFromItem(await getItem(svc, req.id));
   if (!job) throw new HttpError(404, 'not_found_error', ERASURE_MESSAGES.noSuchDeletion);
-  req.record.customer_hash = job.customerHash;
   return jsonResult(200, JSON.stringify(jobView(job)));
 }

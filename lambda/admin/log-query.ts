@@ -15,7 +15,7 @@
  * Messages name the accepted forms; they never repeat what was sent.
  */
 
-import { isValidCustomerId } from '../../lib/core/metadata-header';
+import { CUSTOMER_ID_MESSAGES, isCustomerId } from '../../lib/core/customer-id';
 
 export const FILTER_FORMS =
   'X-Ephemera-Metadata: customer_id=<id>, ?filter=customer_id::<id> or ?filter=request_id::<request id>';
@@ -36,7 +36,7 @@ export function parseFilter(value: string): LogSelector | undefined {
   if (sep <= 0) return undefined;
   const name = value.slice(0, sep);
   const id = value.slice(sep + 2);
-  if (name === 'customer_id' && isValidCustomerId(id)) return { kind: 'customer', customerId: id };
+  if (name === 'customer_id' && isCustomerId(id)) return { kind: 'customer', customerId: id };
   if (name === 'request_id' && REQUEST_ID.test(id)) return { kind: 'request', requestId: id };
   return undefined;
 }
@@ -51,7 +51,11 @@ export function resolveSelector(
   }
   const fromFilter = filters.length === 1 ? parseFilter(filters[0]) : undefined;
   if (filters.length === 1 && !fromFilter) {
-    return { ok: false, message: `filter must be one of: ${FILTER_FORMS}`, param: 'filter' };
+    // A customer filter whose id breaks the rule says what the rule is.
+    const message = filters[0].startsWith('customer_id::')
+      ? CUSTOMER_ID_MESSAGES.filter
+      : `filter must be one of: ${FILTER_FORMS}`;
+    return { ok: false, message, param: 'filter' };
   }
   if (headerCustomerId !== undefined) {
     if (

@@ -12,9 +12,9 @@
  *   rather than silently ignored.
  * - Parameter names are case-insensitive. The first `customer_id` wins; later
  *   ones are ignored. Other parameters are ignored.
- * - The `customer_id` value is everything after its first `=`. It must be
- *   1-128 characters (Unicode code points) with no `;`, `=`, whitespace or
- *   control characters (nor unpaired surrogates), else 400.
+ * - The `customer_id` value is everything after its first `=`, checked as
+ *   sent by the one customer-id rule of `./customer-id` (1-128 characters of
+ *   visible ASCII other than `;`, `=`, `,` and `%`), else 400.
  *
  * Error messages are fixed strings: they never echo the header.
  *
@@ -23,17 +23,15 @@
  * is a 400, so a client that sends `yes` or `1` learns that it was not honoured.
  */
 
+import { CUSTOMER_ID_MESSAGES, isCustomerId } from './customer-id';
 import { trimOws } from './text';
 
 export const METADATA_HEADER = 'x-ephemera-metadata';
 export const OPT_OUT_HEADER = 'x-ephemera-learning-opt-out';
 
-export const CUSTOMER_ID_MAX_LENGTH = 128;
-
 export const METADATA_MALFORMED_MESSAGE =
   "X-Ephemera-Metadata must be ';'-separated name=value pairs without whitespace in names";
-export const CUSTOMER_ID_INVALID_MESSAGE =
-  "X-Ephemera-Metadata: customer_id must be 1-128 characters without ';', '=', whitespace or control characters";
+export const CUSTOMER_ID_INVALID_MESSAGE = CUSTOMER_ID_MESSAGES.header;
 export const OPT_OUT_INVALID_MESSAGE = "X-Ephemera-Learning-Opt-Out must be 'true' or 'false'";
 
 export type MetadataHeaderResult =
@@ -46,15 +44,6 @@ export type OptOutHeaderResult =
 
 /** Whitespace (any Unicode), control characters (C0, DEL, C1) and unpaired surrogates. */
 const FORBIDDEN_IN_NAME = /[\s\p{Cc}\p{Cs}]/u;
-const FORBIDDEN_IN_CUSTOMER_ID = /[;=\s\p{Cc}\p{Cs}]/u;
-
-/** Whether `id` is an acceptable customer id (the same rule the header applies). */
-export function isValidCustomerId(id: unknown): id is string {
-  if (typeof id !== 'string' || id.length === 0) return false;
-  if (FORBIDDEN_IN_CUSTOMER_ID.test(id)) return false;
-  // Count code points, not UTF-16 units; a 257+ unit string is over the limit anyway.
-  return id.length <= 2 * CUSTOMER_ID_MAX_LENGTH && Array.from(id).length <= CUSTOMER_ID_MAX_LENGTH;
-}
 
 /** Parses `X-Ephemera-Metadata`. Never throws. */
 export function parseMetadataHeader(value: string | undefined): MetadataHeaderResult {
@@ -71,7 +60,7 @@ export function parseMetadataHeader(value: string | undefined): MetadataHeaderRe
     if (!found && name.toLowerCase() === 'customer_id') {
       found = true;
       const v = pair.slice(eq + 1);
-      if (!isValidCustomerId(v)) return { ok: false, message: CUSTOMER_ID_INVALID_MESSAGE };
+      if (!isCustomerId(v)) return { ok: false, message: CUSTOMER_ID_INVALID_MESSAGE };
       customerId = v;
     }
   }

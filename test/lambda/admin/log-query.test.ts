@@ -8,7 +8,7 @@ import {
   resolveSelector,
   type IndexPosition,
 } from '../../../lambda/admin/log-query';
-import { isValidCustomerId } from '../../../lib/core/metadata-header';
+import { isCustomerId } from '../../../lib/core/customer-id';
 
 const hex64 = fc.string({
   unit: fc.constantFrom(...'0123456789abcdef'),
@@ -49,7 +49,7 @@ describe('parseFilter', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (id) => {
         const parsed = parseFilter(`customer_id::${id}`);
-        expect(parsed !== undefined).toBe(isValidCustomerId(id));
+        expect(parsed !== undefined).toBe(isCustomerId(id));
       }),
     );
     fc.assert(
