@@ -1,6 +1,8 @@
 /**
  * The admin API's log line: one per request, metadata only (the allowlist
- * logger writes nothing else). A customer appears only as its keyed hash.
+ * logger writes nothing else). No field can name a customer, not even by its
+ * keyed hash: an erasure is named by its deletion id, so nothing here outlives
+ * the erasure it records.
  */
 
 import {
@@ -41,8 +43,6 @@ export const ADMIN_LOG_SCHEMA = {
   latency_ms: { kind: 'int', min: 0 },
   error_type: { kind: 'enum', values: USAGE_ERROR_TYPES },
   auth_failure: { kind: 'enum', values: USAGE_AUTH_FAILURES },
-  /** The customer an erasure or log query concerned (keyed hash). */
-  customer_hash: ID_PATTERNS.hex,
   deletion_id: ID_PATTERNS.token,
   /** The API key a key route acted on (public id). */
   target_key_id: ID_PATTERNS.token,
@@ -52,6 +52,8 @@ export const ADMIN_LOG_SCHEMA = {
   trust_mode: { kind: 'enum', values: TRUST_MODES },
   /** How many uploaded certificates the trust store holds after a trust route. */
   certificate_count: { kind: 'int', min: 0 },
+  /** True when a trust route replaced a stored document that did not decode (`?repair=true`). */
+  trust_repaired: { kind: 'bool' },
 } as const satisfies LogSchema;
 
 export type AdminLogRecord = { -readonly [K in keyof typeof ADMIN_LOG_SCHEMA]?: unknown };

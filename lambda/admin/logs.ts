@@ -89,7 +89,6 @@ export async function queryLogs(svc: AdminServices, req: AdminRequest): Promise<
   } catch {
     throw unavailable();
   }
-  req.record.customer_hash = hash;
   let startKey: Record<string, AttributeValue> | undefined;
   if (cursors.length === 1) {
     const position = decodeCursor(cursors[0], hash);

@@ -15,7 +15,17 @@ export type FieldKind =
   | { readonly kind: 'number'; readonly min?: number; readonly max?: number }
   | { readonly kind: 'bool' }
   | { readonly kind: 'enum'; readonly values: readonly string[] }
-  | { readonly kind: 'id'; readonly pattern: RegExp; readonly maxLength: number };
+  | {
+      readonly kind: 'id';
+      readonly pattern: RegExp;
+      readonly maxLength: number;
+      /**
+       * Whether the field may hold a keyed hash (64 hex digits). Only the usage
+       * table's `customer_hash` does; every other id field refuses a value of
+       * that shape, so no log line can carry a customer's hash by mistake.
+       */
+      readonly holdsHashes?: boolean;
+    };
 
 export type LogSchema = Readonly<Record<string, FieldKind>>;
 
@@ -26,8 +36,8 @@ export type LogRecord<S extends LogSchema> = { readonly [K in keyof S]?: unknown
 export const ID_PATTERNS = {
   /** Request ids, key ids, deletion ids: url-safe tokens. */
   token: { kind: 'id', pattern: /^[A-Za-z0-9_-]+$/, maxLength: 128 },
-  /** Hex digests such as the keyed customer hash. */
-  hex: { kind: 'id', pattern: /^[0-9a-f]+$/, maxLength: 128 },
+  /** Hex digests such as the keyed customer hash: for table items, never a log schema. */
+  hex: { kind: 'id', pattern: /^[0-9a-f]+$/, maxLength: 128, holdsHashes: true },
   /** Model ids as the upstreams spell them (`amazon.nova-lite-v1:0`, `org/model`). */
   model: { kind: 'id', ...MODEL_ID },
   /** ISO-8601 UTC timestamps. */
@@ -37,6 +47,9 @@ export const ID_PATTERNS = {
     maxLength: 24,
   },
 } as const satisfies Record<string, FieldKind>;
+
+/** The shape of a keyed hash as the stack writes it (hex of HMAC-SHA256). */
+const HASH_SHAPE = /^[0-9A-Fa-f]{64}$/;
 
 /** Returns the value if it fits the field's kind, otherwise `undefined`. */
 export function checkField(kind: FieldKind, value: unknown): string | number | boolean | undefined {
@@ -63,7 +76,8 @@ export function checkField(kind: FieldKind, value: unknown): string | number | b
       return typeof value === 'string' &&
         value.length > 0 &&
         value.length <= kind.maxLength &&
-        kind.pattern.test(value)
+        kind.pattern.test(value) &&
+        (kind.holdsHashes === true || !HASH_SHAPE.test(value))
         ? value
         : undefined;
   }

@@ -20,6 +20,7 @@ import {
   type AllowlistLogger,
   type FieldKind,
   type LineSink,
+  type LogSchema,
 } from './allowlist-logger';
 import { parseImageKey } from './image-key';
 
@@ -123,8 +124,14 @@ export interface UsageRecord {
   timestamp?: string;
   /** Public id of the API key that authenticated the request. */
   api_key_id?: string;
-  /** Keyed hash (HMAC-SHA256, hex) of the customer id from `X-Ephemera-Metadata`. */
+  /**
+   * Keyed hash (HMAC-SHA256, hex) of the customer id from `X-Ephemera-Metadata`.
+   * Table item only: the usage table is the one erasable place that ties a
+   * request to a customer; the log line says only {@link customer_tagged}.
+   */
   customer_hash?: string;
+  /** Log line only: whether the request named a customer (never which). */
+  customer_tagged?: boolean;
   route?: UsageRoute;
   method?: UsageMethod;
   /** Public model id, recorded only once it matched the configured models. */
@@ -187,6 +194,7 @@ export const USAGE_SCHEMA: { readonly [K in keyof Required<UsageRecord>]: FieldK
   timestamp: ID_PATTERNS.timestamp,
   api_key_id: ID_PATTERNS.token,
   customer_hash: ID_PATTERNS.hex,
+  customer_tagged: { kind: 'bool' },
   route: enumOf(USAGE_ROUTES),
   method: enumOf(USAGE_METHODS),
   model: ID_PATTERNS.model,
@@ -223,7 +231,20 @@ export const USAGE_SCHEMA: { readonly [K in keyof Required<UsageRecord>]: FieldK
 };
 
 /** Fields that belong to the log line only, never to the table item. */
-const LOG_ONLY_FIELDS: ReadonlySet<string> = new Set(['record_written']);
+const LOG_ONLY_FIELDS: ReadonlySet<string> = new Set(['record_written', 'customer_tagged']);
+
+/**
+ * Fields that belong to the table item only, never to a log line: anything
+ * derived from the customer id stays where erasure reaches it (promise P7).
+ */
+const TABLE_ONLY_FIELDS = ['customer_hash'] as const;
+
+/** The usage log line's schema: {@link USAGE_SCHEMA} without the table-only fields. */
+export const USAGE_LOG_SCHEMA: LogSchema = Object.fromEntries(
+  Object.entries(USAGE_SCHEMA).filter(
+    ([name]) => !(TABLE_ONLY_FIELDS as readonly string[]).includes(name),
+  ),
+);
 
 /** The table item's attribute for the object keys of images stored for the request (SS). */
 export const IMAGE_KEYS_ATTRIBUTE = 'image_keys';
@@ -231,9 +252,20 @@ export const IMAGE_KEYS_ATTRIBUTE = 'image_keys';
 /** The logger event name of usage lines. */
 export const USAGE_EVENT = 'usage';
 
-/** The usage logger: one line per request, fields from {@link USAGE_SCHEMA} only. */
+/**
+ * The usage logger: one line per request, fields from {@link USAGE_LOG_SCHEMA}
+ * only. The customer's hash is replaced by `customer_tagged`.
+ */
 export function createUsageLogger(sink?: LineSink): AllowlistLogger<typeof USAGE_SCHEMA> {
-  return createAllowlistLogger(USAGE_EVENT, USAGE_SCHEMA, sink);
+  const logger = createAllowlistLogger(USAGE_EVENT, USAGE_LOG_SCHEMA, sink);
+  return {
+    write(record) {
+      const line: Record<string, unknown> = { ...record };
+      for (const name of TABLE_ONLY_FIELDS) delete line[name];
+      line.customer_tagged = record.customer_hash !== undefined;
+      logger.write(line);
+    },
+  };
 }
 
 /**

@@ -273,17 +273,29 @@ describe('chat completions (bedrock)', () => {
       stream: false,
       opt_out: true,
     };
+    const logged: Partial<typeof expected> = { ...expected };
+    delete logged.customer_hash;
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatchObject({ event: 'usage', ...expected, record_written: true });
+    expect(logs[0]).toMatchObject({
+      event: 'usage',
+      ...logged,
+      customer_tagged: true,
+      record_written: true,
+    });
+    // The customer's hash is in the (erasable) table item only, never in the log.
+    expect(JSON.stringify(logs)).not.toContain(expectedHash);
     const stored = usageRecordFromItem(item);
     expect(stored.record).toMatchObject(expected);
     expect(stored.imageKeys).toEqual([]);
-    // The item holds exactly the log line's fields (minus the logger's own).
+    // The item holds exactly the log line's fields (minus the logger's own),
+    // with the hash in place of the line's `customer_tagged`.
     const logFields = Object.fromEntries(
-      Object.entries(logs[0]).filter(([name]) => name !== 'event' && name !== 'record_written'),
+      Object.entries(logs[0]).filter(
+        ([name]) => !['event', 'record_written', 'customer_tagged'].includes(name),
+      ),
     );
-    expect(stored.record).toEqual(logFields);
-    expect(Object.keys(item).sort()).toEqual(Object.keys(logFields).sort());
+    expect(stored.record).toEqual({ ...logFields, customer_hash: expectedHash });
+    expect(Object.keys(item).sort()).toEqual([...Object.keys(logFields), 'customer_hash'].sort());
     expect(Number(item.ttl.N)).toBe(
       Math.floor(Date.parse(item.timestamp.S as string) / 1000) + 30 * 86_400,
     );
