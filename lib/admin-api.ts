@@ -17,6 +17,7 @@ import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import { PropsValidator } from './validation';
 import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
+import { erasureQueueDelaySeconds } from './core/request-deadlines';
 
 /** Priority of the admin API's listener rule: before the gateway's catch-all. */
 export const ADMIN_RULE_PRIORITY = 100;
@@ -63,9 +64,10 @@ export interface AdminApiProps {
    */
   readonly maxKeyAge?: Duration;
   /**
-   * The gateway's longest request: a deletion job waits this long (plus 30
-   * seconds, at most 15 minutes) in the queue, so every record that started
-   * before the request exists when the worker looks.
+   * The gateway's longest request: a deletion job waits this long plus a
+   * tenth (30 s for 5 minutes) in the queue, so every record of a request
+   * that started before the erasure exists when the worker looks (the worker
+   * waits out the rest when that is over SQS's 15-minute delay).
    * @default Duration.minutes(5)
    */
   readonly gatewayTimeout?: Duration;
@@ -123,7 +125,7 @@ export class AdminApi extends Construct {
         HMAC_KEY_ID: props.hmacKey.keyArn,
         METADATA_RETENTION_DAYS: String(retentionDays),
         MAX_KEY_AGE_DAYS: String(maxKeyAge.toDays()),
-        DELETION_DELAY_SECONDS: String(Math.min(900, gatewayTimeout.toSeconds() + 30)),
+        DELETION_DELAY_SECONDS: String(erasureQueueDelaySeconds(gatewayTimeout.toSeconds())),
         ...props.configBucket?.handlerEnvironment(),
       },
       removalPolicy: props.removalPolicy,

@@ -16,6 +16,15 @@ import {
   newJobQueues,
 } from './job-queue';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
+import { erasureWaitSeconds } from './core/request-deadlines';
+import {
+  encodeExclusions,
+  isExclusion,
+  MAX_EXCLUSIONS,
+  POINT_IN_TIME_RECOVERY_DAYS,
+  RECEIPT_STORES,
+  type ReceiptExclusion,
+} from './core/receipt-scope';
 import { IAlarmSink } from './incident-response';
 import { FunctionTrigger, RetentionFunction } from './retention-functions';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
@@ -42,11 +51,22 @@ export interface CustomerErasureProps {
   /** Where the erasure alarms go. */
   readonly alarms: IAlarmSink;
   /**
-   * Stores the erasure does not reach, named in every receipt (for example
-   * `load-balancer-access-logs` when the load balancer keeps access logs).
+   * Other stores the erasure does not reach, named in every receipt with how
+   * many days they keep what they hold (for example
+   * `{ store: 'load-balancer-access-logs', retentionDays: 30 }` when the load
+   * balancer keeps access logs). The usage table's point-in-time recovery is
+   * named on its own (see `usageTableRecoveryDays`).
    * @default - none
    */
-  readonly receiptExcludes?: string[];
+  readonly receiptExcludes?: ReceiptExclusion[];
+  /**
+   * The recovery period, in days, of the usage table's point-in-time recovery:
+   * an erased record can be restored from it for that long, so every receipt
+   * names it. 0 for a table without point-in-time recovery. The default is
+   * the recovery period `MetadataStore` sets.
+   * @default 1
+   */
+  readonly usageTableRecoveryDays?: number;
   /**
    * Where the worker sends the id of every job it closes with a signed
    * receipt (a `ReceiptWebhook`): the worker is told the queue's URL and may
@@ -54,6 +74,13 @@ export interface CustomerErasureProps {
    * @default - none: receipts are only returned by the admin API
    */
   readonly receiptQueue?: ReceiptQueueTarget;
+  /**
+   * The gateway's longest request. A job starts only once this, plus a tenth
+   * (30 s for 5 minutes), has passed since the erasure was asked for, so the
+   * records of requests in flight then are erased too.
+   * @default Duration.minutes(5)
+   */
+  readonly gatewayTimeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -135,11 +162,23 @@ export class CustomerErasure extends Construct implements ICustomerErasure {
 
   constructor(scope: Construct, id: string, props: CustomerErasureProps) {
     super(scope, id);
-    const excludes = props.receiptExcludes ?? [];
+    const recoveryDays = props.usageTableRecoveryDays ?? POINT_IN_TIME_RECOVERY_DAYS;
+    const excludes: ReceiptExclusion[] = [
+      ...(recoveryDays > 0
+        ? [{ store: RECEIPT_STORES.pointInTimeRecovery, retentionDays: recoveryDays }]
+        : []),
+      ...(props.receiptExcludes ?? []),
+    ];
     new PropsValidator('CustomerErasure')
       .check(
-        excludes.every((e) => /^[a-z0-9-]{1,64}$/.test(e)) && excludes.length <= 10,
-        'receiptExcludes must be up to 10 names of lowercase letters, digits and -',
+        Number.isInteger(recoveryDays) && recoveryDays >= 0 && recoveryDays <= 35,
+        'usageTableRecoveryDays must be a whole number from 0 to 35',
+      )
+      .check(
+        (props.receiptExcludes ?? []).every(isExclusion) &&
+          excludes.length <= MAX_EXCLUSIONS &&
+          new Set(excludes.map((e) => e.store)).size === excludes.length,
+        `receiptExcludes must be up to ${MAX_EXCLUSIONS - 1} distinct stores, each named with lowercase letters, digits and - and kept 1-3653 days`,
       )
       .throwIfInvalid();
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -173,7 +212,10 @@ export class CustomerErasure extends Construct implements ICustomerErasure {
         IMAGE_BUCKET_NAME: props.images.bucket.bucketName,
         SIGNING_KEY_ID: props.signingKey.keyArn,
         DELETION_QUEUE_URL: this.queue.queueUrl,
-        RECEIPT_EXCLUDES: excludes.join(','),
+        RECEIPT_EXCLUDES: encodeExclusions(excludes),
+        ERASURE_WAIT_SECONDS: String(
+          erasureWaitSeconds((props.gatewayTimeout ?? Duration.minutes(5)).toSeconds()),
+        ),
         ...(props.receiptQueue ? { RECEIPT_QUEUE_URL: props.receiptQueue.queueUrl } : {}),
       },
       removalPolicy,

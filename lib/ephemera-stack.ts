@@ -16,6 +16,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { EphemeraConfig, readConfig } from './config';
 import { stackRegionProblem } from './core/bedrock-regions';
+import { RECEIPT_STORES } from './core/receipt-scope';
 import { AdminApi } from './admin-api';
 import { ConfigBucket } from './config-bucket';
 import { PrivateFrontDoor } from './private-front-door';
@@ -194,9 +195,17 @@ export class EphemeraStack extends Stack {
       alarms: this.incidents,
       // Access logs hold URLs and client IPs that erasure cannot reach: every receipt says so.
       receiptExcludes: config.accessLogs
-        ? [alb ? 'load-balancer-access-logs' : 'api-gateway-access-logs']
+        ? [
+            {
+              store: alb
+                ? RECEIPT_STORES.loadBalancerAccessLogs
+                : RECEIPT_STORES.apiGatewayAccessLogs,
+              retentionDays: config.accessLogRetentionDays,
+            },
+          ]
         : [],
       receiptQueue: this.receiptWebhook,
+      gatewayTimeout: config.gatewayTimeout,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });

@@ -19,3 +19,4 @@ export * from './customer-erasure';
 export * from './admin-api';
 export * from './watchdog';
 export * from './receipt-webhook';
+export { RECEIPT_STORES, type ReceiptExclusion } from './core/receipt-scope';

@@ -21,6 +21,7 @@ import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { REGION_LIST_RULE } from './core/rules';
 import { PropsValidator } from './validation';
 import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
+import { upstreamTimeoutMs } from './core/request-deadlines';
 
 /** A model the gateway offers (prices in millionths of a US dollar). */
 export type GatewayModel = ModelSpec;
@@ -213,7 +214,7 @@ export class InferenceGateway extends Construct {
       IMAGE_TTL_SECONDS: String(props.images.ttl.toSeconds()),
       METADATA_RETENTION_DAYS: String(retentionDays),
       // Leave 15 s for the error answer and the usage record after an upstream timeout.
-      UPSTREAM_TIMEOUT_MS: String(this.timeout.toMilliseconds() - 15_000),
+      UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs(this.timeout.toSeconds())),
       MAX_IMAGES_PER_REQUEST: String(maxImages),
       REMOTE_IMAGE_URLS: remoteImageUrls,
     };

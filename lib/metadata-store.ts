@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { DELETION_PENDING_INDEX, TTL_ATTRIBUTE, USAGE_CUSTOMER_INDEX } from './core/tables';
+import { POINT_IN_TIME_RECOVERY_DAYS } from './core/receipt-scope';
 
 export { TTL_ATTRIBUTE } from './core/tables';
 /** The usage table's index by keyed customer hash, newest first by `timestamp`. */
@@ -47,7 +48,7 @@ export class MetadataStore extends Construct {
       timeToLiveAttribute: TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: {
         pointInTimeRecoveryEnabled: true,
-        recoveryPeriodInDays: 1,
+        recoveryPeriodInDays: POINT_IN_TIME_RECOVERY_DAYS,
       },
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

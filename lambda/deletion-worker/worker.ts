@@ -6,6 +6,10 @@
  * through the customer's records in the usage table's `by_customer` index,
  * oldest first, up to the job's cut-off (the moment it was requested),
  * including records whose TTL passed but which DynamoDB has not removed yet.
+ * A job starts only once the erasure wait has passed since it was asked for
+ * (`ERASURE_WAIT_SECONDS`: the longest request plus a margin), so a request
+ * that was in flight then has written its record, and that record is erased
+ * too; a delivery that comes earlier is handed back to the queue.
  * One page at a time:
  *
  *   1. note the page in the job (its request ids and counts): the batch;
@@ -25,7 +29,8 @@
  *
  * Failures are reported per message (batch item failures), so one bad job
  * blocks no other; the queue's redrive policy moves a job that keeps failing
- * to the dead-letter queue. Log lines are metadata: ids, hashes and counts.
+ * to the dead-letter queue. Log lines are metadata: the deletion id and
+ * counts; the customer's hash stays in the deletion job, out of every log.
  *
  * With a receipt queue (the receipt webhook), the id of a job that is done
  * with a signed receipt is sent there after the job is closed. A send that
@@ -51,6 +56,7 @@ import {
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { MAX_QUEUE_DELAY_SECONDS } from '../../lib/core/request-deadlines';
 import { USAGE_CUSTOMER_INDEX } from '../../lib/core/tables';
 import {
   createAllowlistLogger,
@@ -74,6 +80,7 @@ import type { WorkerConfig } from './config';
 
 export const ERASURE_OUTCOMES = [
   'done',
+  'waiting',
   'continued',
   'throttled',
   'busy',
@@ -82,10 +89,9 @@ export const ERASURE_OUTCOMES = [
 ] as const;
 export type ErasureOutcome = (typeof ERASURE_OUTCOMES)[number];
 
-/** One line per job handled: ids, hashes, counts. */
+/** One line per job handled: the deletion id and counts, never the customer (not even its hash). */
 export const ERASURE_LOG_SCHEMA = {
   deletion_id: ID_PATTERNS.token,
-  customer_hash: ID_PATTERNS.hex,
   outcome: { kind: 'enum', values: ERASURE_OUTCOMES },
   records_erased: { kind: 'int', min: 0 },
   images_erased: { kind: 'int', min: 0 },
@@ -138,7 +144,7 @@ export interface TimeBudget {
 export type WorkerHandler = (event: SQSEvent, context?: TimeBudget) => Promise<SQSBatchResponse>;
 
 /** Lease length: the longest an invocation can run (Lambda's 15 minutes). */
-const LEASE_MS = 15 * 60 * 1000;
+export const LEASE_MS = 15 * 60 * 1000;
 
 class LeaseLost extends Error {}
 /** DynamoDB left items unprocessed after every attempt: it is throttling this customer's partition. */
@@ -372,7 +378,10 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
       completed_at: completedAt,
       records_erased: job.recordsErased,
       images_erased: job.imagesErased,
-      excludes: [...config.excludes],
+      excludes: config.excludes.map((e) => ({
+        store: e.store,
+        retention_days: e.retentionDays,
+      })),
       signing_key: config.signingKeyId,
       algorithm: RECEIPT_ALGORITHM,
     });
@@ -415,6 +424,16 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
     let job = await readJob(deletionId);
     if (!job) return { outcome: 'unknown', pages: 0 };
     if (job.status === 'done') return { outcome: 'done', job, pages: 0 };
+    // Requests in flight when the erasure was asked for may still write
+    // records: start only once the longest of them has ended.
+    const waitMs = Date.parse(job.requestedAt) + config.erasureWaitSeconds * 1000 - now().getTime();
+    if (waitMs > 0) {
+      await deps.queue.send(
+        job.deletionId,
+        Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil(waitMs / 1000)),
+      );
+      return { outcome: 'waiting', job, pages: 0 };
+    }
     const owner = `${budget?.awsRequestId ?? 'local'}:${randomUUID()}`;
     if (!(await claim(job, owner))) return { outcome: 'busy', job, pages: 0 };
     let pages = 0;
@@ -520,7 +539,6 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
       try {
         logger.write({
           deletion_id: isDeletionId(deletionId) ? deletionId : undefined,
-          customer_hash: job?.customerHash,
           outcome,
           records_erased: job?.recordsErased,
           images_erased: job?.imagesErased,

@@ -7,14 +7,20 @@
  * The signature covers the receipt's other fields exactly as the API returns
  * them: the UTF-8 bytes of the JSON object without `signature`, keys in the
  * order below, no whitespace (what `jq -cj 'del(.signature)'` prints). Every
- * value is an ASCII string, an integer or a list of ASCII strings, so any JSON
- * tool reproduces those bytes. The signature is DER-encoded ECDSA, base64.
+ * value is an ASCII string, an integer or a list of objects of those, keys in
+ * a fixed order, so any JSON tool that keeps key order reproduces those bytes. The signature is DER-encoded ECDSA, base64.
  */
 
 import { createVerify } from 'node:crypto';
 import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 
 export const RECEIPT_ALGORITHM = 'ECDSA_SHA_256';
+
+/** One store outside the erasure's reach, as a receipt states it. */
+export interface ReceiptExclude {
+  readonly store: string;
+  readonly retention_days: number;
+}
 
 /** What a receipt states, in the order it is serialized and signed. */
 export interface ReceiptFields {
@@ -24,8 +30,12 @@ export interface ReceiptFields {
   readonly completed_at: string;
   readonly records_erased: number;
   readonly images_erased: number;
-  /** Stores the erasure does not reach, named (`load-balancer-access-logs`). */
-  readonly excludes: readonly string[];
+  /**
+   * Every store that can still hold anything about the customer after the
+   * job, and for how many days (the usage table's point-in-time recovery;
+   * access logs where they are on). Never empty while such a store exists.
+   */
+  readonly excludes: readonly ReceiptExclude[];
   /** ARN of the KMS key whose public half verifies the signature. */
   readonly signing_key: string;
   readonly algorithm: typeof RECEIPT_ALGORITHM;
@@ -52,6 +62,11 @@ const ORDER: ReadonlyArray<keyof ReceiptFields> = [
 export function receiptPayload(receipt: ReceiptFields): Buffer {
   const ordered: Record<string, unknown> = {};
   for (const key of ORDER) ordered[key] = receipt[key];
+  // Objects inside, too, in one order whatever order they were built in.
+  ordered.excludes = (receipt.excludes ?? []).map((e) => ({
+    store: e.store,
+    retention_days: e.retention_days,
+  }));
   return Buffer.from(JSON.stringify(ordered), 'utf8');
 }
 

@@ -254,7 +254,8 @@ describe('the admin plane in the default stack', () => {
       Environment: {
         Variables: Match.objectLike({
           SIGNING_KEY_ID: getAtt(id(stack.keys.signingKey)),
-          RECEIPT_EXCLUDES: '',
+          RECEIPT_EXCLUDES: 'usage-table-point-in-time-recovery:1',
+          ERASURE_WAIT_SECONDS: '330',
         }),
       },
     });
@@ -296,11 +297,13 @@ describe('the admin plane in the default stack', () => {
 });
 
 describe('receipts say what erasure does not reach', () => {
-  test('with accessLogs on, every receipt names the load-balancer access logs', () => {
+  test('with accessLogs on, every receipt names point-in-time recovery and the load-balancer access logs', () => {
     const { template } = defaultStack({ context: { accessLogs: true } });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: Match.objectLike({ RECEIPT_EXCLUDES: 'load-balancer-access-logs' }),
+        Variables: Match.objectLike({
+          RECEIPT_EXCLUDES: 'usage-table-point-in-time-recovery:1,load-balancer-access-logs:30',
+        }),
       },
     });
   });

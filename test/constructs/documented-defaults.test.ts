@@ -426,6 +426,14 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
   [
     'CustomerErasureProps',
+    'gatewayTimeout',
+    'Duration.minutes(5)',
+    Duration.minutes(5),
+    Duration.minutes(10),
+  ],
+  ['CustomerErasureProps', 'usageTableRecoveryDays', '1', 1, 7],
+  [
+    'CustomerErasureProps',
     'removalPolicy',
     'RemovalPolicy.RETAIN',
     RemovalPolicy.RETAIN,

@@ -135,7 +135,7 @@ describe('erasing one customer', () => {
       { images_erased: 31 },
       { customer_hash: y.hash },
       { completed_at: '2031-01-01T00:00:00.000Z' },
-      { excludes: ['x'] },
+      { excludes: [{ store: 'x', retention_days: 1 }] },
     ]) {
       expect(verifyReceipt({ ...receipt, ...change }, aws.signingPublicKeyDer)).toBe(false);
     }
@@ -410,7 +410,6 @@ describe('the receipt queue (the receipt webhook)', () => {
     expect(JSON.parse(lines[lines.length - 1])).toEqual({
       event: 'erasure',
       deletion_id: jobId,
-      customer_hash: x.hash,
       outcome: 'done',
       records_erased: 8,
       images_erased: 8,
@@ -618,15 +617,15 @@ describe('time, bad messages and failures', () => {
     brokenS3.destroy();
   });
 
-  test('log lines are metadata only: ids, hashes, outcomes, counts', () => {
+  test('log lines are metadata only: deletion ids, outcomes, counts, never a customer hash', () => {
     expect(lines.length).toBeGreaterThan(5);
     for (const line of lines) {
       const parsed = JSON.parse(line) as Record<string, unknown>;
+      expect(line).not.toMatch(/[0-9a-f]{64}/);
       for (const field of Object.keys(parsed)) {
         expect([
           'event',
           'deletion_id',
-          'customer_hash',
           'outcome',
           'records_erased',
           'images_erased',
@@ -640,4 +639,88 @@ describe('time, bad messages and failures', () => {
       expect(line).not.toContain('cust-');
     }
   });
+});
+
+describe('requests in flight and the receipt scope', () => {
+  test('a job delivered before the erasure wait is over waits, then erases a record written meanwhile', async () => {
+    const x = await customer(3);
+    const requested = now();
+    const jobId = await createJob(aws.ddb, DELETION_TABLE, x.hash, requested);
+    const delays: number[] = [];
+    const waiting = createWorker({
+      config: config({ ERASURE_WAIT_SECONDS: '330' }),
+      ddb: aws.ddb,
+      s3: aws.s3,
+      kms: aws.kms,
+      queue: { send: async (_id, delay) => void delays.push(delay) },
+      now,
+      logSink: (l) => lines.push(l),
+      sleep: async () => undefined,
+    });
+    lines.length = 0;
+    expect(await waiting(sqsEvent(jobId), plenty)).toEqual({ batchItemFailures: [] });
+    expect(delays).toEqual([330]);
+    expect(JSON.parse(lines[0])).toMatchObject({ deletion_id: jobId, outcome: 'waiting' });
+    expect((await readJob(aws.ddb, DELETION_TABLE, jobId))?.status).toBe('queued');
+    expect(await leftOf(x.hash, [])).toEqual({ records: 3, images: 0 });
+
+    // A streamed request that started before the erasure writes its record
+    // after the job was asked for (its timestamp is its start).
+    await seedRecords(aws.ddb, {
+      table: USAGE_TABLE,
+      customerHash: x.hash,
+      count: 1,
+      prefix: `${x.id}-inflight-`,
+      from: new Date(requested.getTime() - 1_000),
+    });
+    clock += 200_000;
+    await waiting(sqsEvent(jobId), plenty);
+    expect(delays).toEqual([330, 130]);
+    clock += 130_000;
+    await waiting(sqsEvent(jobId), plenty);
+    const job = await readJob(aws.ddb, DELETION_TABLE, jobId);
+    expect(job).toMatchObject({ status: 'done', recordsErased: 4 });
+    expect(await leftOf(x.hash, [])).toEqual({ records: 0, images: 0 });
+  });
+
+  test('every receipt names the stores outside its reach with their retention, in the signed fields', async () => {
+    const x = await customer(1);
+    const jobId = await createJob(aws.ddb, DELETION_TABLE, x.hash, now());
+    await worker({
+      RECEIPT_EXCLUDES: 'usage-table-point-in-time-recovery:1,load-balancer-access-logs:30',
+    })(sqsEvent(jobId), plenty);
+    const receipt = (await readJob(aws.ddb, DELETION_TABLE, jobId))!.receipt as unknown as Receipt;
+    expect(receipt.excludes).toEqual([
+      { store: 'usage-table-point-in-time-recovery', retention_days: 1 },
+      { store: 'load-balancer-access-logs', retention_days: 30 },
+    ]);
+    expect(verifyReceipt(receipt, aws.signingPublicKeyDer)).toBe(true);
+    expect(
+      verifyReceipt(
+        { ...receipt, excludes: [{ store: 'load-balancer-access-logs', retention_days: 30 }] },
+        aws.signingPublicKeyDer,
+      ),
+    ).toBe(false);
+    expect(
+      verifyReceipt(
+        {
+          ...receipt,
+          excludes: [
+            { store: 'usage-table-point-in-time-recovery', retention_days: 1 },
+            { store: 'load-balancer-access-logs', retention_days: 7 },
+          ],
+        },
+        aws.signingPublicKeyDer,
+      ),
+    ).toBe(false);
+  });
+
+  test.each(['x', 'a:0', 'a:1,a:2', 'A:1', `a:1${',b:1'.repeat(10)}`])(
+    'refuses RECEIPT_EXCLUDES %j',
+    (value) => {
+      expect(() => config({ RECEIPT_EXCLUDES: value })).toThrow(
+        'RECEIPT_EXCLUDES must be up to 10 comma-separated store:days pairs',
+      );
+    },
+  );
 });

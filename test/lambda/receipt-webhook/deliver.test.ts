@@ -115,7 +115,7 @@ async function doneJob(): Promise<{ id: string; receipt: Receipt }> {
     completed_at: '2030-01-01T00:07:00.000Z',
     records_erased: 41,
     images_erased: 3,
-    excludes: [RECEIPT_CANARY],
+    excludes: [{ store: RECEIPT_CANARY, retention_days: 1 }],
     signing_key: SIGNING_KEY,
     algorithm: RECEIPT_ALGORITHM,
   });
