@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import type { StoreNames } from './stores';
+import type { LocalCredentials, StoreNames } from './stores';
 
 const ROOT = join(__dirname, '..');
 
@@ -19,7 +19,14 @@ export interface Ready {
   readonly caCertPath: string;
   readonly adminKey?: string;
   readonly inferenceKey?: string;
-  readonly services: { dynamodb: string; s3: string; kms: string; names: StoreNames };
+  readonly services: {
+    dynamodb: string;
+    s3: string;
+    kms: string;
+    names: StoreNames;
+    /** The run's credentials for the stand-ins (SigV4), sent over the IPC channel only. */
+    credentials: LocalCredentials;
+  };
 }
 
 export interface Answer {
@@ -49,6 +56,8 @@ export interface LocalProcess extends Ready {
   /** Writes a heap snapshot; returns its path. */
   snapshot(file: string): Promise<string>;
   stop(): Promise<void>;
+  /** Ends the process at once with SIGKILL (nothing is cleaned up), as a crash would. */
+  kill(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -140,6 +149,12 @@ export async function startLocalProcess(options: StartOptions = {}): Promise<Loc
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGINT');
+      }),
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
       }),
   };
 }

@@ -2,8 +2,13 @@
  * A local stand-in for AWS KMS: two keys, the operations the handlers call
  * and their natural pairs, spoken over the KMS JSON protocol (awsJson1_1) on
  * plain HTTP bound to 127.0.0.1. Unchanged `@aws-sdk/client-kms` code works
- * against it when the client is given `endpoint`, any region and the local
- * credentials; signatures (SigV4) are not checked.
+ * against it when the client is given `endpoint`, any region and the
+ * per-run credentials (`credentials`: random for every start unless given).
+ * Every request must carry a valid SigV4 signature made with them (`./sigv4`,
+ * signing name `kms`); one that does not is answered HTTP 400 with
+ * `MissingAuthenticationTokenException`, `IncompleteSignatureException`,
+ * `UnrecognizedClientException` or `InvalidSignatureException`, and never
+ * reaches an operation.
  *
  * Why: local mode, the tests and the benchmarks need the keyed hashes
  * (GenerateMac on an HMAC_256 key) and the signed receipts (Sign on an
@@ -46,7 +51,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createServer,
   type IncomingMessage,
@@ -55,6 +60,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { jsonAuthError, newLocalCredentials, verifySigV4, type LocalCredentials } from './sigv4';
 
 export interface LocalKms {
   /** http://127.0.0.1:<port> */
@@ -63,14 +69,18 @@ export interface LocalKms {
   readonly hmacKeyArn: string;
   /** ARN of the ECC_NIST_P256 SIGN_VERIFY key (Sign / Verify / GetPublicKey). */
   readonly signingKeyArn: string;
+  /** The credentials every request must be signed with. */
+  readonly credentials: LocalCredentials;
   stop(): Promise<void>;
 }
 
 export interface LocalKmsOptions {
-  /** JSON file holding the key material; created (mode 0600, parent dirs created) if missing, reused if present, so a second start gives the same MACs and public key. @default - keys in memory only */
+  /** JSON file holding the key material; created (mode 0600, parent dirs created) if missing, reused (and set to 0600) if present, so a second start gives the same MACs and public key. @default - keys in memory only */
   readonly stateFile?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
+  /** The credentials requests must be signed with (SigV4). @default - new random ones */
+  readonly credentials?: LocalCredentials;
 }
 
 const REGION = 'us-east-1';
@@ -236,6 +246,11 @@ function loadOrCreateState(file: string): KmsState {
     const state = newState();
     writeState(file, state);
     return state;
+  }
+  try {
+    chmodSync(file, 0o600); // key material: the owner's only, whatever mode it was left with
+  } catch (err) {
+    throw new Error(`Local KMS: cannot make the state file ${file} private (${errorCode(err)})`);
   }
   const state = parseState(text);
   if (!state) {
@@ -662,13 +677,27 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-async function serve(keys: Keys, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  keys: Keys,
+  credentials: LocalCredentials,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   try {
     const body = await readBody(req);
+    if (!body) throw new KmsError('ValidationException', 'Request body is too large', 413);
+    // Who is asking comes first: nothing else is looked at for a request not signed with the credentials.
+    const verdict = verifySigV4(
+      { method: req.method ?? 'GET', url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
+      { credentials, service: 'kms' },
+    );
+    if (!verdict.ok) {
+      const { type, message } = jsonAuthError(verdict.failure);
+      throw new KmsError(type, message);
+    }
     if (req.method !== 'POST') {
       throw new KmsError('UnsupportedOperationException', 'Only POST requests are supported');
     }
-    if (!body) throw new KmsError('ValidationException', 'Request body is too large', 413);
     const target = req.headers['x-amz-target'];
     const output = handle(keys, typeof target === 'string' ? target : undefined, body.toString());
     respond(res, 200, output);
@@ -689,7 +718,8 @@ async function serve(keys: Keys, req: IncomingMessage, res: ServerResponse): Pro
 export async function startLocalKms(options: LocalKmsOptions = {}): Promise<LocalKms> {
   const state = options.stateFile ? loadOrCreateState(options.stateFile) : newState();
   const keys = keysFromState(state);
-  const server = createServer((req, res) => void serve(keys, req, res));
+  const credentials = options.credentials ?? newLocalCredentials();
+  const server = createServer((req, res) => void serve(keys, credentials, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -703,6 +733,7 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
     endpoint: `http://127.0.0.1:${port}`,
     hmacKeyArn: keys.hmac.arn,
     signingKeyArn: keys.signing.arn,
+    credentials,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,14 +1,20 @@
 /**
  * Local stand-ins for the stack's stores: dynalite for DynamoDB and s3rver for
- * S3, on 127.0.0.1 only, with the tables and indexes the stack creates
+ * S3, with the tables and indexes the stack creates
  * (`test/app/local-stores.test.ts` compares them with the synthesized
  * template) and the image bucket. Used by local mode, the tests and the
  * benchmarks.
+ *
+ * Only the starting process can use them: each start makes random
+ * credentials (or takes the ones given), and every request must carry a
+ * valid SigV4 signature made with them. dynalite and s3rver listen on Unix
+ * sockets in a private (0700) temporary directory; the only way in is a
+ * checking front on 127.0.0.1 (`./signed-front`), HTTPS for S3 when given a
+ * certificate. The data directory and its subdirectories are 0700.
  */
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,18 +29,19 @@ import {
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DELETION_PENDING_INDEX, USAGE_CUSTOMER_INDEX } from '../lib/core/tables';
+import { startDynaliteBackend, type DynaliteBackend, type HostReply } from './dynalite-host';
+import { startSignedFront } from './signed-front';
+import { newLocalCredentials, type LocalCredentials } from './sigv4';
 
-// Neither server ships types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
+export { newLocalCredentials, type LocalCredentials } from './sigv4';
+
+// s3rver ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
+  run(): Promise<AddressInfo | string>;
   close(): Promise<void>;
 };
 
-/** Credentials the local servers accept (s3rver checks signatures with these). */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export const LOCAL_REGION = 'us-east-1';
 
 export interface StoreNames {
@@ -107,6 +114,14 @@ export interface LocalStores {
   readonly s3Endpoint: string;
   /** Where the data lives. */
   readonly dir: string;
+  /** The per-run credentials every request must be signed with (SigV4). */
+  readonly credentials: LocalCredentials;
+  /**
+   * Makes deleted DynamoDB items unreadable from the files: compacts the whole
+   * LevelDB store (a deleted item stays in LevelDB's files until then).
+   * Nothing to do in memory.
+   */
+  compact(): Promise<void>;
   /** Stops both servers; removes their data unless it lives in a directory that was given. */
   stop(): Promise<void>;
 }
@@ -131,82 +146,130 @@ export interface LocalStoreOptions {
    * @default - plain HTTP on loopback
    */
   readonly s3Tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  /** The credentials requests must be signed with. @default - new random ones */
+  readonly credentials?: LocalCredentials;
 }
 
-/** An S3 client for s3rver at `endpoint`, trusting `ca` (PEM) when it serves HTTPS. */
-export function localS3Client(endpoint: string, ca?: string): S3Client {
+/** An S3 client for the local S3 at `endpoint`, signing with `credentials`, trusting `ca` (PEM) when it serves HTTPS. */
+export function localS3Client(
+  endpoint: string,
+  credentials: LocalCredentials,
+  ca?: string,
+): S3Client {
   return new S3Client({
     endpoint,
     region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
+    credentials,
     forcePathStyle: true,
     ...(ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca }) }) } : {}),
   });
 }
 
-/** Starts dynalite and s3rver on 127.0.0.1 and creates the tables and the bucket if missing. */
+/** Makes a directory readable by its owner only, whether it was there or not (mkdir's mode does not change an existing one, and the umask applies). */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+/** Starts dynalite and s3rver behind checking fronts on 127.0.0.1 and creates the tables and the bucket if missing. */
 export async function startLocalStores(options: LocalStoreOptions = {}): Promise<LocalStores> {
   const names = options.names ?? DEFAULT_STORE_NAMES;
+  const credentials = options.credentials ?? newLocalCredentials();
   // In memory, or without a directory: everything in a temporary one, removed on stop.
   const temporary = options.dir === undefined || options.inMemory === true;
   const dir = temporary ? mkdtempSync(join(tmpdir(), 'ephemera-stores-')) : options.dir!;
-  mkdirSync(join(dir, 's3'), { recursive: true });
-  const dynaliteOptions = {
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    ...(options.inMemory ? {} : { path: join(dir, 'dynamodb') }),
+  privateDir(dir);
+  privateDir(join(dir, 's3'));
+  if (!options.inMemory) privateDir(join(dir, 'dynamodb'));
+  // The backends' sockets: a short path (sockets have a ~100-byte limit), 0700.
+  const sockets = mkdtempSync(join(tmpdir(), 'ephemera-sock-'));
+  chmodSync(sockets, 0o700);
+  const ddbSocket = join(sockets, 'dynamodb.sock');
+  const s3Socket = join(sockets, 's3.sock');
+
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
   };
-  const ddbServer = options.separateProcess
-    ? await startDynaliteProcess(dynaliteOptions, options.ddbPort ?? 0)
-    : await startDynalite(dynaliteOptions, options.ddbPort ?? 0);
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: options.s3Port ?? 0,
-    silent: true,
-    directory: join(dir, 's3'),
-    configureBuckets: [names.imageBucket, ...(names.configBucket ? [names.configBucket] : [])].map(
-      (name) => ({ name }),
-    ),
-    ...(options.s3Tls ? { cert: options.s3Tls.cert, key: options.s3Tls.key } : {}),
+  stops.push(() => {
+    rmSync(sockets, { recursive: true, force: true });
+    if (temporary) rmSync(dir, { recursive: true, force: true });
   });
-  let s3Address: AddressInfo;
+
   try {
-    s3Address = await s3rver.run();
-  } catch (err) {
-    await ddbServer.close();
-    throw err;
-  }
-  const ddbEndpoint = `http://127.0.0.1:${ddbServer.port}`;
-  const s3Endpoint = `${options.s3Tls ? 'https' : 'http'}://127.0.0.1:${s3Address.port}`;
-  const ddb = new DynamoDBClient({
-    endpoint: ddbEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  const s3 = localS3Client(s3Endpoint, options.s3Tls?.ca);
-  const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
-  for (const table of tableDefinitions(names)) {
-    if (!existing.has(table.TableName!)) await ddb.send(new CreateTableCommand(table));
-  }
-  // dynalite answers CreateTable before the table is ACTIVE, and refuses
-  // item calls until then: wait, as a deployment waits for its tables.
-  for (const table of tableDefinitions(names)) await waitUntilActive(ddb, table.TableName!);
-  return {
-    names,
-    ddb,
-    s3,
-    ddbEndpoint,
-    s3Endpoint,
-    dir,
-    async stop() {
+    const dynaliteOptions = {
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(options.inMemory ? {} : { path: join(dir, 'dynamodb') }),
+    };
+    const ddbBackend = options.separateProcess
+      ? await startDynaliteProcess(dynaliteOptions, ddbSocket)
+      : await startDynaliteBackend(dynaliteOptions, ddbSocket);
+    stops.push(() => ddbBackend.close());
+    const s3rver = new S3rver({
+      port: s3Socket,
+      silent: true,
+      directory: join(dir, 's3'),
+      configureBuckets: [
+        names.imageBucket,
+        ...(names.configBucket ? [names.configBucket] : []),
+      ].map((name) => ({ name })),
+    });
+    await s3rver.run();
+    stops.push(() => s3rver.close());
+
+    const ddbFront = await startSignedFront({
+      service: 'dynamodb',
+      credentials,
+      backendSocket: ddbSocket,
+      port: options.ddbPort ?? 0,
+    });
+    stops.push(() => ddbFront.close());
+    const s3Front = await startSignedFront({
+      service: 's3',
+      credentials,
+      backendSocket: s3Socket,
+      port: options.s3Port ?? 0,
+      ...(options.s3Tls ? { tls: { cert: options.s3Tls.cert, key: options.s3Tls.key } } : {}),
+    });
+    stops.push(() => s3Front.close());
+
+    const ddbEndpoint = `http://127.0.0.1:${ddbFront.port}`;
+    const s3Endpoint = `${options.s3Tls ? 'https' : 'http'}://127.0.0.1:${s3Front.port}`;
+    const ddb = new DynamoDBClient({ endpoint: ddbEndpoint, region: LOCAL_REGION, credentials });
+    const s3 = localS3Client(s3Endpoint, credentials, options.s3Tls?.ca);
+    stops.push(() => {
       ddb.destroy();
       s3.destroy();
-      await s3rver.close();
-      await ddbServer.close();
-      if (temporary) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    });
+    const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
+    for (const table of tableDefinitions(names)) {
+      if (!existing.has(table.TableName!)) await ddb.send(new CreateTableCommand(table));
+    }
+    // dynalite answers CreateTable before the table is ACTIVE, and refuses
+    // item calls until then: wait, as a deployment waits for its tables.
+    for (const table of tableDefinitions(names)) await waitUntilActive(ddb, table.TableName!);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      names,
+      ddb,
+      s3,
+      ddbEndpoint,
+      s3Endpoint,
+      dir,
+      credentials,
+      compact: () => ddbBackend.compact(),
+      stop() {
+        stopped ??= stopAll();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }
 
 async function waitUntilActive(ddb: DynamoDBClient, tableName: string): Promise<void> {
@@ -220,49 +283,54 @@ async function waitUntilActive(ddb: DynamoDBClient, tableName: string): Promise<
   }
 }
 
-interface RunningServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-async function startDynalite(opts: Record<string, unknown>, port: number): Promise<RunningServer> {
-  const server = dynalite(opts);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** dynalite in a child process; it exits when this process goes (its stdin closes). */
+/**
+ * dynalite in a child process (`./dynalite-host` run with tsx), on the
+ * socket; it exits when this process goes (its IPC channel closes).
+ */
 async function startDynaliteProcess(
   opts: Record<string, unknown>,
-  port: number,
-): Promise<RunningServer> {
-  const program = [
-    `const server = require(${JSON.stringify(require.resolve('dynalite'))})(${JSON.stringify(opts)});`,
-    `server.listen(${port}, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`,
-    `process.stdin.on('end', () => {`,
-    `  server.close(() => process.exit(0));`,
-    `  setTimeout(() => process.exit(0), 1000).unref();`,
-    `}).resume();`,
-  ].join('\n');
-  const child = spawn(process.execPath, ['-e', program], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const listening = await new Promise<number>((resolve, reject) => {
+  socketPath: string,
+): Promise<DynaliteBackend> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'dynalite-host.ts'), JSON.stringify(opts), socketPath],
+    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`dynalite exited with code ${code}`)));
-    child.stdout.once('data', (data: Buffer) => resolve(Number(String(data).trim())));
+    child.on('message', (m: HostReply) => {
+      if (m?.type === 'listening') resolve();
+      if (m?.type === 'failed') reject(new Error(`dynalite could not start (${m.code})`));
+    });
+  });
+  child.removeAllListeners('exit');
+  let next = 0;
+  const pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
+  child.on('message', (m: HostReply) => {
+    if (m?.type !== 'compacted') return;
+    const waiter = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.ok) waiter?.resolve();
+    else waiter?.reject(new Error('dynalite could not compact its store'));
+  });
+  child.on('exit', () => {
+    for (const waiter of pending.values()) waiter.reject(new Error('dynalite exited'));
+    pending.clear();
   });
   return {
-    port: listening,
+    compact: () =>
+      new Promise<void>((resolve, reject) => {
+        if (!child.connected) return reject(new Error('dynalite is not running'));
+        const id = next++;
+        pending.set(id, { resolve, reject });
+        child.send({ type: 'compact', id });
+      }),
     close: () =>
       new Promise<void>((resolve) => {
-        child.removeAllListeners('exit');
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.stdin.end();
+        child.disconnect();
       }),
   };
 }

@@ -41,7 +41,7 @@ import { parseWorkerConfig } from '../../lambda/deletion-worker/config';
 import { createWorker, MIN_REMAINING_MS } from '../../lambda/deletion-worker/worker';
 import { usageItem } from '../../lambda/shared/usage-record';
 import { imageKey, newImageId } from '../../lambda/shared/image-key';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores } from '../../local/stores';
+import { LOCAL_REGION, startLocalStores, type LocalCredentials } from '../../local/stores';
 import {
   createJob,
   customerHashOf,
@@ -73,21 +73,18 @@ const median = (xs: number[]) => {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** KMS Sign with a local P-256 key, as the receipt-signing key answers it. */
-function stubbedSigningKms(): KMSClient {
+function stubbedSigningKms(credentials: LocalCredentials): KMSClient {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return stubClient(
-    new KMSClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
-    (command, input) => {
-      if (command !== 'SignCommand') throw new Error(`unexpected KMS command ${command}`);
-      return {
-        Signature: createSign('sha256')
-          .update(Buffer.from(input.Message as Uint8Array))
-          .sign({ key: privateKey, dsaEncoding: 'der' }),
-        SigningAlgorithm: 'ECDSA_SHA_256',
-        KeyId: SIGNING_KEY_ID,
-      };
-    },
-  );
+  return stubClient(new KMSClient({ region: LOCAL_REGION, credentials }), (command, input) => {
+    if (command !== 'SignCommand') throw new Error(`unexpected KMS command ${command}`);
+    return {
+      Signature: createSign('sha256')
+        .update(Buffer.from(input.Message as Uint8Array))
+        .sign({ key: privateKey, dsaEncoding: 'der' }),
+      SigningAlgorithm: 'ECDSA_SHA_256',
+      KeyId: SIGNING_KEY_ID,
+    };
+  });
 }
 
 /** BatchWriteItem alone, 25 keys a call, `inFlight` calls at once. */
@@ -182,7 +179,7 @@ async function main(): Promise<void> {
     config,
     ddb,
     s3: stores.s3,
-    kms: stubbedSigningKms(),
+    kms: stubbedSigningKms(stores.credentials),
     queue: { send: async (id) => void handedOn.push(id) },
     logSink: () => undefined,
   });

@@ -50,7 +50,7 @@ import { createHandler } from '../../lambda/gateway/gateway';
 import { createUpstream } from '../../lambda/gateway/upstreams';
 import { rawStreamingHandler } from '../../lambda/shared/lambda-stream';
 import { startLocalKms } from '../../local/kms';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores } from '../../local/stores';
+import { LOCAL_REGION, startLocalStores } from '../../local/stores';
 import { startFakeOpenAi } from '../../test/lambda/gateway/support/fake-openai';
 import {
   albEvent,
@@ -116,13 +116,14 @@ interface Sample {
 
 async function main(): Promise<void> {
   const stores = await startLocalStores({ inMemory: true, names: NAMES });
-  const kmsServer = await startLocalKms();
+  // The stand-ins share this run's random credentials.
+  const kmsServer = await startLocalKms({ credentials: stores.credentials });
   const fake = await startFakeOpenAi();
   fake.behaviour = { kind: 'stream', pieces: SLOW_PIECES, delayMs: TOKEN_MS };
   const kms = new KMSClient({
     endpoint: kmsServer.endpoint,
     region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
+    credentials: stores.credentials,
   });
   const stop = async () => {
     await fake.stop();

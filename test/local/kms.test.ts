@@ -22,6 +22,7 @@ import {
   type MessageType,
 } from '@aws-sdk/client-kms';
 import { startLocalKms, type LocalKms } from '../../local/kms';
+import { sendSigned } from './support/signed-request';
 
 const ARN = /^arn:aws:kms:us-east-1:000000000000:key\/[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/;
 
@@ -29,7 +30,7 @@ const clientFor = (kms: LocalKms) =>
   new KMSClient({
     endpoint: kms.endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: kms.credentials, // this start's random credentials
     maxAttempts: 1,
   });
 
@@ -78,17 +79,23 @@ const nodeVerifies = (publicKeyDer: Buffer, message: Buffer, signature: Buffer) 
     signature,
   );
 
-/** A raw POST to the server, as the SDK would send it. */
+/** A raw POST to the server, signed with its credentials, as the SDK would send it. */
 async function post(kms: LocalKms, operation: string, body: string | Buffer) {
-  const res = await fetch(`${kms.endpoint}/`, {
-    method: 'POST',
+  const res = await sendSigned({
+    endpoint: kms.endpoint,
+    service: 'kms',
+    credentials: kms.credentials,
     headers: {
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': `TrentService.${operation}`,
     },
     body,
   });
-  return { status: res.status, headers: res.headers, text: await res.text() };
+  const header = (name: string) => {
+    const value = res.headers[name];
+    return Array.isArray(value) ? value.join(', ') : (value ?? null);
+  };
+  return { status: res.status, headers: { get: header }, text: res.body };
 }
 
 describe('against one in-memory local KMS', () => {
@@ -536,6 +543,14 @@ describe('lifecycle and state file', () => {
     expect(mac).toHaveLength(32);
     expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(join(dir, 'nested', 'deeper'))).toEqual(['kms.json']); // no temp file left
+  });
+
+  test('an existing state file left readable by others is made the owner only on start', async () => {
+    const stateFile = join(dir, 'kms.json');
+    await withKms({ stateFile }, async () => undefined);
+    fs.chmodSync(stateFile, 0o644);
+    await withKms({ stateFile }, async () => undefined);
+    expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
   });
 
   test('a restart with the same state file gives the same keys, MACs and public key', async () => {

@@ -22,7 +22,7 @@ import {
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { createKmsHasher } from '../../../../lib/core/keyed-hash';
 import { KeyStore, type Scope } from '../../../../lib/core/key-store';
-import { LOCAL_CREDENTIALS, startLocalStores } from '../../../../local/stores';
+import { startLocalStores } from '../../../../local/stores';
 
 export const USAGE_TABLE = 'ephemera-usage';
 export const KEY_TABLE = 'ephemera-keys';
@@ -58,7 +58,8 @@ export async function startLocalAws(): Promise<LocalAws> {
     },
   });
   const { ddb, s3 } = stores;
-  const kms = new KMSClient({ region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  // Mocked below; signs (if it ever reached a server) with the stores' per-run credentials.
+  const kms = new KMSClient({ region: 'us-east-1', credentials: stores.credentials });
   const kmsMock = mockClient(kms);
   kmsMock.on(GenerateMacCommand).callsFake((input: { Message?: Uint8Array }) => ({
     Mac: createHmac('sha256', HMAC_TEST_KEY)
