@@ -19,7 +19,7 @@
  * counterpart.
  */
 
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -33,11 +33,16 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { parseModels, type ModelConfig } from '../lib/core/models';
 import { ADMIN_PATH_PATTERNS } from '../lib/core/routes';
 import { DELETION_PENDING_INDEX } from '../lib/core/tables';
+import {
+  erasureQueueDelaySeconds,
+  erasureWaitSeconds,
+  upstreamTimeoutMs,
+} from '../lib/core/request-deadlines';
 import { checkUpstreamBaseUrl } from '../lib/core/upstream-url';
 import { createAdminHandler } from '../lambda/admin/admin';
 import { parseAdminConfig } from '../lambda/admin/config';
 import { parseWorkerConfig } from '../lambda/deletion-worker/config';
-import { createWorker } from '../lambda/deletion-worker/worker';
+import { createWorker, LEASE_MS } from '../lambda/deletion-worker/worker';
 import { parseConfig } from '../lambda/gateway/config';
 import { createHandler as createGateway } from '../lambda/gateway/gateway';
 import { createUpstream } from '../lambda/gateway/upstreams';
@@ -57,8 +62,9 @@ import {
 } from './demo-model';
 import { frontDoor, type LocalHandler, type LocalRoute } from './front-door';
 import { localJobQueue } from './job-queue';
+import { leaseWait, reclaimLease } from './job-leases';
 import { startLocalKms } from './kms';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalStores, type StoreNames } from './stores';
+import { LOCAL_REGION, startLocalStores, type LocalCredentials, type StoreNames } from './stores';
 
 /** A start that cannot go on, with a one-line reason for the user. */
 /** Locally the gateway re-reads the trust store every second (60 s when deployed), so changes show at once. */
@@ -73,8 +79,9 @@ export const DEFAULT_DATA_DIR = '.ephemera';
 export const DEFAULT_IMAGE_TTL_SECONDS = 3600;
 export const IMAGE_TTL_RANGE = { min: 1, max: 86_400 } as const;
 export const SWEEP_INTERVAL_SECONDS = 10;
-/** The Lambda time budget each request gets (the gateway function's timeout). */
-const INVOCATION_TIMEOUT_MS = 300_000;
+/** The longest a request may run, as the deployed gateway function's default timeout. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 300;
+export const REQUEST_TIMEOUT_RANGE = { min: 2, max: 900 } as const;
 /** The deletion worker's time budget (its function's timeout). */
 const WORKER_TIMEOUT_MS = 15 * 60_000;
 /** Stands in for the queue URL the handlers' parsers require; nothing calls it. */
@@ -98,16 +105,22 @@ export interface LocalModeOptions {
   readonly modelsJson?: string;
   /** @default 3600 */
   readonly imageTtlSeconds?: number;
-  /** Seconds a deletion job waits before the worker starts it. @default 5 */
-  readonly deletionDelaySeconds?: number;
   /** The demo model's delay between streamed words. @default 25 */
   readonly demoWordDelayMs?: number;
   /** Whether the trust store may be set to `insecure_trust_all`. @default false */
   readonly allowInsecureTrustAll?: boolean;
-  /** The gateway's upstream deadline. @default 280000 (as deployed) */
-  readonly upstreamTimeoutMs?: number;
+  /**
+   * The longest a request may run, in seconds (the deployed gateway's
+   * `gatewayTimeoutSeconds`). The upstream's deadline and the erasure wait
+   * (how long a deletion job waits so that requests in flight are erased
+   * too) follow from it exactly as they do when deployed.
+   * @default 300
+   */
+  readonly requestTimeoutSeconds?: number;
   /** Where the handlers' log lines go. @default stdout */
   readonly logSink?: LineSink;
+  /** Records the deletion worker reads and erases per page (1-1000). @default 1000 (as deployed) */
+  readonly deletionPageSize?: number;
 }
 
 export interface LocalMode {
@@ -132,6 +145,8 @@ export interface LocalMode {
     readonly s3: string;
     readonly kms: string;
     readonly names: StoreNames;
+    /** This run's random credentials: the stand-ins refuse requests not signed (SigV4) with them. */
+    readonly credentials: LocalCredentials;
   };
   stop(): Promise<void>;
 }
@@ -152,12 +167,24 @@ export function checkOptions(options: LocalModeOptions): void {
     const checked = checkUpstreamBaseUrl(options.upstreamUrl, { allowLoopbackHttp: true });
     if (!checked.ok) throw new LocalModeError(`EPHEMERA_UPSTREAM_URL ${checked.problem}`);
   }
+  const timeout = options.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
+  if (
+    !Number.isInteger(timeout) ||
+    timeout < REQUEST_TIMEOUT_RANGE.min ||
+    timeout > REQUEST_TIMEOUT_RANGE.max
+  ) {
+    throw new LocalModeError(
+      `EPHEMERA_REQUEST_TIMEOUT_SECONDS must be a whole number from ${REQUEST_TIMEOUT_RANGE.min} to ${REQUEST_TIMEOUT_RANGE.max}`,
+    );
+  }
 }
 
 /** Makes the data folder (0700) and checks that it can be read and written. */
 function prepareDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // mkdir's mode leaves an existing folder as it is (and the umask applies): the owner's only.
+    chmodSync(dir, 0o700);
     accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'error';
@@ -233,7 +260,12 @@ function modelsFrom(json: string): ModelConfig[] {
   return models;
 }
 
-/** Queues every job still open (queued or running when local mode last stopped). */
+/**
+ * Queues every job still open (queued or running when local mode last
+ * stopped). This process owns the data folder, so a lease such a job still
+ * holds is a dead run's: it is cleared first, and the job resumes at once
+ * (see `./job-leases`).
+ */
 async function requeueOpenJobs(
   ddb: DynamoDBClient,
   tableName: string,
@@ -253,7 +285,9 @@ async function requeueOpenJobs(
     );
     for (const item of page.Items ?? []) {
       const id = item.deletion_id?.S;
-      if (id) await queue.send(id, 0);
+      if (!id) continue;
+      await reclaimLease(ddb, tableName, id);
+      await queue.send(id, 0);
     }
     start = page.LastEvaluatedKey;
   } while (start);
@@ -297,6 +331,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
   const dataDir = inMemory ? undefined : resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   if (dataDir) prepareDataDir(dataDir);
   const imageTtlSeconds = options.imageTtlSeconds ?? DEFAULT_IMAGE_TTL_SECONDS;
+  const requestTimeoutSeconds = options.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
@@ -310,7 +345,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     const routes: LocalRoute[] = [];
     const server = createServer(
       tlsServerOptions(cert),
-      frontDoor(routes, { timeoutMs: INVOCATION_TIMEOUT_MS }),
+      frontDoor(routes, { timeoutMs: requestTimeoutSeconds * 1000 }),
     );
     const port = await listen(server, options.port ?? DEFAULT_PORT);
     stops.push(
@@ -328,14 +363,16 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       s3Tls: { cert: cert.certPem, key: cert.keyPem, ca: cert.caCertPem },
     });
     stops.push(() => stores.stop());
-    const kmsServer = await startLocalKms(
-      dataDir ? { stateFile: resolve(dataDir, 'kms.json') } : {},
-    );
+    // One set of random credentials for this run: only this process can use the stand-ins.
+    const kmsServer = await startLocalKms({
+      ...(dataDir ? { stateFile: resolve(dataDir, 'kms.json') } : {}),
+      credentials: stores.credentials,
+    });
     stops.push(() => kmsServer.stop());
     const kms = new KMSClient({
       endpoint: kmsServer.endpoint,
       region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: stores.credentials,
     });
     stops.push(() => kms.destroy());
     const { ddb, s3, names } = stores;
@@ -399,7 +436,10 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       SIGNING_KEY_ID: kmsServer.signingKeyArn,
       DELETION_QUEUE_URL: LOCAL_QUEUE_URL,
       METADATA_RETENTION_DAYS: '30',
-      DELETION_DELAY_SECONDS: String(options.deletionDelaySeconds ?? 5),
+      // As deployed: every deadline follows from the longest request.
+      DELETION_DELAY_SECONDS: String(erasureQueueDelaySeconds(requestTimeoutSeconds)),
+      ERASURE_WAIT_SECONDS: String(erasureWaitSeconds(requestTimeoutSeconds)),
+      UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs(requestTimeoutSeconds)),
       UPSTREAM_KIND: 'openai-compatible',
       // The gateway's own parser accepts https only; the loopback URL checked
       // above replaces this placeholder below.
@@ -408,9 +448,6 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       IMAGE_TTL_SECONDS: String(Math.max(300, imageTtlSeconds)),
       CONFIG_BUCKET_NAME: names.configBucket!,
       ALLOW_INSECURE_TRUST_ALL: String(options.allowInsecureTrustAll ?? false),
-      ...(options.upstreamTimeoutMs !== undefined
-        ? { UPSTREAM_TIMEOUT_MS: String(options.upstreamTimeoutMs) }
-        : {}),
     };
     const parsed = parseConfig(env);
     const gatewayConfig = {
@@ -423,8 +460,27 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     const logs = logSink ? { logSink } : {};
 
     // The queue feeds the worker, which hands long jobs back to the queue.
-    const workerConfig = parseWorkerConfig(env);
-    const queue = localJobQueue((event) => worker(event, budget(WORKER_TIMEOUT_MS)), {
+    const workerConfig = parseWorkerConfig({
+      ...env,
+      ...(options.deletionPageSize !== undefined
+        ? { PAGE_SIZE: String(options.deletionPageSize) }
+        : {}),
+    });
+    // As in AWS, a failed delivery stays invisible at least as long as the
+    // worker's lease, unless the job's lease is free sooner (released by a
+    // failed run): then it is retried after a few seconds.
+    // After each delivery the store is compacted, so what a job erased is
+    // gone from the data folder's files too, not only from the tables.
+    const deliver = async (event: Parameters<typeof worker>[0]) => {
+      try {
+        return await worker(event, budget(WORKER_TIMEOUT_MS));
+      } finally {
+        await stores.compact().catch(() => undefined);
+      }
+    };
+    const queue = localJobQueue(deliver, {
+      visibilityTimeoutSeconds: LEASE_MS / 1000,
+      visibleAgainIn: leaseWait(ddb, names.deletionTable),
       onDeadLetter: () => {
         process.stderr.write('A deletion job failed 5 times and was set aside (the DLQ in AWS)\n');
       },
@@ -507,6 +563,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
         s3: stores.s3Endpoint,
         kms: kmsServer.endpoint,
         names,
+        credentials: stores.credentials,
       },
       stop,
     };

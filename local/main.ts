@@ -8,10 +8,12 @@
  * only for loopback hosts; default: the demo model), EPHEMERA_MODELS (the
  * models offered, JSON as the `models` setting; default: what the upstream
  * lists), EPHEMERA_IMAGE_TTL_SECONDS (1-86400, default 3600),
- * EPHEMERA_DATA_DIR (default .ephemera), EPHEMERA_UPSTREAM_TIMEOUT_MS
- * (1000-900000, default 280000), EPHEMERA_ALLOW_INSECURE_TRUST_ALL (true
+ * EPHEMERA_DATA_DIR (default .ephemera), EPHEMERA_REQUEST_TIMEOUT_SECONDS
+ * (2-900, default 300: the upstream deadline and the erasure wait follow
+ * from it as deployed), EPHEMERA_ALLOW_INSECURE_TRUST_ALL (true
  * lets the trust store turn certificate checks off), EPHEMERA_DEMO_WORD_DELAY_MS (0-1000,
- * default 25). `--port 0` picks a free port.
+ * default 25). `--port 0` picks a free port. EPHEMERA_DELETION_PAGE_SIZE
+ * (1-1000, default 1000) sets the records the deletion worker erases per page.
  *
  * A bad start prints one line on stderr and exits 1; usage errors exit 2.
  * Ctrl-C (or SIGTERM) stops every server and exits 0.
@@ -81,8 +83,9 @@ function options(): LocalModeOptions {
     fail('--port must be a whole number from 0 to 65535 (0: any free port)', 2);
   }
   const ttl = intEnv('EPHEMERA_IMAGE_TTL_SECONDS', 1, 86_400);
-  const upstreamTimeoutMs = intEnv('EPHEMERA_UPSTREAM_TIMEOUT_MS', 1_000, 900_000);
+  const requestTimeoutSeconds = intEnv('EPHEMERA_REQUEST_TIMEOUT_SECONDS', 2, 900);
   const demoWordDelayMs = intEnv('EPHEMERA_DEMO_WORD_DELAY_MS', 0, 1_000);
+  const deletionPageSize = intEnv('EPHEMERA_DELETION_PAGE_SIZE', 1, 1_000);
   const allowInsecureTrustAll = boolEnv('EPHEMERA_ALLOW_INSECURE_TRUST_ALL');
   return {
     ...(port !== undefined ? { port } : {}),
@@ -91,8 +94,9 @@ function options(): LocalModeOptions {
     ...(env.EPHEMERA_UPSTREAM_URL ? { upstreamUrl: env.EPHEMERA_UPSTREAM_URL } : {}),
     ...(env.EPHEMERA_MODELS ? { modelsJson: env.EPHEMERA_MODELS } : {}),
     ...(ttl !== undefined ? { imageTtlSeconds: ttl } : {}),
-    ...(upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs } : {}),
+    ...(requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds } : {}),
     ...(demoWordDelayMs !== undefined ? { demoWordDelayMs } : {}),
+    ...(deletionPageSize !== undefined ? { deletionPageSize } : {}),
     ...(allowInsecureTrustAll !== undefined ? { allowInsecureTrustAll } : {}),
   };
 }

@@ -427,7 +427,7 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
     // Requests in flight when the erasure was asked for may still write
     // records: start only once the longest of them has ended.
     const waitMs = Date.parse(job.requestedAt) + config.erasureWaitSeconds * 1000 - now().getTime();
-    if (waitMs > 0) {
+    if (config.erasureWaitSeconds > 0 && waitMs > 0) {
       await deps.queue.send(
         job.deletionId,
         Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil(waitMs / 1000)),

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { verifyReceipt, type Receipt } from '../../lambda/shared/receipt';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client } from '../../local/stores';
+import { LOCAL_REGION, localS3Client } from '../../local/stores';
 import { bearer, startLocalProcess, type LocalProcess } from '../../local/child-process';
 
 const run = randomBytes(3).toString('hex');
@@ -28,10 +28,15 @@ describe('local mode: admin plane and header rules (end to end)', () => {
   let kms: KMSClient;
 
   beforeAll(async () => {
-    local = await startLocalProcess({ args: ['--in-memory'] });
-    const options = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    kms = new KMSClient({ ...options, endpoint: local.services.kms });
-    s3 = localS3Client(local.services.s3, local.ca);
+    // Requests here last well under 4 s, so a deletion job waits 5 s (4 s + the margin).
+    local = await startLocalProcess({
+      args: ['--in-memory'],
+      env: { EPHEMERA_REQUEST_TIMEOUT_SECONDS: '4' },
+    });
+    // The stand-ins take only this run's credentials, which local mode hands over its IPC channel.
+    const { credentials } = local.services;
+    kms = new KMSClient({ region: LOCAL_REGION, credentials, endpoint: local.services.kms });
+    s3 = localS3Client(local.services.s3, credentials, local.ca);
   }, 60_000);
   afterAll(async () => {
     kms?.destroy();

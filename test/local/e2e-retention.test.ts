@@ -21,7 +21,7 @@ import {
   S3Client,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Client } from '../../local/stores';
+import { LOCAL_REGION, localS3Client } from '../../local/stores';
 import { startFlakyUpstream, type FlakyUpstream } from './support/flaky-upstream';
 import {
   bearer,
@@ -103,12 +103,17 @@ describe('local mode keeps no content (end to end)', () => {
         EPHEMERA_UPSTREAM_URL: upstream.baseUrl,
         EPHEMERA_MODELS: MODELS,
         EPHEMERA_IMAGE_TTL_SECONDS: String(TTL_SECONDS),
-        EPHEMERA_UPSTREAM_TIMEOUT_MS: '1000',
+        EPHEMERA_REQUEST_TIMEOUT_SECONDS: '2',
       },
     });
-    const options = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    ddb = new DynamoDBClient({ ...options, endpoint: local.services.dynamodb });
-    s3 = localS3Client(local.services.s3, local.ca);
+    // The stand-ins take only this run's credentials, which local mode hands over its IPC channel.
+    const { credentials } = local.services;
+    ddb = new DynamoDBClient({
+      region: LOCAL_REGION,
+      credentials,
+      endpoint: local.services.dynamodb,
+    });
+    s3 = localS3Client(local.services.s3, credentials, local.ca);
   }, 60_000);
   afterAll(async () => {
     ddb?.destroy();
