@@ -26,7 +26,13 @@ import {
   USAGE_TABLE,
   type LocalAws,
 } from '../lambda/gateway/support/local-aws';
-import { createJob, customerHashOf, readJob, seedRecords } from '../lambda/deletion-worker/support';
+import {
+  createJob,
+  customerHashOf,
+  leaseJob,
+  readJob,
+  seedRecords,
+} from '../lambda/deletion-worker/support';
 
 let aws: LocalAws;
 let customers = 0;
@@ -54,21 +60,8 @@ async function job(count = 0): Promise<{ id: string; hash: string }> {
 }
 
 /** Gives the job to `owner` until `until` (epoch ms), as the worker's claim does. */
-async function lease(id: string, owner: string, until: number): Promise<void> {
-  await aws.ddb.send(
-    new UpdateItemCommand({
-      TableName: DELETION_TABLE,
-      Key: { deletion_id: { S: id } },
-      UpdateExpression: 'SET #status = :running, lease_owner = :owner, lease_until = :until',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':running': { S: 'running' },
-        ':owner': { S: owner },
-        ':until': { N: String(until) },
-      },
-    }),
-  );
-}
+const lease = (id: string, owner: string, until: number) =>
+  leaseJob(aws.ddb, DELETION_TABLE, id, owner, until);
 
 async function raw(id: string) {
   const out = await aws.ddb.send(

@@ -5,6 +5,7 @@ import {
   BatchWriteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -110,6 +111,29 @@ export async function createJob(
   const id = newDeletionId();
   await ddb.send(new PutItemCommand({ TableName: table, Item: newJobItem(id, customerHash, at) }));
   return id;
+}
+
+/** Gives a job to `owner` until `until` (epoch ms), as the worker's claim does. */
+export async function leaseJob(
+  ddb: DynamoDBClient,
+  table: string,
+  id: string,
+  owner: string,
+  until: number,
+): Promise<void> {
+  await ddb.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { deletion_id: { S: id } },
+      UpdateExpression: 'SET #status = :running, lease_owner = :owner, lease_until = :until',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':running': { S: 'running' },
+        ':owner': { S: owner },
+        ':until': { N: String(until) },
+      },
+    }),
+  );
 }
 
 export async function readJob(ddb: DynamoDBClient, table: string, id: string) {

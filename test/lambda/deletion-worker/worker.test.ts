@@ -27,7 +27,15 @@ import {
   USAGE_TABLE,
   type LocalAws,
 } from '../gateway/support/local-aws';
-import { allKeys, createJob, customerHashOf, readJob, seedRecords, sqsEvent } from './support';
+import {
+  allKeys,
+  createJob,
+  customerHashOf,
+  leaseJob,
+  readJob,
+  seedRecords,
+  sqsEvent,
+} from './support';
 
 let aws: LocalAws;
 let clock = new Date('2030-01-01T00:00:00.000Z').getTime();
@@ -438,19 +446,7 @@ describe('the receipt queue (the receipt webhook)', () => {
   test('nothing is sent for a body that is not a job id, an unknown job, or a job another invocation holds', async () => {
     const x = await customer(2);
     const busy = await createJob(aws.ddb, DELETION_TABLE, x.hash, now());
-    await aws.ddb.send(
-      new UpdateItemCommand({
-        TableName: DELETION_TABLE,
-        Key: { deletion_id: { S: busy } },
-        UpdateExpression: 'SET #status = :running, lease_owner = :other, lease_until = :until',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':running': { S: 'running' },
-          ':other': { S: 'another-invocation' },
-          ':until': { N: String(clock + 10 * 60_000) },
-        },
-      }),
-    );
+    await leaseJob(aws.ddb, DELETION_TABLE, busy, 'another-invocation', clock + 10 * 60_000);
     const receipts = receiptQueue();
     const event = sqsEvent('not a job id', 'del_AAAAAAAAAAAAAAAAAAAAAA', busy);
     const result = await withReceipts(receipts.queue)(event, plenty);
