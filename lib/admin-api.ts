@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { IConfigBucket } from './config-bucket';
-import { ADMIN_PATH_PATTERNS } from './core/routes';
+import { ADMIN_PATH_PATTERNS, listenerRulePatterns } from './core/routes';
 import { USAGE_CUSTOMER_INDEX } from './core/tables';
 import type { ICustomerErasure } from './customer-erasure';
 import { IAlarmSink } from './incident-response';
@@ -21,9 +21,6 @@ import { erasureQueueDelaySeconds } from './core/request-deadlines';
 
 /** Priority of the admin API's listener rule: before the gateway's catch-all. */
 export const ADMIN_RULE_PRIORITY = 100;
-
-/** Condition values one listener rule may hold. */
-const MAX_PATTERNS_PER_RULE = 5;
 
 export interface AdminApiProps {
   /**
@@ -73,6 +70,13 @@ export interface AdminApiProps {
   readonly gatewayTimeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserve concurrency for the function (10). Off in an account whose Lambda
+   * concurrency limit leaves no room for reservations: it then shares the
+   * account's unreserved pool.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -117,6 +121,7 @@ export class AdminApi extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 512,
       reservedConcurrentExecutions: 10,
+      reserveConcurrency: props.reserveConcurrency,
       environment: {
         KEY_TABLE_NAME: props.keyTable.tableName,
         USAGE_TABLE_NAME: props.usageTable.tableName,
@@ -152,20 +157,15 @@ export class AdminApi extends Construct {
       targets: [new targets.LambdaTarget(this.handler.function)],
       multiValueHeadersEnabled: true,
     });
-    // A listener rule takes at most 5 path patterns: one rule per 5.
-    for (let i = 0; i < ADMIN_PATH_PATTERNS.length; i += MAX_PATTERNS_PER_RULE) {
-      const n = i / MAX_PATTERNS_PER_RULE;
+    // A listener rule takes at most 5 path patterns: one rule per 5, in order.
+    listenerRulePatterns(ADMIN_PATH_PATTERNS).forEach((patterns, n) => {
       new elbv2.ApplicationListenerRule(this, n === 0 ? 'Routes' : `Routes${n + 1}`, {
         listener,
         priority: ADMIN_RULE_PRIORITY + n,
-        conditions: [
-          elbv2.ListenerCondition.pathPatterns(
-            ADMIN_PATH_PATTERNS.slice(i, i + MAX_PATTERNS_PER_RULE),
-          ),
-        ],
+        conditions: [elbv2.ListenerCondition.pathPatterns(patterns)],
         action: elbv2.ListenerAction.forward([targetGroup]),
       });
-    }
+    });
     restrictLoadBalancerInvoke(this.handler.function);
     return targetGroup;
   }

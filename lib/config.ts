@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { CONFIG_SCHEMA, type Setting, type SettingKey, SETTING_KEYS } from './core/config-schema';
 import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from './core/upstream-url';
 import { GatewayModel, RemoteImageUrls } from './inference-gateway';
+import { ApiGatewayAccountRole } from './streaming-front-door';
 import { TlsVersions } from './tls-load-balancer';
 
 /**
@@ -37,6 +38,8 @@ export interface EphemeraConfig {
   readonly frontDoorKind: FrontDoorKind;
   /** The execute-api VPC endpoints a private REST API admits (`api-gateway`, `private` or `both`). */
   readonly apiVpcEndpointIds: string[];
+  /** Who sets API Gateway's account-level CloudWatch Logs role (`api-gateway` only). */
+  readonly apiGatewayAccountRole: ApiGatewayAccountRole;
   readonly allowedCidrs?: string[];
   readonly httpRedirect: boolean;
   readonly webAclArn?: string;
@@ -49,6 +52,8 @@ export interface EphemeraConfig {
   readonly models: GatewayModel[];
   readonly gatewayTimeout: Duration;
   readonly gatewayMaxConcurrency: number;
+  /** Whether the functions reserve Lambda concurrency (off for accounts with a low limit). */
+  readonly reserveConcurrency: boolean;
   readonly maxImagesPerRequest: number;
   readonly remoteImageUrls: RemoteImageUrls;
   readonly accessLogs: boolean;
@@ -185,6 +190,7 @@ export function readConfig(scope: Construct): EphemeraConfig {
     frontDoor: get('frontDoor') as FrontDoor,
     frontDoorKind: get('frontDoorKind') as FrontDoorKind,
     apiVpcEndpointIds: list('apiVpcEndpointIds'),
+    apiGatewayAccountRole: get('apiGatewayAccountRole') as ApiGatewayAccountRole,
     allowedCidrs: optionalList(list('allowedCidrs')),
     httpRedirect: get('httpRedirect'),
     webAclArn: optional('webAclArn'),
@@ -198,6 +204,7 @@ export function readConfig(scope: Construct): EphemeraConfig {
     models: modelList(values.models),
     gatewayTimeout: Duration.seconds(get('gatewayTimeoutSeconds')),
     gatewayMaxConcurrency: get('gatewayMaxConcurrency'),
+    reserveConcurrency: get('reserveConcurrency'),
     maxImagesPerRequest: get('maxImagesPerRequest'),
     remoteImageUrls: get('remoteImageUrls') as RemoteImageUrls,
     accessLogs: get('accessLogs'),
@@ -259,6 +266,11 @@ function frontDoorProblems(config: EphemeraConfig): string[] {
   const problems: string[] = [];
   const offersPrivate = config.frontDoor !== 'public';
   if (config.frontDoorKind === 'alb') {
+    if (config.maxAzs < 2) {
+      problems.push(
+        'maxAzs 1 needs frontDoorKind api-gateway: a load balancer needs subnets in two Availability Zones',
+      );
+    }
     if (offersPrivate && config.endpointServicePrincipals.length === 0) {
       problems.push(
         `frontDoor ${config.frontDoor} offers the API over PrivateLink: endpointServicePrincipals must name the AWS accounts (or IAM roles) allowed to connect`,

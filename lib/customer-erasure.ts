@@ -83,6 +83,13 @@ export interface CustomerErasureProps {
   readonly gatewayTimeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserve concurrency for the deletion worker (5). Off in an account whose Lambda
+   * concurrency limit leaves no room for reservations: it then shares the
+   * account's unreserved pool.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
   /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -206,6 +213,7 @@ export class CustomerErasure extends Construct implements ICustomerErasure {
       timeout: DELETION_WORKER_TIMEOUT,
       memorySize: 512,
       reservedConcurrentExecutions: 5,
+      reserveConcurrency: props.reserveConcurrency,
       environment: {
         USAGE_TABLE_NAME: props.usageTable.tableName,
         DELETION_TABLE_NAME: props.deletionTable.tableName,

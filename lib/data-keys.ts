@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -15,8 +15,10 @@ export interface DataKeysProps {
   readonly rotationPeriod?: Duration;
 
   /**
-   * Prefix of the key aliases; each key gets `<prefix>/<name>`.
-   * @default 'alias/ephemera'
+   * Prefix of the key aliases; each key gets `<prefix>/<name>`. Alias names
+   * are unique in an account and region, so two stacks there need different
+   * prefixes: the default derives from the stack name.
+   * @default - `alias/` and the stack name in lower case (`alias/ephemera` in a stack named `Ephemera`)
    */
   readonly aliasPrefix?: string;
 
@@ -65,12 +67,21 @@ export class DataKeys extends Construct {
     super(scope, id);
     const rotationPeriod = props.rotationPeriod ?? Duration.days(365);
     const pendingWindow = props.pendingWindow ?? Duration.days(30);
-    const aliasPrefix = props.aliasPrefix ?? 'alias/ephemera';
+    const stackName = Stack.of(this).stackName;
+    // Alias names are unique in an account and region: by default they derive from the stack name.
+    const unnamed = props.aliasPrefix === undefined && Token.isUnresolved(stackName);
+    const aliasPrefix = props.aliasPrefix ?? `alias/${stackName.toLowerCase()}`;
     new PropsValidator('DataKeys')
       .duration('rotationPeriod', rotationPeriod, Duration.days(90), Duration.days(2560))
       .duration('pendingWindow', pendingWindow, Duration.days(7), Duration.days(30))
       .check(
-        /^alias\/[A-Za-z0-9/_-]{1,200}$/.test(aliasPrefix) && !aliasPrefix.startsWith('alias/aws'),
+        !unnamed,
+        'aliasPrefix is required where the stack name is not known at synth (a nested stack): alias names must be unique in the account and region',
+      )
+      .check(
+        unnamed ||
+          (/^alias\/[A-Za-z0-9/_-]{1,200}$/.test(aliasPrefix) &&
+            !aliasPrefix.startsWith('alias/aws')),
         `aliasPrefix must look like 'alias/<name>' and not start with 'alias/aws' (got '${aliasPrefix}')`,
       )
       .throwIfInvalid();

@@ -81,6 +81,7 @@ export class EphemeraStack extends Stack {
     const internetFacing = config.frontDoor !== 'private';
     const alb = config.frontDoorKind === 'alb';
 
+    // Aliases are account-wide names: `alias/<stack name in lower case>/...`.
     this.keys = new DataKeys(this, 'DataKeys', {
       rotationPeriod: Duration.days(config.keyRotationDays),
       removalPolicy: config.removalPolicy,
@@ -123,6 +124,7 @@ export class EphemeraStack extends Stack {
       vpcSubnets: this.network.workloadSubnets,
       removalPolicy: config.removalPolicy,
       alarms: this.incidents,
+      reserveConcurrency: config.reserveConcurrency,
     });
     this.configBucket = new ConfigBucket(this, 'Config', {
       encryptionKey: this.keys.metadataKey,
@@ -160,6 +162,7 @@ export class EphemeraStack extends Stack {
       metadataRetentionDays: config.metadataRetentionDays,
       timeout: config.gatewayTimeout,
       maxConcurrency: config.gatewayMaxConcurrency,
+      reserveConcurrency: config.reserveConcurrency,
       maxImagesPerRequest: config.maxImagesPerRequest,
       logRetention: config.logRetention,
       alarms: this.incidents,
@@ -179,6 +182,7 @@ export class EphemeraStack extends Stack {
         url: config.receiptWebhookUrl,
         configBucket: this.configBucket,
         logRetention: config.logRetention,
+        reserveConcurrency: config.reserveConcurrency,
         removalPolicy: config.removalPolicy,
       });
     }
@@ -207,6 +211,7 @@ export class EphemeraStack extends Stack {
       receiptQueue: this.receiptWebhook,
       gatewayTimeout: config.gatewayTimeout,
       logRetention: config.logRetention,
+      reserveConcurrency: config.reserveConcurrency,
       removalPolicy: config.removalPolicy,
     });
     this.admin = new AdminApi(this, 'Admin', {
@@ -226,6 +231,7 @@ export class EphemeraStack extends Stack {
       gatewayTimeout: config.gatewayTimeout,
       configBucket: this.configBucket,
       logRetention: config.logRetention,
+      reserveConcurrency: config.reserveConcurrency,
       removalPolicy: config.removalPolicy,
     });
     this.watchdog = new Watchdog(this, 'Watchdog', {
@@ -238,6 +244,7 @@ export class EphemeraStack extends Stack {
       alarms: this.incidents,
       configBucket: this.configBucket,
       logRetention: config.logRetention,
+      reserveConcurrency: config.reserveConcurrency,
       removalPolicy: config.removalPolicy,
     });
 
@@ -316,6 +323,8 @@ export class EphemeraStack extends Stack {
       gatewayTimeout: this.gateway.timeout,
       admin: this.admin.handler.function,
       logsKey: this.keys.logsKey,
+      // One account setting per stack, shared by the public and private APIs.
+      accountRole: config.apiGatewayAccountRole,
       tlsVersions: config.tlsVersions,
       fips: config.fips,
       webAclArn: config.webAclArn,

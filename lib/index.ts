@@ -18,5 +18,6 @@ export * from './control-tower-checks';
 export * from './customer-erasure';
 export * from './admin-api';
 export * from './watchdog';
+export * from './deploy-facts';
 export * from './receipt-webhook';
 export { RECEIPT_STORES, type ReceiptExclusion } from './core/receipt-scope';

@@ -113,10 +113,18 @@ export interface InferenceGatewayProps {
    */
   readonly timeout?: Duration;
   /**
-   * Most concurrent requests (reserved concurrency).
+   * Most concurrent requests (reserved concurrency, with `reserveConcurrency`).
    * @default 50
    */
   readonly maxConcurrency?: number;
+  /**
+   * Reserve `maxConcurrency` for the gateway. Off in an account whose Lambda
+   * concurrency limit leaves no room for reservations: it then shares the
+   * account's unreserved pool (with the streaming front door, the stage's
+   * throttling still bounds the requests that reach it).
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
   /** @default 4 */
   readonly maxImagesPerRequest?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -235,6 +243,7 @@ export class InferenceGateway extends Construct {
       timeout: this.timeout,
       memorySize: 1024,
       reservedConcurrentExecutions: props.maxConcurrency ?? 50,
+      reserveConcurrency: props.reserveConcurrency,
       environment,
       removalPolicy: props.removalPolicy,
       dataProtection: true,

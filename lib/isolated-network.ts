@@ -17,8 +17,10 @@ import { PropsValidator } from './validation';
 
 export interface IsolatedNetworkProps {
   /**
-   * Number of Availability Zones (2 to 6). More than 2 needs a stack with an
-   * explicit account and region: without both, CDK knows of only 2 AZs.
+   * Number of Availability Zones (1 to 6). More than 2 needs a stack with an
+   * explicit account and region: without both, CDK knows of only 2 AZs. One
+   * zone suits a non-production stack without a load balancer (which needs
+   * two): half the interface-endpoint cost, no zone redundancy.
    * @default 2
    */
   readonly maxAzs?: number;
@@ -92,7 +94,7 @@ export class IsolatedNetwork extends Construct {
     const maxAzs = props.maxAzs ?? 2;
     const cidr = props.cidr ?? '10.40.0.0/16';
     new PropsValidator('IsolatedNetwork')
-      .integer('maxAzs', maxAzs, 2, 6)
+      .integer('maxAzs', maxAzs, 1, 6)
       .rule('cidr', cidr, VPC_CIDR_RULE, { showValue: true })
       .throwIfInvalid();
 

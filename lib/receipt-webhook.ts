@@ -63,6 +63,13 @@ export interface ReceiptWebhookProps {
   readonly maxAttempts?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserve concurrency for the delivering function (2). Off in an account whose Lambda
+   * concurrency limit leaves no room for reservations: it then shares the
+   * account's unreserved pool.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
   /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -133,6 +140,7 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
       timeout: RECEIPT_WEBHOOK_TIMEOUT,
       memorySize: 256,
       reservedConcurrentExecutions: 2,
+      reserveConcurrency: props.reserveConcurrency,
       environment: {
         DELETION_TABLE_NAME: props.deletionTable.tableName,
         RECEIPT_WEBHOOK_URL: props.url,

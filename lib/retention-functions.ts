@@ -30,6 +30,10 @@ export const DATA_PROTECTION_IDENTIFIERS = [
   logs.DataIdentifier.PUTTYPRIVATEKEY,
 ];
 
+/** Why a function without reserved concurrency passes the HIPAA and NIST concurrency rules. */
+const UNRESERVED_REASON =
+  "Deployed with reserveConcurrency=false, for an account whose Lambda concurrency limit leaves no room for reservations (Lambda keeps 100 executions unreserved; new accounts may have a limit of 10): the function runs in the account's shared pool, which the account limit bounds, and with the API Gateway front door the stage's rate and burst limits bound the requests that reach it.";
+
 /** How a function is invoked, which decides where a failed invocation ends up (and why it has no DLQ). */
 export enum FunctionTrigger {
   /** A load balancer or API Gateway waits for the answer: every failure is the caller's HTTP answer. */
@@ -89,10 +93,22 @@ export interface RetentionFunctionProps {
   readonly memorySize?: number;
 
   /**
-   * Reserved concurrency: bounds the blast radius and cost of one function.
+   * Reserved concurrency: bounds the blast radius and cost of one function
+   * (with `reserveConcurrency`; ignored without).
    * @default 10
    */
   readonly reservedConcurrentExecutions?: number;
+
+  /**
+   * Reserve `reservedConcurrentExecutions` of the account's Lambda concurrency
+   * for the function. Turn it off in an account whose concurrency limit leaves
+   * no room for reservations (Lambda keeps 100 executions unreserved; new
+   * accounts may have a limit of 10): the function then runs in the account's
+   * shared pool, and the HIPAA and NIST concurrency findings are acknowledged
+   * on it.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
 
   /** @default 'Ephemera function' */
   readonly description?: string;
@@ -139,7 +155,7 @@ export interface RetentionFunctionProps {
  * bundled through module-first resolution, an
  * explicit log group encrypted with the logs key and bounded retention, no
  * X-Ray tracing (traces could carry payload fragments; P1), and reserved
- * concurrency.
+ * concurrency (unless `reserveConcurrency` is off).
  */
 export class RetentionFunction extends Construct {
   public readonly function: lambda.Function;
@@ -150,6 +166,7 @@ export class RetentionFunction extends Construct {
     super(scope, id);
     const memorySize = props.memorySize ?? 512;
     const reserved = props.reservedConcurrentExecutions ?? 10;
+    const reserve = props.reserveConcurrency ?? true;
     new PropsValidator('RetentionFunction')
       .check(
         /^[a-z][a-z0-9-]{0,62}$/.test(props.handlerName),
@@ -228,7 +245,7 @@ export class RetentionFunction extends Construct {
       memorySize,
       timeout: props.timeout ?? Duration.seconds(30),
       description: props.description ?? 'Ephemera function',
-      reservedConcurrentExecutions: reserved,
+      reservedConcurrentExecutions: reserve ? reserved : undefined,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.TEXT,
       tracing: lambda.Tracing.DISABLED,
@@ -241,5 +258,11 @@ export class RetentionFunction extends Construct {
       { id: 'HIPAA.Security-LambdaDLQ', reason: noDlq },
       { id: 'NIST.800.53.R5-LambdaDLQ', reason: noDlq },
     );
+    if (!reserve) {
+      Validations.of(this.function).acknowledge(
+        { id: 'HIPAA.Security-LambdaConcurrency', reason: UNRESERVED_REASON },
+        { id: 'NIST.800.53.R5-LambdaConcurrency', reason: UNRESERVED_REASON },
+      );
+    }
   }
 }

@@ -59,6 +59,15 @@ export interface ShortTtlImageBucketProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
 
   /**
+   * Reserve concurrency for the sweeper (1). Off in an account whose Lambda
+   * concurrency limit leaves no room for reservations: it then shares the
+   * account's unreserved pool (overlapping sweeps are harmless: deletes are
+   * idempotent).
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
+
+  /**
    * What happens to the bucket when the stack is deleted. The lifecycle rule
    * empties it within a day either way.
    * @default RemovalPolicy.RETAIN
@@ -246,7 +255,15 @@ export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
       vpcSubnets: props.vpcSubnets,
       timeout: Duration.minutes(2),
       memorySize: 256,
+      // One sweep at a time, where the account allows a reservation. Without
+      // one, sweeps overlap only when one outlives the interval (timeout
+      // 2 minutes, interval 1 to 60) or EventBridge delivers an event twice,
+      // and that is harmless: both list the same due keys and delete them;
+      // deleting a key already gone succeeds, so nothing fails and nothing is
+      // kept longer. At worst ImagesSwept counts an image twice; the lag and
+      // completed metrics (a maximum and a sum of at least 1) stay right.
       reservedConcurrentExecutions: 1,
+      reserveConcurrency: props.reserveConcurrency,
       environment: { IMAGE_BUCKET_NAME: this.bucket.bucketName },
       removalPolicy: props.removalPolicy,
     });

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -29,6 +29,33 @@ export enum ApiAccessLogFields {
   /** Those, plus the client's IP address and the full path (for teams that want them; erasure cannot reach them). */
   WITH_CLIENT = 'with-client',
 }
+
+/**
+ * Who sets API Gateway's account-level CloudWatch Logs role (the account
+ * setting `cloudWatchRoleArn`, one per account and region). API Gateway
+ * refuses to create a stage with an access log (or execution logs) until it
+ * is set, so a fresh account needs it before the first deploy.
+ */
+export enum ApiGatewayAccountRole {
+  /**
+   * The stack sets it: a role API Gateway assumes, with only the AWS managed
+   * policy `AmazonAPIGatewayPushToCloudWatchLogs`, and an
+   * `AWS::ApiGateway::Account` naming it. Both are retained when the stack is
+   * deleted (other APIs of the account and region log through the same
+   * setting). One per stack, shared by its front doors; each stage waits for
+   * it. Only one stack per account and region should use it (each deploy
+   * points the setting at its own role).
+   */
+  CREATE = 'create',
+  /**
+   * The setting already exists in the account and region (set by another
+   * stack, or by hand): nothing account-wide is created.
+   */
+  EXISTING = 'existing',
+}
+
+/** The AWS managed policy of API Gateway's account-level CloudWatch Logs role. */
+export const API_GATEWAY_LOGS_POLICY = 'service-role/AmazonAPIGatewayPushToCloudWatchLogs';
 
 /**
  * The enhanced API Gateway security policy for a TLS choice (regional and
@@ -74,6 +101,14 @@ export interface StreamingFrontDoorProps {
   readonly admin?: lambda.IFunction;
   /** Key that encrypts the access log group (the project's logs key). */
   readonly logsKey: kms.IKey;
+  /**
+   * Who sets API Gateway's account-level CloudWatch Logs role, without which
+   * the stage (it has an access log) cannot be created: this stack
+   * (`CREATE`: a role and the account setting, both retained on delete, one
+   * per stack), or nobody because it is already set (`EXISTING`).
+   * @default ApiGatewayAccountRole.CREATE
+   */
+  readonly accountRole?: ApiGatewayAccountRole;
   /**
    * Who can reach the API.
    * @default ApiEndpointAccess.PUBLIC
@@ -207,9 +242,10 @@ const GATEWAY_RESPONSES: readonly {
  * - Stage throttling, so a burst gets API Gateway's 429 before it reaches
  *   the functions' reserved concurrency; WAF through `webAclArn`.
  * - Logging: no execution logs (they would hold request and response
- *   bodies at INFO with data tracing, and need an account-wide role); an
- *   access log in a metadata-only format (never a body, never a header),
- *   encrypted with the logs key, with bounded retention.
+ *   bodies at INFO with data tracing); an access log in a metadata-only
+ *   format (never a body, never a header), encrypted with the logs key, with
+ *   bounded retention. An access log needs API Gateway's account-level
+ *   CloudWatch Logs role: by default the stack sets it (`accountRole`).
  * - API Gateway's own answers (throttling, WAF, denied, timeouts) use the
  *   contract's error body and carry `X-Ephemera-Retention`.
  */
@@ -222,6 +258,15 @@ export class StreamingFrontDoor extends Construct {
   public readonly securityPolicy: string;
   /** The URL clients use (the custom domain's when there is one), ending in `/`. */
   public readonly url: string;
+  /**
+   * The role API Gateway writes this account's and region's logs with, and the
+   * account setting that names it (with `ApiGatewayAccountRole.CREATE`; shared
+   * by every front door of the stack).
+   */
+  public readonly accountLogging?: {
+    readonly role: iam.IRole;
+    readonly account: apigateway.CfnAccount;
+  };
 
   constructor(scope: Construct, id: string, props: StreamingFrontDoorProps) {
     super(scope, id);
@@ -231,10 +276,15 @@ export class StreamingFrontDoor extends Construct {
     const burst = props.throttlingBurstLimit ?? 50;
     const gatewayTimeout = props.gatewayTimeout ?? Duration.minutes(5);
     const privateApi = access === ApiEndpointAccess.PRIVATE;
+    const accountRole = props.accountRole ?? ApiGatewayAccountRole.CREATE;
     new PropsValidator('StreamingFrontDoor')
       .check(
         Object.values(ApiEndpointAccess).includes(access),
         `access must be one of ${Object.values(ApiEndpointAccess).join(', ')}`,
+      )
+      .check(
+        Object.values(ApiGatewayAccountRole).includes(accountRole),
+        `accountRole must be one of ${Object.values(ApiGatewayAccountRole).join(', ')}`,
       )
       .check(
         !privateApi || endpointIds.length > 0,
@@ -303,6 +353,12 @@ export class StreamingFrontDoor extends Construct {
     const cfnApi = this.api.node.defaultChild as apigateway.CfnRestApi;
     cfnApi.securityPolicy = this.securityPolicy;
     cfnApi.endpointAccessMode = apigateway.EndpointAccessMode.STRICT;
+    if (accountRole === ApiGatewayAccountRole.CREATE) {
+      const setting = ApiGatewayAccountLogging.of(this, cfnApi);
+      // API Gateway refuses a stage with an access log until the account setting exists.
+      this.api.deploymentStage.node.addDependency(setting.account);
+      this.accountLogging = { role: setting.role, account: setting.account };
+    }
 
     this.addRoutes(props, gatewayTimeout);
     this.addGatewayResponses(props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH);
@@ -437,7 +493,7 @@ export class StreamingFrontDoor extends Construct {
       'Lambda proxy integrations: the functions validate every header and body themselves (fixed-message 400s that never echo content); an API Gateway model would duplicate that schema and answer in another error shape.';
     Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG2', reason: proxyValidation });
     const noExecutionLogs =
-      'Execution logs are off: at INFO with data tracing they hold request and response bodies (request content, P1), and any level needs an account-wide CloudWatch role that would change every API in the region. The access log (metadata only, logs CMK, bounded retention) and the usage log record every request.';
+      'Execution logs are off: at INFO with data tracing they hold request and response bodies (request content, P1), and at any level API Gateway writes them to log groups it names and creates itself (API-Gateway-Execution-Logs_...), without the logs CMK and without expiry. The access log (metadata only, logs CMK, bounded retention) and the usage log record every request.';
     const noCache =
       'No cache: caching answers would keep request content after the request (P1), and a streamed answer cannot be cached.';
     const noClientCert =
@@ -470,7 +526,7 @@ export class StreamingFrontDoor extends Construct {
     }
     if (!props.webAclArn) {
       const noWaf =
-        'No web ACL was configured (prop webAclArn): requests are authenticated by API key, throttled at the stage and bounded by reserved concurrency; platform teams attach their own WAF through webAclArn.';
+        "No web ACL was configured (prop webAclArn): requests are authenticated by API key, throttled at the stage and bounded by the gateway's concurrency (its reservation, or the account's limit); platform teams attach their own WAF through webAclArn.";
       Validations.of(stage).acknowledge(
         { id: 'AwsSolutions-APIG3', reason: noWaf },
         ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((pack) => ({
@@ -479,6 +535,56 @@ export class StreamingFrontDoor extends Construct {
         })),
       );
     }
+  }
+}
+
+/**
+ * The stack's API Gateway account setting: the CloudWatch Logs role and the
+ * `AWS::ApiGateway::Account` that names it, created once per stack (the
+ * setting is one per account and region) and shared by its front doors. Both
+ * are retained when the stack is deleted: the setting outlives the stack
+ * anyway (deleting an `AWS::ApiGateway::Account` does not clear it), and
+ * deleting the role would break the logging of every other API of the
+ * account and region.
+ */
+class ApiGatewayAccountLogging extends Construct {
+  private static readonly ID = 'ApiGatewayAccount';
+
+  /** The stack's setting, created with `firstApi` as the API it waits for. */
+  public static of(scope: Construct, firstApi: apigateway.CfnRestApi): ApiGatewayAccountLogging {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(ApiGatewayAccountLogging.ID);
+    return existing instanceof ApiGatewayAccountLogging
+      ? existing
+      : new ApiGatewayAccountLogging(stack, ApiGatewayAccountLogging.ID, firstApi);
+  }
+
+  public readonly role: iam.Role;
+  public readonly account: apigateway.CfnAccount;
+
+  private constructor(scope: Construct, id: string, firstApi: apigateway.CfnRestApi) {
+    super(scope, id);
+    this.role = new iam.Role(this, 'CloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description:
+        "API Gateway's account-level role for writing API logs to CloudWatch Logs in this region (kept when the stack is deleted)",
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(API_GATEWAY_LOGS_POLICY)],
+    });
+    this.role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.account = new apigateway.CfnAccount(this, 'Account', {
+      cloudWatchRoleArn: this.role.roleArn,
+    });
+    this.account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // As CDK's own RestApi does: in an account where API Gateway was never
+    // used, the setting may be refused until an API exists (CloudFormation's
+    // documentation used to ask for this dependency).
+    this.account.node.addDependency(firstApi);
+    const reason =
+      "API Gateway's account-level CloudWatch Logs role carries the AWS managed policy API Gateway documents for it (AmazonAPIGatewayPushToCloudWatchLogs) and nothing else; it is assumable only by apigateway.amazonaws.com. API Gateway uses this one role for every API of the account and region, whose log groups this stack cannot know, so no narrower custom policy would serve them; AWS maintains the policy as the service changes.";
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${API_GATEWAY_LOGS_POLICY}]`,
+      reason,
+    });
   }
 }
 

@@ -282,7 +282,7 @@ export class TlsLoadBalancer extends Construct {
     }
     if (!props.webAclArn) {
       const noWaf =
-        'No web ACL was configured (prop webAclArn): requests are authenticated by API key and bounded by reserved concurrency; platform teams attach their own WAF through webAclArn.';
+        "No web ACL was configured (prop webAclArn): requests are authenticated by API key and bounded by the gateway's concurrency (its reservation, or the account's limit); platform teams attach their own WAF through webAclArn.";
       Validations.of(this.loadBalancer).acknowledge(
         { id: 'NIST.800.53.R5-ALBWAFEnabled', reason: noWaf },
         { id: 'PCI.DSS.321-ALBWAFEnabled', reason: noWaf },

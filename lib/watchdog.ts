@@ -48,6 +48,13 @@ export interface WatchdogProps {
   readonly configBucket?: IConfigBucket;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserve concurrency for the function (1). Off in an account whose Lambda
+   * concurrency limit leaves no room for reservations: it then shares the
+   * account's unreserved pool (an overlapping run is harmless: it only counts).
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -86,7 +93,13 @@ export class Watchdog extends Construct {
       vpcSubnets: props.vpcSubnets,
       timeout: Duration.minutes(2),
       memorySize: 256,
+      // One run at a time, where the account allows a reservation. Without
+      // one, two runs overlap only if EventBridge delivers an event twice (a
+      // run times out after 2 minutes; the schedule is hourly), and that is
+      // harmless: a run only reads (COUNT queries and scans, the trust store)
+      // and publishes counts, which the alarms read as the hour's maximum.
       reservedConcurrentExecutions: 1,
+      reserveConcurrency: props.reserveConcurrency,
       environment: {
         DELETION_TABLE_NAME: props.deletionTable.tableName,
         KEY_TABLE_NAME: props.keyTable.tableName,

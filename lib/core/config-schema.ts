@@ -73,6 +73,9 @@ export const LOG_RETENTION_PERIODS: readonly number[] = [
 /** What serves the API: the load balancer, or API Gateway with response streaming. */
 export const FRONT_DOOR_KINDS = ['alb', 'api-gateway'] as const;
 
+/** Who sets API Gateway's account-level CloudWatch Logs role (ApiGatewayAccountRole in lib/streaming-front-door.ts). */
+export const API_GATEWAY_ACCOUNT_ROLES = ['create', 'existing'] as const;
+
 /** The TLS choices of the HTTPS listener (TlsVersions in lib/tls-load-balancer.ts). */
 export const TLS_VERSION_VALUES = ['tls1.2+1.3', 'tls1.3'] as const;
 
@@ -180,6 +183,13 @@ export const CONFIG_SCHEMA = {
     description:
       "the callers' execute-api interface endpoints the private REST API admits (its resource policy names them on `aws:SourceVpce`)",
   }),
+  apiGatewayAccountRole: setting({
+    kind: 'string',
+    default: 'create',
+    rule: oneOfRule(API_GATEWAY_ACCOUNT_ROLES),
+    description:
+      "API Gateway's account-level CloudWatch Logs role, without which no stage with an access log can be created (`api-gateway` only; the load balancer creates nothing account-wide). `create`: the stack sets it: a role with only the AWS managed policy `AmazonAPIGatewayPushToCloudWatchLogs` and the account setting naming it, both kept when the stack is deleted; `existing`: it is already set in this account and region (by another stack or by hand) and nothing account-wide is created. Use `create` in one stack per account and region (see [Account-wide settings](deploy.md#account-wide-settings))",
+  }),
   certificateArn: setting({
     kind: 'string',
     default: '',
@@ -260,8 +270,9 @@ export const CONFIG_SCHEMA = {
   maxAzs: setting({
     kind: 'integer',
     default: 2,
-    rule: integerRule(2, 6),
-    description: 'Availability Zones (more than 2 need an explicit account and region)',
+    rule: integerRule(1, 6),
+    description:
+      'Availability Zones (more than 2 need an explicit account and region). 1 is a non-production setting for `frontDoorKind` `api-gateway` only (a load balancer needs two zones): one zone of interface endpoints costs half, and a zone outage stops the API; every privacy promise still holds',
   }),
   vpcCidr: setting({
     kind: 'string',
@@ -338,7 +349,15 @@ export const CONFIG_SCHEMA = {
     kind: 'integer',
     default: 50,
     rule: integerRule(1, 1000),
-    description: 'reserved concurrency of the gateway',
+    description:
+      "reserved concurrency of the gateway (with `reserveConcurrency`); with `api-gateway` also the stage's rate and burst limits",
+  }),
+  reserveConcurrency: setting({
+    kind: 'boolean',
+    default: true,
+    rule: BOOLEAN_RULE,
+    description:
+      "whether the functions reserve Lambda concurrency: `gatewayMaxConcurrency` for the gateway, 10 admin, 5 erasure worker, 2 receipt webhook, 1 sweeper, 1 watchdog (67 by default, 69 with `receiptWebhookUrl`), which needs an account concurrency limit of at least the total plus 100 (Lambda keeps 100 unreserved). `false` for an account with a lower limit (new accounts may have 10): no function reserves, and all share the account's pool (see [Deploy readiness](deploy.md#deploy-readiness))",
   }),
   maxImagesPerRequest: setting({
     kind: 'integer',

@@ -50,6 +50,16 @@ const VARIANTS: Record<string, Record<string, string>> = {
     frontDoor: 'private',
     apiVpcEndpointIds: 'vpce-0123456789abcdef0,vpce-01234567',
   },
+  'no reserved concurrency (an account with a low limit), streaming front door with an existing account role, receipt webhook':
+    {
+      reserveConcurrency: 'false',
+      frontDoorKind: 'api-gateway',
+      apiGatewayAccountRole: 'existing',
+      receiptWebhookUrl: 'https://receipts.example.com/ephemera',
+    },
+  'no reserved concurrency, load balancer': {
+    reserveConcurrency: 'false',
+  },
   'streaming front doors public and private, own domain, WAF, TLS 1.3 FIPS, access logs': {
     frontDoorKind: 'api-gateway',
     frontDoor: 'both',

@@ -22,6 +22,51 @@ import {
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
+describe('the admin listener rules at the limit of 5 path values per rule', () => {
+  // The admin API with other paths: lib/core/routes mocked in a registry of its own.
+  let patterns: readonly string[] = [];
+  let adminRules: () => string[][] = () => [];
+  jest.isolateModules(() => {
+    jest.doMock('../../lib/core/routes', () => ({
+      ...jest.requireActual('../../lib/core/routes'),
+      get ADMIN_PATH_PATTERNS() {
+        return patterns;
+      },
+    }));
+    /* eslint-disable @typescript-eslint/no-require-imports -- modules of the mocking registry */
+    const { Template } =
+      require('aws-cdk-lib/assertions') as typeof import('aws-cdk-lib/assertions');
+    const fixture =
+      require('../support/gateway-fixture') as typeof import('../support/gateway-fixture');
+    const support = require('../support/stacks') as typeof import('../support/stacks');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    adminRules = () => {
+      const stack = support.testStack();
+      fixture.adminInStack(stack);
+      return Object.values(
+        Template.fromStack(stack).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+      )
+        .filter((r) => r.Properties.Priority < GATEWAY_RULE_PRIORITY)
+        .sort((a, b) => a.Properties.Priority - b.Properties.Priority)
+        .map((r) => r.Properties.Conditions[0].PathPatternConfig.Values as string[]);
+    };
+  });
+  jest.dontMock('../../lib/core/routes');
+  const paths = (n: number) => Array.from({ length: n }, (_, i) => `/v1/admin${i}`);
+
+  test('five paths fit one rule', () => {
+    patterns = paths(5);
+    expect(adminRules()).toEqual([paths(5)]);
+  });
+
+  test('a sixth path makes a second rule; no rule holds more than five', () => {
+    patterns = paths(6);
+    const rules = adminRules();
+    expect(rules).toEqual([paths(5), [paths(6)[5]]]);
+    for (const rule of rules) expect(rule.length).toBeLessThanOrEqual(5);
+  });
+});
+
 describe('the admin plane in the default stack', () => {
   const { stack, template } = defaultStack();
   const id = (c: Parameters<typeof logicalId>[0]) => logicalId(c);

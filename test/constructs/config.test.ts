@@ -34,6 +34,7 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     frontDoor: c.frontDoor,
     frontDoorKind: c.frontDoorKind,
     apiVpcEndpointIds: c.apiVpcEndpointIds,
+    apiGatewayAccountRole: c.apiGatewayAccountRole,
     allowedCidrs: c.allowedCidrs ?? [],
     httpRedirect: c.httpRedirect,
     webAclArn: c.webAclArn ?? '',
@@ -50,6 +51,7 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     models: c.models,
     gatewayTimeoutSeconds: c.gatewayTimeout.toSeconds(),
     gatewayMaxConcurrency: c.gatewayMaxConcurrency,
+    reserveConcurrency: c.reserveConcurrency,
     maxImagesPerRequest: c.maxImagesPerRequest,
     remoteImageUrls: c.remoteImageUrls,
     accessLogs: c.accessLogs,
@@ -217,7 +219,7 @@ describe('readConfig rejects bad values', () => {
     ],
     ['tlsVersions', 'tls1.2', 'tlsVersions must be one of tls1.2+1.3, tls1.3 (got "tls1.2")'],
     ['fips', 'yes', 'fips must be true or false (got "yes")'],
-    ['maxAzs', '7', 'maxAzs must be an integer from 2 to 6 (got "7")'],
+    ['maxAzs', '7', 'maxAzs must be an integer from 1 to 6 (got "7")'],
     ['vpcCidr', '10.0.0.0', 'vpcCidr must be an IPv4 CIDR from /16 to /21 (got "10.0.0.0")'],
     ['frontDoor', 'internal', 'frontDoor must be one of public, private, both (got "internal")'],
     [
@@ -289,6 +291,16 @@ describe('readConfig rejects bad values', () => {
         }),
       invalid(
         'frontDoor private means no internet gateway at all, but allowInternetEgress needs one (for its NAT gateways): reach the upstream through the VPC (PrivateLink, peering) or choose frontDoor both',
+      ),
+    );
+  });
+
+  test('one Availability Zone is a setting for the API Gateway front door only', () => {
+    expect(configFrom({ frontDoorKind: 'api-gateway', maxAzs: 1 })).toMatchObject({ maxAzs: 1 });
+    expectThrowsExactly(
+      () => configFrom({ frontDoorKind: 'alb', maxAzs: 1 }),
+      invalid(
+        'maxAzs 1 needs frontDoorKind api-gateway: a load balancer needs subnets in two Availability Zones',
       ),
     );
   });

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DataKeys, DataKeysProps } from '../../lib/data-keys';
 import { expectThrowsExactly, keyPolicyStatements, logicalId, testStack } from '../support/stacks';
@@ -62,7 +62,8 @@ describe('DataKeys', () => {
     expect(props.EnableKeyRotation).toBeUndefined();
   });
 
-  test('each key has the alias alias/ephemera/<name>', () => {
+  test('each key has the alias alias/<stack name in lower case>/<name>', () => {
+    expect(stack.stackName).toBe('Test');
     const names = [...SYMMETRIC, 'hmac', 'signing'];
     const keyOf: Record<string, string> = {
       metadata: logicalId(keys.metadataKey),
@@ -74,10 +75,33 @@ describe('DataKeys', () => {
     };
     for (const name of names) {
       template.hasResourceProperties('AWS::KMS::Alias', {
-        AliasName: `alias/ephemera/${name}`,
+        AliasName: `alias/test/${name}`,
         TargetKeyId: { 'Fn::GetAtt': [keyOf[name], 'Arn'] },
       });
     }
+  });
+
+  test('stacks of different names get different aliases (alias names are account-wide)', () => {
+    const aliasesOf = (name: string) => {
+      const named = testStack({}, name);
+      new DataKeys(named, 'DataKeys');
+      return Object.values(Template.fromStack(named).findResources('AWS::KMS::Alias'))
+        .map((a) => a.Properties.AliasName as string)
+        .sort();
+    };
+    const names = [...SYMMETRIC, 'hmac', 'signing'].sort();
+    expect(aliasesOf('Ephemera')).toEqual(names.map((n) => `alias/ephemera/${n}`));
+    expect(aliasesOf('EphemeraStaging')).toEqual(names.map((n) => `alias/ephemerastaging/${n}`));
+  });
+
+  test('in a nested stack (its name unknown at synth) aliasPrefix is required', () => {
+    const parent = testStack({}, 'Parent');
+    const nested = new NestedStack(parent, 'Nested');
+    expectThrowsExactly(
+      () => new DataKeys(nested, 'DataKeys'),
+      'Invalid DataKeys props:\n  - aliasPrefix is required where the stack name is not known at synth (a nested stack): alias names must be unique in the account and region',
+    );
+    expect(() => new DataKeys(nested, 'Named', { aliasPrefix: 'alias/nested' })).not.toThrow();
   });
 
   test('a custom aliasPrefix is used for every alias', () => {

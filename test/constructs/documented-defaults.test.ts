@@ -36,6 +36,7 @@ import { ShortTtlImageBucket, ShortTtlImageBucketProps } from '../../lib/short-t
 import {
   ApiAccessLogFields,
   ApiEndpointAccess,
+  ApiGatewayAccountRole,
   StreamingFrontDoor,
   StreamingFrontDoorProps,
 } from '../../lib/streaming-front-door';
@@ -231,7 +232,6 @@ const BUILDERS: Record<string, Builder> = {
  */
 const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ['DataKeysProps', 'rotationPeriod', 'Duration.days(365)', Duration.days(365), Duration.days(180)],
-  ['DataKeysProps', 'aliasPrefix', "'alias/ephemera'", 'alias/ephemera', 'alias/other'],
   ['DataKeysProps', 'pendingWindow', 'Duration.days(30)', Duration.days(30), Duration.days(7)],
   [
     'DataKeysProps',
@@ -328,6 +328,13 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
   ['RetentionFunctionProps', 'memorySize', '512', 512, 1024],
   ['RetentionFunctionProps', 'reservedConcurrentExecutions', '10', 10, 5],
+  ['RetentionFunctionProps', 'reserveConcurrency', 'true', true, false],
+  ['ShortTtlImageBucketProps', 'reserveConcurrency', 'true', true, false],
+  ['InferenceGatewayProps', 'reserveConcurrency', 'true', true, false],
+  ['AdminApiProps', 'reserveConcurrency', 'true', true, false],
+  ['CustomerErasureProps', 'reserveConcurrency', 'true', true, false],
+  ['WatchdogProps', 'reserveConcurrency', 'true', true, false],
+  ['ReceiptWebhookProps', 'reserveConcurrency', 'true', true, false],
   [
     'RetentionFunctionProps',
     'logRetention',
@@ -495,6 +502,13 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
     TlsVersions.TLS_1_3_ONLY,
   ],
   ['StreamingFrontDoorProps', 'fips', 'false', false, true],
+  [
+    'StreamingFrontDoorProps',
+    'accountRole',
+    'ApiGatewayAccountRole.CREATE',
+    ApiGatewayAccountRole.CREATE,
+    ApiGatewayAccountRole.EXISTING,
+  ],
   ['StreamingFrontDoorProps', 'throttlingRateLimit', '50', 50, 20],
   ['StreamingFrontDoorProps', 'throttlingBurstLimit', '50', 50, 20],
   [

@@ -1,5 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { reservedConcurrency } from '../../lib/deploy-facts';
 import { EphemeraStack } from '../../lib/ephemera-stack';
 import { expectThrowsExactly, logicalId, TEST_CERTIFICATE_ARN, testApp } from '../support/stacks';
 
@@ -354,5 +356,119 @@ describe('EphemeraStack: configuration reaches the constructs', () => {
         expect([type, r.DeletionPolicy]).toEqual([type, 'Retain']);
       }
     }
+  });
+});
+
+describe('EphemeraStack: first-deploy readiness', () => {
+  const ENDPOINT = 'vpce-0123456789abcdef0';
+  const FRONT_DOORS: Array<[string, Record<string, unknown>]> = [
+    ['alb, public', {}],
+    ['alb, private', { frontDoor: 'private', ...PRINCIPALS }],
+    ['alb, both', { frontDoor: 'both', ...PRINCIPALS }],
+    ['api-gateway, public', { frontDoorKind: 'api-gateway' }],
+    [
+      'api-gateway, private',
+      { frontDoorKind: 'api-gateway', frontDoor: 'private', apiVpcEndpointIds: ENDPOINT },
+    ],
+    [
+      'api-gateway, both',
+      { frontDoorKind: 'api-gateway', frontDoor: 'both', apiVpcEndpointIds: ENDPOINT },
+    ],
+  ];
+  const VARIANTS = FRONT_DOORS.flatMap(([name, context]) =>
+    ['create', 'existing'].map((role) => [name, role, context] as const),
+  );
+
+  test.each(VARIANTS)(
+    "%s, apiGatewayAccountRole %s: API Gateway's account CloudWatch role only where a stage needs it and the stack owns it",
+    (_name, role, context) => {
+      const template = Template.fromStack(stackWith({ ...context, apiGatewayAccountRole: role }));
+      const stages = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+      const accounts = template.findResources('AWS::ApiGateway::Account');
+      const apiGatewayRoles = Object.entries(template.findResources('AWS::IAM::Role')).filter(
+        ([, r]) =>
+          JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes(
+            'apigateway.amazonaws.com',
+          ),
+      );
+      const owned = context.frontDoorKind === 'api-gateway' && role === 'create';
+      expect(stages.length > 0).toBe(context.frontDoorKind === 'api-gateway');
+      expect(Object.keys(accounts)).toHaveLength(owned ? 1 : 0);
+      expect(apiGatewayRoles).toHaveLength(owned ? 1 : 0);
+      if (!owned) return;
+      const [accountId, account] = Object.entries(accounts)[0];
+      const [roleId, accountRole] = apiGatewayRoles[0];
+      expect(account.Properties.CloudWatchRoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+      expect([account.DeletionPolicy, accountRole.DeletionPolicy]).toEqual(['Retain', 'Retain']);
+      expect(JSON.stringify(accountRole.Properties.ManagedPolicyArns)).toContain(
+        'AmazonAPIGatewayPushToCloudWatchLogs',
+      );
+      // Every stage (each has an access log) waits for the account setting.
+      for (const stage of stages) expect(stage.DependsOn).toContain(accountId);
+    },
+  );
+
+  test('apiGatewayAccountRole and reserveConcurrency are checked like every key', () => {
+    expect(() => stackWith({ apiGatewayAccountRole: 'sometimes' })).toThrow(
+      'apiGatewayAccountRole must be one of create, existing (got "sometimes")',
+    );
+    expect(() => stackWith({ reserveConcurrency: 'sometimes' })).toThrow('reserveConcurrency');
+  });
+
+  const reservations = (stack: EphemeraStack) => {
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const of = (c: Parameters<typeof logicalId>[0]) =>
+      functions[logicalId(c)].Properties.ReservedConcurrentExecutions;
+    return {
+      gateway: of(stack.gateway.handler.function),
+      admin: of(stack.admin.handler.function),
+      worker: of(stack.erasure.worker.function),
+      webhook: of(stack.receiptWebhook!.handler.function),
+      sweeper: of(stack.images.sweeper.function),
+      watchdog: of(stack.watchdog.handler.function),
+    };
+  };
+  const WEBHOOK = { receiptWebhookUrl: 'https://receipts.example.com/ephemera' };
+
+  test('by default every function reserves concurrency: 67, 69 with the receipt webhook', () => {
+    const stack = stackWith(WEBHOOK);
+    expect(reservations(stack)).toEqual({
+      gateway: 50,
+      admin: 10,
+      worker: 5,
+      webhook: 2,
+      sweeper: 1,
+      watchdog: 1,
+    });
+    expect(reservedConcurrency(Template.fromStack(stack).toJSON())).toBe(69);
+    expect(reservedConcurrency(Template.fromStack(stackWith({})).toJSON())).toBe(67);
+  });
+
+  test('reserveConcurrency false: no function reserves, each acknowledges the concurrency rules', () => {
+    const stack = stackWith({ ...WEBHOOK, reserveConcurrency: false });
+    const template = Template.fromStack(stack).toJSON();
+    expect(reservedConcurrency(template)).toBe(0);
+    const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(6);
+    for (const fn of functions) {
+      expect(fn).not.toHaveProperty('Properties.ReservedConcurrentExecutions');
+    }
+    for (const fn of Object.values(reservations(stack))) expect(fn).toBeUndefined();
+    const acknowledged = stack.node
+      .findAll()
+      .filter((c) => c instanceof lambda.Function)
+      .map((c) =>
+        c.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((m) => Object.keys(m.data as Record<string, string>))
+          .filter((id) => id.includes('LambdaConcurrency'))
+          .map((id) => id.replace(/^Annotation::/, ''))
+          .sort(),
+      );
+    expect(acknowledged).toEqual(
+      Array(6).fill(['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency']),
+    );
   });
 });

@@ -271,9 +271,9 @@ describe('IsolatedNetwork options', () => {
 
 describe('IsolatedNetwork validation', () => {
   test.each([
-    ['maxAzs 1', { maxAzs: 1 }, 'maxAzs must be an integer from 2 to 6 (got 1)'],
-    ['maxAzs 7', { maxAzs: 7 }, 'maxAzs must be an integer from 2 to 6 (got 7)'],
-    ['maxAzs 2.5', { maxAzs: 2.5 }, 'maxAzs must be an integer from 2 to 6 (got 2.5)'],
+    ['maxAzs 0', { maxAzs: 0 }, 'maxAzs must be an integer from 1 to 6 (got 0)'],
+    ['maxAzs 7', { maxAzs: 7 }, 'maxAzs must be an integer from 1 to 6 (got 7)'],
+    ['maxAzs 2.5', { maxAzs: 2.5 }, 'maxAzs must be an integer from 1 to 6 (got 2.5)'],
     [
       'a /8',
       { cidr: '10.0.0.0/8' },
@@ -325,7 +325,7 @@ describe('IsolatedNetwork validation', () => {
     expectThrowsExactly(
       () => build({ maxAzs: 0, cidr: '10.40.0.0' }),
       'Invalid IsolatedNetwork props:\n' +
-        '  - maxAzs must be an integer from 2 to 6 (got 0)\n' +
+        '  - maxAzs must be an integer from 1 to 6 (got 0)\n' +
         "  - cidr must be an IPv4 CIDR from /16 to /21 (got '10.40.0.0')",
     );
   });

@@ -80,6 +80,42 @@ describe('RetentionFunction', () => {
   });
 });
 
+describe('RetentionFunction reserveConcurrency', () => {
+  const acknowledged = (fn: RetentionFunction): string[] =>
+    fn.function.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.keys(m.data as Record<string, string>))
+      .map((id) => id.replace(/^Annotation::/, ''));
+  const concurrencyRules = ['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency'];
+
+  test('by default the function reserves its concurrency, and nothing about it is acknowledged', () => {
+    const { fn, template } = build({ reservedConcurrentExecutions: 3 });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
+    for (const rule of concurrencyRules) expect(acknowledged(fn)).not.toContain(rule);
+  });
+
+  test('off: no reservation, and the HIPAA and NIST concurrency rules are acknowledged on the function only', () => {
+    const { fn, template } = build({ reserveConcurrency: false, reservedConcurrentExecutions: 3 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+    expect(acknowledged(fn)).toEqual(expect.arrayContaining(concurrencyRules));
+    const reasons = fn.function.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .map((m) => JSON.stringify(m.data))
+      .join(' ');
+    expect(reasons).toContain('reserveConcurrency=false');
+    expect(reasons).toContain('Lambda keeps 100 executions unreserved');
+    for (const other of [fn.role, fn.logGroup]) {
+      const ids = other.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.keys(m.data as Record<string, string>))
+        .map((id) => id.replace(/^Annotation::/, ''));
+      for (const rule of concurrencyRules) expect(ids).not.toContain(rule);
+    }
+  });
+});
+
 describe('RetentionFunction trigger', () => {
   test.each([
     [FunctionTrigger.SYNCHRONOUS, 'every failure is returned to the caller as the HTTP answer'],

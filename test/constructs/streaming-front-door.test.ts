@@ -1,10 +1,12 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { InferenceGateway } from '../../lib/inference-gateway';
 import {
+  API_GATEWAY_LOGS_POLICY,
   API_STAGE_NAME,
   ApiAccessLogFields,
+  ApiGatewayAccountRole,
   ApiEndpointAccess,
   apiSecurityPolicyFor,
   StreamingFrontDoor,
@@ -77,8 +79,96 @@ describe('StreamingFrontDoor', () => {
       DisableExecuteApiEndpoint: false,
       Policy: Match.absent(),
     });
-    // No account-wide CloudWatch role: execution logs stay off.
+  });
+
+  it("sets API Gateway's account-level CloudWatch Logs role by default, retained, before the stage", () => {
+    const { stack, door, template } = build();
+    // A role only API Gateway assumes, with only the AWS managed policy and nothing inline.
+    const roles = template.findResources('AWS::IAM::Role');
+    expect(Object.keys(roles)).toEqual([logicalId(door.accountLogging!.role)]);
+    const role = Object.values(roles)[0];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'apigateway.amazonaws.com' },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toEqual([
+      {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, `:iam::aws:policy/${API_GATEWAY_LOGS_POLICY}`],
+        ],
+      },
+    ]);
+    expect(role.Properties.Policies).toBeUndefined();
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    // The account setting names it; both outlive the stack (other APIs log through them).
+    const accounts = template.findResources('AWS::ApiGateway::Account');
+    expect(Object.values(accounts)).toEqual([
+      {
+        Type: 'AWS::ApiGateway::Account',
+        Properties: {
+          CloudWatchRoleArn: { 'Fn::GetAtt': [logicalId(door.accountLogging!.role), 'Arn'] },
+        },
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        // Written once an API exists (a never-used account may refuse it before).
+        DependsOn: [logicalId(door.api)],
+      },
+    ]);
+    expect(role.DeletionPolicy).toBe('Retain');
+    expect(role.UpdateReplacePolicy).toBe('Retain');
+    // The stage (it has an access log) is created only once the setting exists.
+    const accountId = Object.keys(accounts)[0];
+    const stage =
+      template.findResources('AWS::ApiGateway::Stage')[logicalId(door.api.deploymentStage)];
+    expect(stage.DependsOn).toContain(accountId);
+    // The setting is the stack's, not the front door's: one per stack.
+    expect(door.accountLogging!.account.node.path).toBe(
+      `${stack.node.path}/ApiGatewayAccount/Account`,
+    );
+  });
+
+  it('even with a removalPolicy of DESTROY keeps the account setting and its role', () => {
+    const { template } = build({ removalPolicy: RemovalPolicy.DESTROY });
+    for (const type of ['AWS::IAM::Role', 'AWS::ApiGateway::Account']) {
+      const [resource] = Object.values(template.findResources(type));
+      expect([type, resource.DeletionPolicy]).toEqual([type, 'Retain']);
+    }
+  });
+
+  it('with ApiGatewayAccountRole.EXISTING creates nothing account-wide', () => {
+    const { door, template } = build({ accountRole: ApiGatewayAccountRole.EXISTING });
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    template.resourceCountIs('AWS::IAM::Role', 0);
+    expect(door.accountLogging).toBeUndefined();
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stage.DependsOn).toBeUndefined();
+  });
+
+  it('two front doors in one stack share one account setting, and both stages wait for it', () => {
+    const stack = testStack();
+    const fn = lambda.Function.fromFunctionAttributes(stack, 'Gw', {
+      functionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:gateway',
+      sameEnvironment: true,
+    });
+    const logsKey = testKey(stack, 'Logs');
+    const open = new StreamingFrontDoor(stack, 'Public', { gateway: fn, logsKey });
+    const closed = new StreamingFrontDoor(stack, 'Private', {
+      gateway: fn,
+      logsKey,
+      access: ApiEndpointAccess.PRIVATE,
+      vpcEndpointIds: [ENDPOINT],
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    expect(closed.accountLogging!.account).toBe(open.accountLogging!.account);
+    const accountId = logicalId(open.accountLogging!.account);
+    const stages = template.findResources('AWS::ApiGateway::Stage');
+    expect(Object.values(stages).map((s) => s.DependsOn)).toEqual([[accountId], [accountId]]);
   });
 
   it.each([
@@ -340,6 +430,11 @@ describe('StreamingFrontDoor', () => {
       'allowedCidrs applies to a public API',
     ],
     ['a bad range', { allowedCidrs: ['10.0.0.1/8'] }, 'allowedCidrs'],
+    [
+      'an unknown account role',
+      { accountRole: 'maybe' as ApiGatewayAccountRole },
+      'accountRole must be one of create, existing',
+    ],
     ['no throttling', { throttlingBurstLimit: 0 }, 'throttlingBurstLimit'],
     ['a timeout over 15 minutes', { gatewayTimeout: Duration.minutes(16) }, 'gatewayTimeout'],
     [
