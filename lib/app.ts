@@ -8,6 +8,8 @@ import {
   formatComplianceSummary,
   readComplianceReport,
 } from './compliance';
+import { formatDeploySummaries } from './cost-estimate';
+import { reservedConcurrency } from './deploy-facts';
 import { EphemeraStack } from './ephemera-stack';
 import { ReusedVerdict } from './reused-verdict';
 
@@ -117,11 +119,13 @@ export function synthWithCompliance(
 }
 
 /**
- * What `npm run synth` does: synthesize, write the one-screen summary, and
- * return the exit code (1 when any finding is left unacknowledged).
+ * What `npm run synth` does: synthesize, write the one-screen summary and the
+ * deploy summary (fixed monthly cost, per-request cost, reserved concurrency),
+ * and return the exit code (1 when any finding is left unacknowledged).
  */
 export function synthAndReport(app: App, plugins: string[], write: (text: string) => void): number {
   const { assembly, summary } = synthWithCompliance(app, plugins);
   write(formatComplianceSummary(summary, assembly.directory) + '\n');
+  write(formatDeploySummaries(assembly.stacks, reservedConcurrency) + '\n');
   return summary.findings.length > 0 ? 1 : 0;
 }
