@@ -82,6 +82,7 @@ describe('layering', () => {
   });
 
   test('the command-line tools reach the stores through lib/core, never through a handler', () => {
-    expect(violations(sources('bin'), (t) => under(t, 'lib'))).toEqual([]);
+    // A tool may be split into modules of its own (bin/preflight/, bin/smoke/).
+    expect(violations(sources('bin'), (t) => under(t, 'lib') || under(t, 'bin'))).toEqual([]);
   });
 });
