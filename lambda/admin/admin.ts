@@ -45,7 +45,8 @@ import { requestIdOf, type InvocationContext } from '../shared/request-id';
 import { RETENTION_HEADER, retentionHeader } from '../shared/retention-header';
 import type { TrustMode } from '../shared/trust/trust-document';
 import { S3TrustStore, TrustSource } from '../shared/trust/trust-source';
-import { trustWarningHeaders } from '../shared/trust/warning';
+import { trustWarningHeaders, trustWarningText } from '../shared/trust/warning';
+import { warningHeader } from '../shared/warning-header';
 
 export interface AdminDeps {
   readonly config: AdminConfig;
@@ -153,6 +154,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       route: match.kind === 'found' ? match.route : 'unmatched',
     };
 
+    const warnings: string[] = [];
     let response: HttpResult;
     try {
       if (match.kind === 'not_found') {
@@ -170,6 +172,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       response = await ROUTES[route](svc, {
         http,
         record,
+        warnings,
         ...(match.id !== undefined ? { id: match.id } : {}),
       });
     } catch (err) {
@@ -192,7 +195,10 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         : config.metadataRetentionDays;
     response.headers = {
       ...response.headers,
-      ...trustWarningHeaders(await warningMode(recordedTrustMode(record))),
+      ...warningHeader([
+        trustWarningText(await warningMode(recordedTrustMode(record))),
+        ...warnings,
+      ]),
       [RETENTION_HEADER]: retentionHeader({ metadataDays: keptDays }),
       'X-Request-Id': String(record.request_id),
     };

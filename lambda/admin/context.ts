@@ -35,4 +35,10 @@ export interface AdminRequest {
   /** The `{id}` segment of the path, for routes that have one. */
   readonly id?: string;
   readonly record: AdminLogRecord;
+  /**
+   * Warnings for the answer's `X-Ephemera-Warning`, after the trust warning:
+   * the unknown `X-Ephemera-Metadata` parameters of the routes that read it.
+   * Kept even when the route then fails. Never anything of a value.
+   */
+  readonly warnings: string[];
 }

@@ -32,7 +32,11 @@ import { jsonResult } from '../shared/http-results';
 import type { HttpResult } from '../shared/http-event';
 import { customerHash } from '../../lib/core/keyed-hash';
 import { CUSTOMER_ID_MESSAGES, CUSTOMER_ID_PARAMS, isCustomerId } from '../../lib/core/customer-id';
-import { METADATA_HEADER, parseMetadataHeaders } from '../../lib/core/metadata-header';
+import {
+  METADATA_HEADER,
+  metadataWarnings,
+  parseMetadataHeaders,
+} from '../../lib/core/metadata-header';
 import type { AdminRequest, AdminServices } from './context';
 
 export const ERASURE_MESSAGES = {
@@ -49,10 +53,15 @@ export const ERASURE_MESSAGES = {
   noSuchDeletion: 'No deletion job has this id',
 } as const;
 
-/** The customer id a request names, from the header or the query. */
-export function customerIdOf(http: AdminRequest['http']): string {
+/**
+ * The customer id a request names, from the header or the query. The
+ * header's unknown parameters go to `warnings` (a typo such as `customerid`
+ * then answers 400 naming it, rather than a bare "name the customer").
+ */
+export function customerIdOf(http: AdminRequest['http'], warnings: string[] = []): string {
   const header = parseMetadataHeaders(headerValues(http, METADATA_HEADER));
   if (!header.ok) throw invalidRequest(header.message, CUSTOMER_ID_PARAMS.header);
+  warnings.push(...metadataWarnings(header.unknown));
   if (http.queryMalformed) throw invalidRequest(ERASURE_MESSAGES.malformedQuery);
   const query = http.query.get('customer_id') ?? [];
   if (query.length > 1) throw invalidRequest(ERASURE_MESSAGES.repeatedQueryCustomer, 'customer_id');
@@ -141,7 +150,7 @@ function accepted(job: DeletionJob): HttpResult {
 
 /** `DELETE /v1/user_data`. */
 export async function requestErasure(svc: AdminServices, req: AdminRequest): Promise<HttpResult> {
-  const hash = await hashOf(svc, customerIdOf(req.http));
+  const hash = await hashOf(svc, customerIdOf(req.http, req.warnings));
 
   const current = await markedJob(svc, hash);
   if (isOpen(current.job)) {

@@ -16,7 +16,11 @@ import { headerValues, type HttpResult } from '../shared/http-event';
 import { HttpError, invalidRequest, MESSAGES } from '../shared/http-errors';
 import { jsonResult } from '../shared/http-results';
 import { customerHash } from '../../lib/core/keyed-hash';
-import { METADATA_HEADER, parseMetadataHeaders } from '../../lib/core/metadata-header';
+import {
+  METADATA_HEADER,
+  metadataWarnings,
+  parseMetadataHeaders,
+} from '../../lib/core/metadata-header';
 import { usageRecordFromItem, type UsageRecord } from '../shared/usage-record';
 import type { AdminRequest, AdminServices } from './context';
 import {
@@ -49,6 +53,7 @@ export async function queryLogs(svc: AdminServices, req: AdminRequest): Promise<
   const { http } = req;
   const header = parseMetadataHeaders(headerValues(http, METADATA_HEADER));
   if (!header.ok) throw invalidRequest(header.message, 'X-Ephemera-Metadata');
+  req.warnings.push(...metadataWarnings(header.unknown));
   if (http.queryMalformed) {
     throw invalidRequest('The query string is not valid percent-encoding');
   }

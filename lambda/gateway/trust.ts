@@ -14,7 +14,7 @@ import {
   type TrustReader,
   type TrustSettings,
 } from '../shared/trust/trust-source';
-import { trustWarningHeaders } from '../shared/trust/warning';
+import { trustWarningText } from '../shared/trust/warning';
 import type { GatewayConfig } from './config';
 
 /** A reader that may also answer from its cache without I/O (TrustSource does). */
@@ -52,11 +52,11 @@ export function createTrustReader(config: GatewayConfig, s3?: S3Client): Gateway
   };
 }
 
-/** The warning header for the current mode; none when the trust cannot be read. */
-export async function trustWarning(trust: GatewayTrust): Promise<Record<string, string>> {
+/** The trust warning for the current mode; none when the trust cannot be read. */
+export async function trustWarning(trust: GatewayTrust): Promise<string | undefined> {
   try {
-    return trustWarningHeaders((await trust.current()).mode);
+    return trustWarningText((await trust.current()).mode);
   } catch {
-    return {};
+    return undefined;
   }
 }

@@ -1,10 +1,15 @@
 import fc from 'fast-check';
 import {
   CUSTOMER_ID_INVALID_MESSAGE,
+  MAX_QUOTED_UNKNOWN,
   METADATA_MALFORMED_MESSAGE,
+  METADATA_PARAMETERS,
+  metadataWarnings,
   OPT_OUT_INVALID_MESSAGE,
   parseMetadataHeader,
+  parseMetadataHeaders,
   parseOptOutHeader,
+  type MetadataHeaderResult,
 } from '../../lib/core/metadata-header';
 import { isCustomerId } from '../../lib/core/customer-id';
 
@@ -58,6 +63,10 @@ const arbForbidden = fc.oneof(
 const join = (parts: string[], seps: string[]) =>
   parts.reduce((acc, p, i) => (i === 0 ? p : acc + seps[(i - 1) % seps.length] + p), '');
 
+/** The result without its unknown parameters (checked on their own below). */
+const known = (r: MetadataHeaderResult) =>
+  Object.fromEntries(Object.entries(r).filter(([field]) => field !== 'unknown'));
+
 describe('parseMetadataHeader', () => {
   it.each<[string | undefined, string | undefined]>([
     [undefined, undefined],
@@ -78,7 +87,7 @@ describe('parseMetadataHeader', () => {
     ['customer_id=user@example.com', 'user@example.com'],
     ['customer_id=a+b/c:d', 'a+b/c:d'],
   ])('reads %p as customer id %p', (header, id) => {
-    expect(parseMetadataHeader(header)).toEqual(
+    expect(known(parseMetadataHeader(header))).toEqual(
       id === undefined ? { ok: true } : { ok: true, customerId: id },
     );
   });
@@ -143,7 +152,7 @@ describe('parseMetadataHeader', () => {
         (id, before, after, seps) => {
           expect(isCustomerId(id)).toBe(true);
           const header = join([...before, `customer_id=${id}`, ...after], seps);
-          expect(parseMetadataHeader(header)).toEqual({ ok: true, customerId: id });
+          expect(known(parseMetadataHeader(header))).toEqual({ ok: true, customerId: id });
         },
       ),
       { numRuns: 1000 },
@@ -162,7 +171,7 @@ describe('parseMetadataHeader', () => {
             [...others, `customer_id=${first}`, ...others, `CUSTOMER_ID=${second}`],
             [sep],
           );
-          expect(parseMetadataHeader(header)).toEqual({ ok: true, customerId: first });
+          expect(known(parseMetadataHeader(header))).toEqual({ ok: true, customerId: first });
         },
       ),
     );
@@ -210,6 +219,200 @@ describe('parseMetadataHeader', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('unknown metadata parameters', () => {
+  const KNOWN_TEXT = '(known: customer_id)';
+  /** Every shape a warning may take: a quoted token-only name, or a count. */
+  const WARNING_SHAPE =
+    /^(unknown metadata parameter '[A-Za-z0-9_.-]{1,64}'|[1-9]\d* (more )?unknown metadata parameters?) \(known: customer_id\)$/;
+
+  const unknownOf = (header: string) => {
+    const r = parseMetadataHeader(header);
+    if (!r.ok) throw new Error('expected a valid header');
+    return r.unknown;
+  };
+
+  /** Any spelling of a known name: each letter in either case. */
+  const arbKnownSpelling = fc
+    .constantFrom(...METADATA_PARAMETERS)
+    .chain((name) =>
+      fc
+        .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+        .map((upper) =>
+          [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(''),
+        ),
+    );
+  const isKnown = (name: string) =>
+    (METADATA_PARAMETERS as readonly string[]).includes(name.toLowerCase());
+  /** Names that may be quoted back: the safe token pattern, never a known name. */
+  const arbSafeUnknown = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/).filter((n) => !isKnown(n));
+  /** Well-formed names outside the safe pattern: another character, or too long. */
+  const arbUnsafeUnknown = fc.oneof(
+    fc
+      .tuple(
+        fc.stringMatching(/^[A-Za-z0-9_.-]{0,10}$/),
+        fc.oneof(
+          fc.constantFrom("'", '"', '(', ')', ',', '<', '>', '/', '\\', ':', 'é', '😀', '%', '`'),
+          fc
+            .string({ minLength: 1, maxLength: 1, unit: 'grapheme' })
+            .filter((c) => !/[A-Za-z0-9_.\-=;\s\p{Cc}]/u.test(c)),
+        ),
+        fc.stringMatching(/^[A-Za-z0-9_.-]{0,10}$/),
+      )
+      .map(([a, bad, b]) => `${a}${bad}${b}`),
+    fc.stringMatching(/^[A-Za-z0-9_.-]{65,100}$/),
+  );
+  const arbValue = fc.stringMatching(/^[!-:<-~]{0,20}$/); // visible ASCII but ';'
+
+  it.each<[string, string[], number]>([
+    ['customerid=abc', ['customerid'], 0],
+    ['customerId=abc; customer-id=abc', ['customerId', 'customer-id'], 0],
+    ['team=a; Team=b; TEAM=c; env=', ['team', 'env'], 0],
+    ['a=1;b=2;c=3;d=4;e=5;D=6', ['a', 'b', 'c'], 2],
+    ['é=1; customer_id=x', [], 1],
+    [`${'n'.repeat(64)}=1; ${'n'.repeat(65)}=1`, ['n'.repeat(64)], 1],
+    ["it's=1; x(y)=2; ok.name-1_2=3", ['ok.name-1_2'], 2],
+  ])('reports the unknown parameters of %p', (header, names, unnamed) => {
+    expect(unknownOf(header)).toEqual({ names, unnamed });
+  });
+
+  it.each([
+    'customer_id=abc',
+    'CUSTOMER_ID=abc',
+    'Customer_Id=abc; customer_id=second',
+    '',
+    ';  ;',
+  ])('reports nothing for %p', (header) => {
+    expect(unknownOf(header)).toBeUndefined();
+  });
+
+  it('reports across repeated headers as across one', () => {
+    expect(parseMetadataHeaders(['customerid=a', 'customer_id=b; customerid=c'])).toEqual({
+      ok: true,
+      customerId: 'b',
+      unknown: { names: ['customerid'], unnamed: 0 },
+    });
+  });
+
+  it('reports nothing when the header is refused', () => {
+    expect(parseMetadataHeader('customerid=a; customer_id=')).toEqual({
+      ok: false,
+      message: CUSTOMER_ID_INVALID_MESSAGE,
+    });
+    expect(parseMetadataHeader('customerid=a; junk')).toEqual({
+      ok: false,
+      message: METADATA_MALFORMED_MESSAGE,
+    });
+  });
+
+  it('never reports a known name, in any spelling', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(arbKnownSpelling, arbId), { minLength: 1, maxLength: 6 }),
+        arbSep,
+        (pairs, sep) => {
+          const header = join(
+            pairs.map(([n, v]) => `${n}=${v}`),
+            [sep],
+          );
+          const r = parseMetadataHeader(header);
+          expect(r).toEqual({ ok: true, customerId: pairs[0][1] });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reports unknown safe names: the first few distinct ones by name, the rest by count', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(arbSafeUnknown, arbKnownSpelling), arbValue), {
+          maxLength: 8,
+        }),
+        arbId,
+        arbSep,
+        (pairs, id, sep) => {
+          const header = join([`customer_id=${id}`, ...pairs.map(([n, v]) => `${n}=${v}`)], [sep]);
+          const distinct = new Map<string, string>();
+          for (const [n] of pairs) {
+            if (!isKnown(n) && !distinct.has(n.toLowerCase())) distinct.set(n.toLowerCase(), n);
+          }
+          const spelled = [...distinct.values()];
+          const r = parseMetadataHeader(header);
+          expect(r).toEqual({
+            ok: true,
+            customerId: id,
+            ...(spelled.length === 0
+              ? {}
+              : {
+                  unknown: {
+                    names: spelled.slice(0, MAX_QUOTED_UNKNOWN),
+                    unnamed: Math.max(0, spelled.length - MAX_QUOTED_UNKNOWN),
+                  },
+                }),
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never quotes an unsafe name, only counts it; never any value', () => {
+    const canary = 'VALUE-CANARY-3f9a';
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(arbUnsafeUnknown, arbSafeUnknown, arbKnownSpelling), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        (names) => {
+          const header = names
+            .map((n, i) => `${n}=${isKnown(n) ? `id-${i}` : `${canary}${i}`}`)
+            .join('; ');
+          const r = parseMetadataHeader(header);
+          expect(r.ok).toBe(true);
+          if (!r.ok) return;
+          const warnings = metadataWarnings(r.unknown);
+          for (const w of warnings) {
+            expect(w).toMatch(WARNING_SHAPE);
+            expect(w).not.toContain(canary);
+          }
+          for (const n of names.filter((x) => !/^[A-Za-z0-9_.-]{1,64}$/.test(x))) {
+            expect(r.unknown?.names ?? []).not.toContain(n);
+            expect(warnings.join(', ')).not.toContain(`'${n}'`);
+          }
+          const distinct = new Set(names.filter((n) => !isKnown(n)).map((n) => n.toLowerCase()));
+          expect((r.unknown?.names.length ?? 0) + (r.unknown?.unnamed ?? 0)).toBe(distinct.size);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('words the warnings: one per quoted name, then a count; no commas; bounded', () => {
+    expect(metadataWarnings(undefined)).toEqual([]);
+    expect(metadataWarnings({ names: ['customerid'], unnamed: 0 })).toEqual([
+      `unknown metadata parameter 'customerid' ${KNOWN_TEXT}`,
+    ]);
+    expect(metadataWarnings({ names: ['a', 'b'], unnamed: 1 })).toEqual([
+      `unknown metadata parameter 'a' ${KNOWN_TEXT}`,
+      `unknown metadata parameter 'b' ${KNOWN_TEXT}`,
+      `1 more unknown metadata parameter ${KNOWN_TEXT}`,
+    ]);
+    expect(metadataWarnings({ names: [], unnamed: 2 })).toEqual([
+      `2 unknown metadata parameters ${KNOWN_TEXT}`,
+    ]);
+    // The longest possible: the most names, each as long as may be, and a count.
+    const longest = metadataWarnings({
+      names: Array.from({ length: MAX_QUOTED_UNKNOWN }, () => 'n'.repeat(64)),
+      unnamed: 1_000_000,
+    });
+    expect(longest).toHaveLength(MAX_QUOTED_UNKNOWN + 1);
+    for (const w of longest) expect(w.length).toBeLessThanOrEqual(120);
+    expect(longest.join(', ').length).toBeLessThan(512);
+    expect(longest.join('')).not.toContain(',');
   });
 });
 

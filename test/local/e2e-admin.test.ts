@@ -192,6 +192,63 @@ describe('local mode: admin plane and header rules (end to end)', () => {
       expect(answer.body).not.toContain(header.slice('customer_id='.length) || '\u0000');
     });
 
+    it('names an unknown parameter in X-Ephemera-Warning, buffered and streamed, and keeps nothing of it', async () => {
+      const name = `typo_${run}`;
+      const value = `value-${run}-9e2c`;
+      const metadata = `customerid=${value}; ${name}=${value}`;
+      const warning =
+        "unknown metadata parameter 'customerid' (known: customer_id), " +
+        `unknown metadata parameter '${name}' (known: customer_id)`;
+      const logsBefore = local.output().length;
+      const ids: string[] = [];
+      for (const body of [chat, { ...chat, stream: true }]) {
+        const answer = await local.call('/v1/chat/completions', {
+          headers: { ...bearer(local.inferenceKey), 'x-ephemera-metadata': metadata },
+          body,
+        });
+        expect(answer.status).toBe(200);
+        if ('stream' in body) expect(answer.headers['content-type']).toMatch(/^text\/event-stream/);
+        expect(answer.headers['x-ephemera-warning']).toBe(warning);
+        ids.push(String(answer.headers['x-request-id']));
+      }
+      expect(ids).toHaveLength(2);
+      for (const id of ids) {
+        const record = await recordOf(id);
+        expect(record).toMatchObject({ status: 200 });
+        expect(record).not.toHaveProperty('customer_hash');
+        expect(JSON.stringify(record)).not.toMatch(new RegExp(`customerid|${name}|${value}`, 'i'));
+      }
+      // Nor in any line local mode wrote (the usage log lines among them).
+      const written = local.output().slice(logsBefore);
+      expect(written).not.toContain(name);
+      expect(written).not.toContain(value);
+      expect(written).not.toMatch(/customerid/i);
+
+      for (const known of [`customer_id=k-${run}`, `CUSTOMER_ID=k-${run}`]) {
+        const answer = await local.call('/v1/chat/completions', {
+          headers: { ...bearer(local.inferenceKey), 'x-ephemera-metadata': known },
+          body: { ...chat, stream: true },
+        });
+        expect(answer.status).toBe(200);
+        expect(answer.headers['x-ephemera-warning']).toBeUndefined();
+      }
+    });
+
+    it('warns on the admin routes that read the header: erasure and log query', async () => {
+      const typo = "unknown metadata parameter 'customerid' (known: customer_id)";
+      const erasure = await local.call('/v1/user_data', {
+        method: 'DELETE',
+        headers: admin({ 'x-ephemera-metadata': `customerid=e-${run}` }),
+      });
+      expect(erasure.status).toBe(400);
+      expect(erasure.headers['x-ephemera-warning']).toBe(typo);
+      const logs = await local.call(`/v1/logs?filter=request_id::none-${run}`, {
+        headers: admin({ 'x-ephemera-metadata': `customerid=e-${run}` }),
+      });
+      expect(logs.status).toBe(200);
+      expect(logs.headers['x-ephemera-warning']).toBe(typo);
+    });
+
     it('records the learning opt-out, also when another header is refused', async () => {
       const optedOut = await send({ 'x-ephemera-learning-opt-out': 'true' });
       expect(await recordOf(optedOut.id)).toMatchObject({ opt_out: true, status: 200 });

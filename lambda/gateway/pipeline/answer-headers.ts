@@ -1,6 +1,10 @@
-/** Headers every answer but a health check carries: what it left behind, its request id, the trust warning. */
+/**
+ * Headers every answer but a health check carries: what it left behind, its
+ * request id, and the warnings (the trust warning, then the request's own).
+ */
 
 import { RETENTION_HEADER, retentionHeader } from '../../shared/retention-header';
+import { warningHeader } from '../../shared/warning-header';
 import type { RequestState } from './request-state';
 import type { GatewayServices } from './services';
 
@@ -9,7 +13,7 @@ export async function answerHeaders(
   state: RequestState,
 ): Promise<Record<string, string>> {
   return {
-    ...(await state.warning),
+    ...warningHeader([await state.trustWarning, ...state.warnings]),
     [RETENTION_HEADER]: retentionHeader({
       metadataDays: svc.config.metadataRetentionDays,
       ...(state.imageKeys.length > 0 ? { imageTtlSeconds: svc.config.imageTtlSeconds } : {}),

@@ -1,8 +1,10 @@
 /**
  * The pipeline's key step: the inference API key (401/403/429/503), then the
  * request headers every route reads (400): the learning opt-out and the
- * metadata, whose customer id is kept only as its keyed hash. The opt-out is
- * read earlier still, before routing ({@link readOptOut}).
+ * metadata, whose customer id is kept only as its keyed hash and whose
+ * unknown parameters become warnings of the answer (never part of the
+ * record). The opt-out is read earlier still, before routing
+ * ({@link readOptOut}).
  */
 
 import { authenticate as checkApiKey } from '../../shared/authenticate';
@@ -11,6 +13,7 @@ import { HttpError, invalidRequest, MESSAGES } from '../../shared/http-errors';
 import { customerHash } from '../../../lib/core/keyed-hash';
 import {
   METADATA_HEADER,
+  metadataWarnings,
   OPT_OUT_HEADER,
   parseMetadataHeaders,
   parseOptOutHeaders,
@@ -48,6 +51,7 @@ export async function authenticate(
   if (!optOut.ok) throw invalidRequest(optOut.message, 'X-Ephemera-Learning-Opt-Out');
   const metadata = parseMetadataHeaders(headerValues(http, METADATA_HEADER));
   if (!metadata.ok) throw invalidRequest(metadata.message, 'X-Ephemera-Metadata');
+  state.warnings.push(...metadataWarnings(metadata.unknown));
   if (metadata.customerId !== undefined) {
     try {
       record.customer_hash = await customerHash(svc.hasher, metadata.customerId);

@@ -30,8 +30,13 @@ export interface RequestState {
   readonly imageKeys: string[];
   /** Run when the request ends (timers). */
   readonly cleanups: (() => void)[];
-  /** The trust warning header (read from the cached trust store at the start). */
-  readonly warning: Promise<Record<string, string>>;
+  /** The trust warning, if any (read from the cached trust store at the start). */
+  readonly trustWarning: Promise<string | undefined>;
+  /**
+   * The other warnings of the answer's `X-Ephemera-Warning`, in order: the
+   * request's unknown metadata parameters. Never anything of a value.
+   */
+  readonly warnings: string[];
 }
 
 /** The HTTP method as recorded: anything unusual is `OTHER`. */
@@ -75,6 +80,7 @@ export function startRequest(
     authenticated: false,
     imageKeys: [],
     cleanups: [],
-    warning: svc.trust ? trustWarning(svc.trust) : Promise.resolve({}),
+    trustWarning: svc.trust ? trustWarning(svc.trust) : Promise.resolve(undefined),
+    warnings: [],
   };
 }

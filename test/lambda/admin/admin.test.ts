@@ -574,6 +574,76 @@ describe('API keys over HTTP', () => {
   });
 });
 
+describe('unknown X-Ephemera-Metadata parameters', () => {
+  const WARNING = 'X-Ephemera-Warning';
+  const typo = "unknown metadata parameter 'customerid' (known: customer_id)";
+  const metadata = (value: string) => ({ 'x-ephemera-metadata': [value] });
+
+  test('erasure: a typo answers the 400 with a warning naming it; beside customer_id, a 202 with it', async () => {
+    const before = lines.length;
+    const missed = await call({
+      method: 'DELETE',
+      path: '/v1/user_data',
+      key: adminKey,
+      headers: metadata(`customerid=${CANARY}-ivy`),
+    });
+    expect(missed.status).toBe(400);
+    expect((missed.json.error as { param: string }).param).toBe('customer_id');
+    expect(header(missed.res, WARNING)).toBe(typo);
+
+    const both = await call({
+      method: 'DELETE',
+      path: '/v1/user_data',
+      key: adminKey,
+      headers: metadata(`customerid=${CANARY}-ivy; customer_id=${CANARY}-ivy`),
+    });
+    expect(both.status).toBe(202);
+    expect(header(both.res, WARNING)).toBe(typo);
+
+    const plain = await call({
+      method: 'DELETE',
+      path: '/v1/user_data',
+      key: adminKey,
+      headers: metadata(`CUSTOMER_ID=${CANARY}-ivy`),
+    });
+    expect(plain.status).toBe(202);
+    expect(header(plain.res, WARNING)).toBeUndefined();
+    // The log lines hold nothing of the parameter.
+    expect(lines.slice(before).join('\n')).not.toMatch(/customerid/i);
+  });
+
+  test('log query: warns about a typo, not about customer_id', async () => {
+    const warned = await call({
+      method: 'GET',
+      path: '/v1/logs',
+      key: adminKey,
+      headers: metadata(`customerid=${CANARY}`),
+      query: { filter: ['request_id::nothing-here'] },
+    });
+    expect(warned.status).toBe(200);
+    expect(header(warned.res, WARNING)).toBe(typo);
+    const plain = await call({
+      method: 'GET',
+      path: '/v1/logs',
+      key: adminKey,
+      headers: metadata(`Customer_Id=${CANARY}`),
+    });
+    expect(plain.status).toBe(200);
+    expect(header(plain.res, WARNING)).toBeUndefined();
+  });
+
+  test('routes that do not read the header do not warn', async () => {
+    const keys = await call({
+      method: 'GET',
+      path: '/v1/keys',
+      key: adminKey,
+      headers: metadata('customerid=x'),
+    });
+    expect(keys.status).toBe(200);
+    expect(header(keys.res, WARNING)).toBeUndefined();
+  });
+});
+
 describe('no customer id leaves the admin API raw', () => {
   test('no canary in any log line, table item, queue message or answer', async () => {
     const everything = [

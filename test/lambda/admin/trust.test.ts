@@ -68,6 +68,7 @@ interface Call {
   readonly contentType?: string;
   /** Query parameters, as the load balancer passes them (percent-encoded). */
   readonly query?: Record<string, string[]>;
+  readonly headers?: Record<string, string[]>;
 }
 
 async function call(c: Call): Promise<{
@@ -84,6 +85,7 @@ async function call(c: Call): Promise<{
     multiValueHeaders: {
       'content-type': [c.contentType ?? 'application/x-pem-file'],
       ...(key ? { authorization: [`Bearer ${key}`] } : {}),
+      ...c.headers,
     },
     multiValueQueryStringParameters: c.query ?? {},
     body: c.body === undefined ? null : c.base64 ? Buffer.from(c.body).toString('base64') : c.body,
@@ -475,6 +477,19 @@ describe('the warning header', () => {
     );
     const other = await call({ handler: fresh, method: 'GET', path: '/v1/keys' });
     expect(other.header(TRUST_WARNING_HEADER)).toBe(INSECURE_TRUST_ALL_WARNING);
+
+    // A route that reads X-Ephemera-Metadata adds its warnings after this one, in the same header.
+    const typo = await call({
+      handler: lenient,
+      method: 'GET',
+      path: '/v1/logs',
+      headers: { 'x-ephemera-metadata': ['customerid=abc'] },
+      query: { filter: ['request_id::none'] },
+    });
+    expect(typo.status).toBe(200);
+    expect(typo.header(TRUST_WARNING_HEADER)).toBe(
+      `${INSECURE_TRUST_ALL_WARNING}, unknown metadata parameter 'customerid' (known: customer_id)`,
+    );
 
     // Back on: gone from the next answer on.
     const on = await putMode('uploaded_and_public', lenient);

@@ -859,3 +859,123 @@ describe('models and records', () => {
     expect(logs[0]).toMatchObject({ status: 200, record_written: false });
   });
 });
+
+describe('unknown metadata parameters', () => {
+  const WARNING = 'X-Ephemera-Warning';
+  const typo = "unknown metadata parameter 'customerid' (known: customer_id)";
+  const value = 'cust-typo-3b8e';
+
+  /** Nothing of the unknown parameter (name or value) in the log line or the usage item. */
+  function expectNothingOfIt(logs: Record<string, unknown>[], item: unknown) {
+    for (const text of [JSON.stringify(logs), JSON.stringify(item)]) {
+      expect(text).not.toMatch(/customerid|tenantx/i);
+      expect(text).not.toContain(value);
+    }
+  }
+
+  it('names a typo in a warning header and stores the request untagged, with nothing of it', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    const { response, logs, item } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: { ...bearer(inferenceKey), 'x-ephemera-metadata': `customerid=${value}` },
+      body: chatBody(),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.[WARNING]).toBe(typo);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ customer_tagged: false, status: 200 });
+    expect(usageRecordFromItem(item).record.customer_hash).toBeUndefined();
+    expectNothingOfIt(logs, item);
+  });
+
+  it('says nothing for customer_id, in any case', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    for (const header of ['customer_id=abc', 'CUSTOMER_ID=abc', 'Customer_Id=abc; customer_id=x']) {
+      const { response, item } = await invoke(handlerWith(), {
+        path: '/v1/chat/completions',
+        headers: { ...bearer(inferenceKey), 'x-ephemera-metadata': header },
+        body: chatBody(),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers?.[WARNING]).toBeUndefined();
+      expect(usageRecordFromItem(item).record.customer_hash).toBeDefined();
+    }
+  });
+
+  it('tags the request with customer_id and warns about the others, several joined by ", "', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    const { response, logs, item } = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: {
+        ...bearer(inferenceKey),
+        'x-ephemera-metadata': `customerid=${value}; customer_id=cust-ok; tenantX=${value}`,
+      },
+      body: chatBody(),
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.[WARNING]).toBe(
+      `${typo}, unknown metadata parameter 'tenantX' (known: customer_id)`,
+    );
+    expect(usageRecordFromItem(item).record.customer_hash).toBeDefined();
+    expectNothingOfIt(logs, item);
+  });
+
+  it('counts names it will not quote', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseOk);
+    const { response } = await invoke(handlerWith(), {
+      path: '/v1/models',
+      headers: {
+        ...bearer(inferenceKey),
+        'x-ephemera-metadata': `<script>=1; ${'n'.repeat(65)}=2; customer_id=abc`,
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.[WARNING]).toBe('2 unknown metadata parameters (known: customer_id)');
+  });
+
+  it('warns on a streamed answer too, and on an answer that fails after the headers were read', async () => {
+    bedrockMock.on(ConverseStreamCommand).resolves({
+      stream: (async function* () {
+        yield { messageStart: { role: 'assistant' as const } };
+        yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'hi' } } };
+        yield { messageStop: { stopReason: 'end_turn' as const } };
+      })(),
+    });
+    const headers = { ...bearer(inferenceKey), 'x-ephemera-metadata': `customerid=${value}` };
+    const streamed = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers,
+      body: chatBody({ stream: true }),
+    });
+    expect(streamed.response.statusCode).toBe(200);
+    expect(streamed.response.headers?.['Content-Type']).toBe('text/event-stream; charset=utf-8');
+    expect(streamed.response.headers?.[WARNING]).toBe(typo);
+    expectNothingOfIt(streamed.logs, streamed.item);
+
+    const refused = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers,
+      body: chatBody({ temperature: 3 }),
+    });
+    expect(refused.response.statusCode).toBe(400);
+    expect(refused.response.headers?.[WARNING]).toBe(typo);
+    expectNothingOfIt(refused.logs, refused.item);
+  });
+
+  it('says nothing when the header was not read (bad key) or was refused (malformed)', async () => {
+    const noKey = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: { 'x-ephemera-metadata': `customerid=${value}` },
+      body: chatBody(),
+    });
+    expect(noKey.response.statusCode).toBe(401);
+    expect(noKey.response.headers?.[WARNING]).toBeUndefined();
+    const malformed = await invoke(handlerWith(), {
+      path: '/v1/chat/completions',
+      headers: { ...bearer(inferenceKey), 'x-ephemera-metadata': `customerid=${value}; junk` },
+      body: chatBody(),
+    });
+    expect(malformed.response.statusCode).toBe(400);
+    expect(malformed.response.headers?.[WARNING]).toBeUndefined();
+  });
+});

@@ -131,6 +131,43 @@ describe('streamed chat completions through the handler', () => {
     expect(lines.join('\n')).not.toContain(CANARY);
   });
 
+  it('names an unknown metadata parameter in the headers it starts the stream with, before the first chunk', async () => {
+    fake.behaviour = { kind: 'stream', pieces: upstreamPieces };
+    const typo = 'customerid';
+    const value = `typo-value-${CANARY}`;
+    const warned = (metadata: string) =>
+      albEvent({
+        path: '/v1/chat/completions',
+        headers: { ...bearer(key), 'x-ephemera-metadata': metadata },
+        body: { model: 'chat', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      });
+    const { stream, writes, head } = recordingStream();
+    const requestId = `stream-${++n}`;
+    let headAtFirstWrite: ReturnType<typeof head>;
+    const write = stream.write.bind(stream);
+    stream.write = async (text) => {
+      headAtFirstWrite ??= head();
+      await write(text);
+    };
+    await handler()(warned(`${typo}=${value}`), context(requestId), stream);
+    expect(writes.length).toBeGreaterThan(1);
+    expect(headAtFirstWrite?.headers['X-Ephemera-Warning']).toBe(
+      "unknown metadata parameter 'customerid' (known: customer_id)",
+    );
+    const record = await recordOf(requestId);
+    expect(record.customer_hash).toBeUndefined();
+    // Nor in the record, the log line or what went upstream.
+    for (const text of [JSON.stringify(record), lines.join('\n'), JSON.stringify(fake.requests)]) {
+      expect(text).not.toContain(typo);
+      expect(text).not.toContain(CANARY);
+    }
+
+    const known = recordingStream();
+    await handler()(warned('CUSTOMER_ID=abc'), context(`stream-${++n}`), known.stream);
+    expect(known.head()?.status).toBe(200);
+    expect(known.head()?.headers).not.toHaveProperty('X-Ephemera-Warning');
+  });
+
   it('sends the usage chunk only when the client asked for it, but records the usage always', async () => {
     fake.behaviour = { kind: 'stream', pieces: upstreamPieces };
     const { stream, writes } = recordingStream();

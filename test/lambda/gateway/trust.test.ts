@@ -224,6 +224,30 @@ describe('the warning header', () => {
     for (const a of answers) expect(warning(a)).toBe(INSECURE_TRUST_ALL_WARNING);
   });
 
+  test('shares the header with metadata warnings: the trust warning first, joined by ", "', async () => {
+    bucket.put(doc('insecure_trust_all', ''));
+    untrusted.behaviour = { kind: 'ok', content: 'fine' };
+    const h = handler();
+    const typo = "unknown metadata parameter 'customerid' (known: customer_id)";
+    const headers = { ...bearer(key), 'x-ephemera-metadata': 'customerid=abc' };
+    const buffered = await invoke(h, { ...chatCall, headers });
+    const streamed = await invoke(h, {
+      ...chatCall,
+      headers,
+      body: { model: 'chat', messages: [{ role: 'user', content: 'hi' }], stream: true },
+    });
+    for (const res of [buffered, streamed]) {
+      expect(res.statusCode).toBe(200);
+      expect(warning(res)).toBe(`${INSECURE_TRUST_ALL_WARNING}, ${typo}`);
+    }
+
+    bucket.put(doc('uploaded_only', unrelatedCa.cert));
+    const secure = handler();
+    const alone = await invoke(secure, { path: '/v1/models', headers });
+    expect(alone.statusCode).toBe(200);
+    expect(warning(alone)).toBe(typo);
+  });
+
   test('none where the deployment does not allow trust-all (certificates are verified)', async () => {
     bucket.put(doc('insecure_trust_all', ''));
     const res = await invoke(handler(false), { path: '/v1/nothing' });

@@ -115,7 +115,11 @@ describe('toHttpRequest', () => {
     } as unknown as APIGatewayProxyEvent;
     const values = headerValues(toHttpRequest(event), 'x-ephemera-metadata');
     expect(values).toEqual(['team=a;customer_id=first', 'customer_id=second']);
-    expect(parseMetadataHeaders(values)).toEqual({ ok: true, customerId: 'first' });
+    expect(parseMetadataHeaders(values)).toEqual({
+      ok: true,
+      customerId: 'first',
+      unknown: { names: ['team'], unnamed: 0 },
+    });
   });
 
   test('never throws, whatever the event holds', () => {
