@@ -1,8 +1,9 @@
 /**
  * What local mode prints when it is ready: where it listens, what answers,
- * the `EPHEMERA_...=` lines (one per line, ready to export), and examples to
- * paste. Keys appear only on the start that created them: they are stored as
- * keyed hashes and cannot be shown again.
+ * the `export EPHEMERA_...=` lines (shell commands, one per line: paste them,
+ * or `eval` them from a log with `grep '^export '`), and examples to paste.
+ * Keys appear only on the start that created them: they are stored as keyed
+ * hashes and cannot be shown again.
  */
 
 import type { LocalMode } from './local-mode';
@@ -10,7 +11,14 @@ import type { LocalMode } from './local-mode';
 /** Quotes a value for a POSIX shell. */
 const sh = (s: string) => `'${s.split("'").join(`'\\''`)}'`;
 
-export function banner(mode: LocalMode): string {
+/** A value as one shell word: as it is when nothing in it is special to the shell, else quoted. */
+const word = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : sh(s));
+
+/** `export NAME=value`, ready for a POSIX shell. */
+const exportLine = (name: string, value: string) => `export ${name}=${word(value)}`;
+
+/** `note`: a line about the Node version (bin/node-support.ts), printed before the last line. */
+export function banner(mode: LocalMode, note?: string): string {
   const chat = mode.models.find((m) => m.kind === 'chat')?.id;
   const image = mode.models.find((m) => m.kind === 'image')?.id;
   const embedding = mode.models.find((m) => m.kind === 'embedding')?.id;
@@ -29,13 +37,16 @@ export function banner(mode: LocalMode): string {
   );
   lines.push(`Images asked for by URL are kept ${mode.imageTtlSeconds} s, then swept.`);
   lines.push('');
-  lines.push(`EPHEMERA_URL=${mode.url}`);
-  lines.push(`EPHEMERA_CA_CERT=${mode.caCertPath}`);
+  lines.push(exportLine('EPHEMERA_URL', mode.url));
+  lines.push(exportLine('EPHEMERA_CA_CERT', mode.caCertPath));
+  lines.push(exportLine('EPHEMERA_RECEIPT_KEY', mode.receiptKeyPath));
   if (mode.adminKey && mode.inferenceKey) {
-    lines.push(`EPHEMERA_ADMIN_KEY=${mode.adminKey}`);
-    lines.push(`EPHEMERA_INFERENCE_KEY=${mode.inferenceKey}`);
+    lines.push(exportLine('EPHEMERA_ADMIN_KEY', mode.adminKey));
+    lines.push(exportLine('EPHEMERA_INFERENCE_KEY', mode.inferenceKey));
     lines.push('');
-    lines.push('These keys are shown this once. Export the four lines above, then try:');
+    lines.push(
+      'These keys are shown this once. Run the export lines above in your shell, then try:',
+    );
   } else {
     lines.push('');
     lines.push(
@@ -44,7 +55,9 @@ export function banner(mode: LocalMode): string {
     lines.push(
       'With EPHEMERA_ADMIN_KEY set, a new inference key: curl --cacert "$EPHEMERA_CA_CERT" -X POST "$EPHEMERA_URL/v1/keys" -H "Authorization: Bearer $EPHEMERA_ADMIN_KEY" -H "Content-Type: application/json" -d \'{"name":"me","scopes":["inference"]}\'',
     );
-    lines.push('Export EPHEMERA_URL, EPHEMERA_CA_CERT and your keys, then try:');
+    lines.push(
+      'Run the export lines above in your shell, export EPHEMERA_ADMIN_KEY and EPHEMERA_INFERENCE_KEY with your keys, then try:',
+    );
   }
   const curl = (key: string) =>
     `curl --cacert "$EPHEMERA_CA_CERT" -H "Authorization: Bearer $${key}" -H "Content-Type: application/json"`;
@@ -72,7 +85,9 @@ export function banner(mode: LocalMode): string {
       `${curl('EPHEMERA_INFERENCE_KEY')} "$EPHEMERA_URL/v1/embeddings" -d ${sh(`{"model":"${embedding}","input":["a lighthouse","a harbour"]}`)}`,
     );
   }
-  lines.push('# erase everything tagged with a customer id; then GET the returned deletion');
+  lines.push(
+    '# erase everything tagged with a customer id; then GET the returned deletion, and check its receipt with $EPHEMERA_RECEIPT_KEY (docs/local-mode.md)',
+  );
   lines.push(
     `${curl('EPHEMERA_ADMIN_KEY')} -X DELETE "$EPHEMERA_URL/v1/user_data" -H "X-Ephemera-Metadata: customer_id=alice"`,
   );
@@ -91,6 +106,7 @@ export function banner(mode: LocalMode): string {
     );
   }
   lines.push('');
+  if (note) lines.push(note);
   lines.push('Ctrl-C stops local mode.');
   return lines.join('\n') + '\n';
 }

@@ -11,15 +11,119 @@
  * dynalite does not export its store, so it is caught where dynalite makes it:
  * `dynalite()` calls `require('dynalite/db').create(options)` (the same module
  * object), which is wrapped for that one call.
+ *
+ * Store failures: dynalite throws an error its LevelDB store reports (a full
+ * disk: `IO error: ...: No space left on device`) from inside a callback,
+ * which would stop the whole process. Each of its actions is wrapped (in the
+ * module cache, before dynalite reads them) so that such an error is the
+ * request's own failure instead: a DynamoDB `InternalServerError` (HTTP
+ * 500), and `onStoreError` is told. After a no-space error the store takes no
+ * writes (reads go on) until {@link DynaliteBackend.reopen}: LevelDB may have
+ * written part of a record to its log, and reopening it (which recovers the
+ * log into a table and starts a new one) is what makes later writes safe
+ * again.
  */
 
 import type { Server } from 'node:http';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
+/** Whether an error means the disk (or the user's quota) is full. */
+export function isNoSpaceError(err: unknown, depth = 0): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null | undefined;
+  if (!e || typeof e !== 'object' || depth > 3) return false;
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+  // LevelDB's IO errors carry the system's text, not its code.
+  if (
+    typeof e.message === 'string' &&
+    /No space left on device|Disk quota exceeded/.test(e.message)
+  ) {
+    return true;
+  }
+  return isNoSpaceError(e.cause, depth + 1);
+}
+
+/** Per dynalite store (the object its actions get): who to tell of a failure, and whether writes are held. */
+interface StoreGuard {
+  onStoreError(err: unknown): void;
+  /** Set by a no-space error; cleared by a reopen. */
+  readOnly: boolean;
+}
+const guards = new WeakMap<object, StoreGuard>();
+
+/** Actions that only read. Every other action writes (or may). */
+const READ_ACTIONS = new Set([
+  'batchGetItem',
+  'describeTable',
+  'describeTimeToLive',
+  'getItem',
+  'listTables',
+  'listTagsOfResource',
+  'query',
+  'scan',
+]);
+
+/** What DynamoDB answers for a failure of its own; never the store's message. */
+const INTERNAL_ERROR = {
+  statusCode: 500,
+  body: {
+    __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+    message: 'Internal server error',
+  },
+};
+
+// dynalite ships no types: an action, as its request handler calls it.
+type ActionCallback = (err: unknown, data?: unknown) => void;
+type Action = (store: object, data: unknown, cb: ActionCallback) => void;
+
+/** An action whose store errors become its request's 500 (see the top of this file). */
+function guardedAction(name: string, action: Action): Action {
+  const writes = !READ_ACTIONS.has(name);
+  return (store, data, cb) => {
+    const guard = guards.get(store);
+    if (writes && guard?.readOnly) return void setImmediate(cb, INTERNAL_ERROR);
+    let answered = false;
+    const done: ActionCallback = (err, result) => {
+      if (answered) return;
+      answered = true;
+      if (err && !(err as { statusCode?: unknown }).statusCode) {
+        if (guard && isNoSpaceError(err)) guard.readOnly = true;
+        guard?.onStoreError(err);
+        return cb(INTERNAL_ERROR);
+      }
+      cb(err, result);
+    };
+    try {
+      action(store, data, done);
+    } catch (err) {
+      done(err);
+    }
+  };
+}
+
+/**
+ * Loads dynalite with every action guarded: the action modules are wrapped in
+ * the module cache first, and dynalite (which reads them when it is loaded)
+ * is loaded afresh if something loaded it before.
+ */
+function loadGuardedDynalite(): (opts: Record<string, unknown>) => Server {
+  const main = require.resolve('dynalite');
+  const actionsDir = join(dirname(main), 'actions');
+  for (const file of readdirSync(actionsDir).filter((f) => f.endsWith('.js'))) {
+    const id = require.resolve(join(actionsDir, file));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const action = require(id) as Action & { guarded?: true };
+    if (action.guarded) continue;
+    const guarded = Object.assign(guardedAction(file.slice(0, -3), action), { guarded: true });
+    require.cache[id]!.exports = guarded;
+  }
+  delete require.cache[main];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(main) as (opts: Record<string, unknown>) => Server;
+}
+
+const dynalite = loadGuardedDynalite();
 // dynalite ships no types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (opts: Record<string, unknown>) => Server;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynaliteDb = require('dynalite/db') as { create: (opts: Record<string, unknown>) => Store };
 
@@ -31,6 +135,9 @@ interface Store {
 /** The parts of classic-level (on disk) or memory-level (in memory) used here. */
 interface LevelHandle {
   put(key: string, value: unknown): Promise<void>;
+  open(): Promise<void>;
+  /** dynalite replaces close() with its graceful close and keeps the store's own here. */
+  close: { _original?: () => Promise<void> } & (() => Promise<void>);
   del(key: string): Promise<void>;
   /** abstract-level: every iterator registers itself here when made, and leaves when closed. */
   attachResource(resource: Resource): void;
@@ -50,7 +157,19 @@ interface Resource {
 export interface DynaliteBackend {
   /** Rewrites the whole store on disk without deleted data; nothing to do in memory. */
   compact(): Promise<void>;
+  /**
+   * Closes and opens the store on disk again, and takes writes again after a
+   * no-space error (see the top of this file); nothing to do in memory.
+   * Rejects (and writes stay held) when it cannot be opened, as on a disk
+   * that is still full.
+   */
+  reopen(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface DynaliteBackendOptions {
+  /** Told of every store failure (never of a refused request); see {@link isNoSpaceError}. */
+  readonly onStoreError?: (err: unknown) => void;
 }
 
 /**
@@ -172,8 +291,14 @@ async function compactStore(db: LevelHandle): Promise<void> {
 export async function startDynaliteBackend(
   opts: Record<string, unknown>,
   socketPath: string,
+  options: DynaliteBackendOptions = {},
 ): Promise<DynaliteBackend> {
   const { server, store } = createDynalite(opts);
+  const guard: StoreGuard = {
+    onStoreError: (err) => options.onStoreError?.(err),
+    readOnly: false,
+  };
+  guards.set(store, guard);
   const openIterators = closeIteratorsWhenDone(store.db);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -193,6 +318,19 @@ export async function startDynaliteBackend(
       compacting = run.catch(() => undefined);
       return run;
     },
+    reopen() {
+      // In turn with compactions; iterators are closed with the store.
+      const run = compacting.then(async () => {
+        const db = store.db;
+        if (typeof db.compactRange === 'function') {
+          await (db.close._original ?? db.close).call(db);
+          await db.open();
+        }
+        guard.readOnly = false;
+      });
+      compacting = run.catch(() => undefined);
+      return run;
+    },
     async close() {
       await compacting;
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -201,11 +339,13 @@ export async function startDynaliteBackend(
 }
 
 /** Messages between `./stores` and this file run as a child process. */
-export type HostRequest = { readonly type: 'compact'; readonly id: number };
+export type HostRequest = { readonly type: 'compact' | 'reopen'; readonly id: number };
 export type HostReply =
   | { readonly type: 'listening' }
-  | { readonly type: 'compacted'; readonly id: number; readonly ok: boolean }
-  | { readonly type: 'failed'; readonly code: string };
+  | { readonly type: 'compacted' | 'reopened'; readonly id: number; readonly ok: boolean }
+  | { readonly type: 'failed'; readonly code: string }
+  /** A store failure: whether it was a full disk, nothing else about it. */
+  | { readonly type: 'store-error'; readonly noSpace: boolean };
 
 /** The child: options in argv[2] (JSON), socket path in argv[3]; exits when the parent goes. */
 async function runAsChild(): Promise<void> {
@@ -215,6 +355,7 @@ async function runAsChild(): Promise<void> {
     backend = await startDynaliteBackend(
       JSON.parse(process.argv[2]) as Record<string, unknown>,
       process.argv[3],
+      { onStoreError: (err) => send({ type: 'store-error', noSpace: isNoSpaceError(err) }) },
     );
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
@@ -222,10 +363,11 @@ async function runAsChild(): Promise<void> {
     process.exit(1);
   }
   process.on('message', (message: HostRequest) => {
-    if (message?.type !== 'compact') return;
-    backend.compact().then(
-      () => send({ type: 'compacted', id: message.id, ok: true }),
-      () => send({ type: 'compacted', id: message.id, ok: false }),
+    if (message?.type !== 'compact' && message?.type !== 'reopen') return;
+    const type = message.type === 'compact' ? 'compacted' : 'reopened';
+    (message.type === 'compact' ? backend.compact() : backend.reopen()).then(
+      () => send({ type, id: message.id, ok: true }),
+      () => send({ type, id: message.id, ok: false }),
     );
   });
   process.on('disconnect', () => {

@@ -14,11 +14,26 @@
  * - bodies over 1 MB refused before any handler runs (the load balancer's
  *   limit for Lambda targets), with the contract's 413.
  *
+ * Deadlines, as deployed, all from the one request timeout (the gateway
+ * function's timeout there):
+ * - the handler has the request timeout from when its body is in, as a
+ *   Lambda has from its invocation. At that deadline an answer not yet begun
+ *   is the load balancer's 502 (a target that timed out), and a stream still
+ *   open is cut, connection and all, as the function's end cuts it: a client
+ *   that stops reading cannot hold a connection (and the handler's pending
+ *   write) past it;
+ * - the whole request, headers and body, must arrive within the request
+ *   timeout too, the headers within 60 s (or that timeout, if shorter):
+ *   {@link frontDoorServerOptions}. A slower client gets Node's `408` and the
+ *   connection is closed, as the load balancer answers 408 to a client that
+ *   stops sending. (Node's own defaults, 300 s and 60 s, checked every 30 s,
+ *   would hold a slow body whatever the setting.)
+ *
  * Nothing here logs; a request's content only passes through memory.
  */
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { errorBody, HttpError, MESSAGES } from '../lambda/shared/http-errors';
 import { MAX_REQUEST_BODY_BYTES } from '../lambda/shared/http-results';
@@ -132,11 +147,13 @@ export function connectionStream(res: ServerResponse): ResponseStream {
     signal: controller.signal,
     start(statusCode, headers) {
       started = true;
+      if (res.headersSent) return; // answered already: the deadline's 502
       res.writeHead(statusCode, { ...headers });
       res.flushHeaders();
     },
     write(chunk) {
-      if (res.destroyed || controller.signal.aborted) return Promise.resolve();
+      // An answer cut at its deadline (or ended) takes no more.
+      if (res.destroyed || res.writableEnded || controller.signal.aborted) return Promise.resolve();
       if (res.write(chunk)) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const done = () => {
@@ -151,7 +168,11 @@ export function connectionStream(res: ServerResponse): ResponseStream {
   };
 }
 
-/** Reads a body up to `max` bytes; undefined when it is larger (the rest is not kept). */
+/**
+ * Reads a body up to `max` bytes; undefined when it is larger (the rest is not
+ * kept). Rejects when the connection goes before the body is in (a client
+ * that left, or one cut at the body deadline).
+ */
 export function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -169,7 +190,38 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer | un
     });
     req.once('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
     req.once('error', reject);
+    req.once('close', () => reject(new Error('The connection closed before the body was in')));
   });
+}
+
+/** Headers must arrive within this, or within the request timeout if that is shorter. */
+export const HEADERS_TIMEOUT_MS = 60_000;
+
+/**
+ * The server's own deadlines (see the top of this file): the whole request
+ * within the request timeout, the headers within 60 s, checked every second.
+ */
+export function frontDoorServerOptions(
+  timeoutMs: number,
+): Required<
+  Pick<ServerOptions, 'requestTimeout' | 'headersTimeout' | 'connectionsCheckingInterval'>
+> {
+  return {
+    requestTimeout: timeoutMs,
+    headersTimeout: Math.min(HEADERS_TIMEOUT_MS, timeoutMs),
+    connectionsCheckingInterval: Math.min(1_000, timeoutMs),
+  };
+}
+
+export interface FrontDoorOptions {
+  /** The request timeout: the handler's deadline, counted from when the body is in. */
+  readonly timeoutMs: number;
+  /**
+   * An answer for every request while it gives one (local mode: the storage
+   * is full), instead of the handler's; it also replaces a handler's 5xx
+   * that came while it gives one.
+   */
+  readonly refuse?: () => HttpError | undefined;
 }
 
 const tooLarge = new HttpError(413, 'request_too_large', MESSAGES.tooLarge);
@@ -180,7 +232,8 @@ const starting = new HttpError(503, 'service_unavailable', MESSAGES.unavailable)
 function writeError(res: ServerResponse, err: HttpError): void {
   writeResult(res, {
     statusCode: err.status,
-    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+    // Its own headers too: Retry-After on a 503.
+    headers: { ...err.headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
     body: errorBody(err),
     isBase64Encoded: false,
   });
@@ -190,11 +243,12 @@ function writeError(res: ServerResponse, err: HttpError): void {
  * The request listener: read, route, invoke with a fresh context (a request
  * id and a Lambda-like time budget), answer. A handler that throws gets the
  * load balancer's 502, and nothing about the error is logged or sent. Routes
- * are read per request: until some are added, every request gets a 503.
+ * are read per request: until some are added, every request gets a 503. At
+ * the deadline the answer is cut (see the top of this file).
  */
 export function frontDoor(
   routes: readonly LocalRoute[],
-  options: { readonly timeoutMs: number },
+  options: FrontDoorOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     void (async () => {
@@ -202,6 +256,8 @@ export function frontDoor(
       if (body === undefined) return writeError(res, tooLarge);
       const event = toLoadBalancerEvent(req, body);
       if (routes.length === 0) return writeError(res, starting);
+      const refused = options.refuse?.();
+      if (refused) return writeError(res, refused);
       const route = routeFor(routes, event.path);
       if (!route) return writeError(res, notServed);
       const deadline = Date.now() + options.timeoutMs;
@@ -210,16 +266,34 @@ export function frontDoor(
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       };
       const stream = connectionStream(res);
+      // The deadline, as the function's timeout ends an invocation whatever
+      // it is doing: until the answer has gone out to the client.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (res.headersSent) res.destroy();
+        else writeError(res, failed);
+      }, options.timeoutMs);
+      const settled = () => clearTimeout(timer);
+      res.once('finish', settled).once('close', settled);
+      // A handler that goes on past the deadline writes to nobody: no error of that is raised.
+      res.on('error', () => undefined);
       let result: ALBResult;
       try {
         result = await route.handler(event, context, stream);
       } catch {
+        if (timedOut) return;
         if (!stream.started) writeError(res, failed);
         res.end();
         return;
       }
+      if (timedOut) return;
       if (stream.started) res.end();
-      else if (!res.destroyed) writeResult(res, result);
+      else if (!res.destroyed) {
+        const instead = result.statusCode >= 500 ? options.refuse?.() : undefined;
+        if (instead) writeError(res, instead);
+        else writeResult(res, result);
+      }
     })().catch(() => {
       // The connection failed while reading; there is nobody to answer.
       res.destroy();

@@ -17,19 +17,34 @@
  * Lambda entry point; a new handler plugs in as one more entry in `routes`.
  * The watchdog is not run: its alarms go to an SNS topic that has no local
  * counterpart.
+ *
+ * Bounds: one local mode per data folder (`./data-lock`); a full disk makes
+ * requests answer 503 until there is room again, and stops nothing
+ * (`./storage-guard`); the front door keeps the deployed deadlines
+ * (`./front-door`). The receipt-signing public key is written to the data
+ * folder as PEM, so receipts can be checked with openssl.
  */
 
-import { accessSync, chmodSync, constants, mkdirSync } from 'node:fs';
+import { randomBytes, createPublicKey } from 'node:crypto';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   QueryCommand,
   ScanCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { parseModels, type ModelConfig } from '../lib/core/models';
 import { ADMIN_PATH_PATTERNS } from '../lib/core/routes';
 import { DELETION_PENDING_INDEX } from '../lib/core/tables';
@@ -60,10 +75,17 @@ import {
   DEMO_IMAGE_MODEL,
   startDemoModel,
 } from './demo-model';
-import { frontDoor, type LocalHandler, type LocalRoute } from './front-door';
+import { DataFolderInUse, lockDataFolder } from './data-lock';
+import {
+  frontDoor,
+  frontDoorServerOptions,
+  type LocalHandler,
+  type LocalRoute,
+} from './front-door';
 import { localJobQueue } from './job-queue';
 import { leaseWait, reclaimLease } from './job-leases';
 import { startLocalKms } from './kms';
+import { isNoSpaceError, storageFull, storageGuard, type StorageGuard } from './storage-guard';
 import { LOCAL_REGION, startLocalStores, type LocalCredentials, type StoreNames } from './stores';
 
 /** A start that cannot go on, with a one-line reason for the user. */
@@ -88,6 +110,8 @@ const WORKER_TIMEOUT_MS = 15 * 60_000;
 const LOCAL_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/000000000000/ephemera-local-deletions';
 /** How long the upstream has to answer `GET /v1/models` at start. */
 const UPSTREAM_PROBE_MS = 5_000;
+/** The receipt-signing public key (PEM), in the data folder (in memory: next to the CA certificate). */
+export const RECEIPT_KEY_FILE = 'receipt-signing-key.pem';
 
 export interface LocalModeOptions {
   /** @default 8443 (0: any free port) */
@@ -127,6 +151,8 @@ export interface LocalMode {
   readonly url: string;
   readonly port: number;
   readonly caCertPath: string;
+  /** The receipt-signing public key as PEM, for `openssl dgst -verify` (EPHEMERA_RECEIPT_KEY). */
+  readonly receiptKeyPath: string;
   /** Where state lives; undefined in memory. */
   readonly dataDir?: string;
   /** Keys made by this start (first start only). */
@@ -191,6 +217,34 @@ function prepareDataDir(dir: string): void {
     throw new LocalModeError(
       `cannot use the data folder ${dir} (${code}): choose another with EPHEMERA_DATA_DIR, or use --in-memory`,
     );
+  }
+}
+
+/** Takes the data folder's lock (`./data-lock`); a one-line error when another local mode has it. */
+function lockData(dir: string): () => void {
+  try {
+    return lockDataFolder(dir).release;
+  } catch (err) {
+    if (err instanceof DataFolderInUse) throw new LocalModeError(err.message);
+    const code = (err as { code?: string }).code ?? 'error';
+    throw new LocalModeError(
+      `cannot lock the data folder ${dir} (${code}): choose another with EPHEMERA_DATA_DIR, or use --in-memory`,
+    );
+  }
+}
+
+/** Writes the receipt-signing public key (as GetPublicKey gives it) as PEM, atomically. */
+async function writeReceiptKey(kms: KMSClient, keyId: string, file: string): Promise<void> {
+  const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+  const pem = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' })
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
+  const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, pem, { mode: 0o644, flag: 'wx' });
+    renameSync(temporary, file);
+  } finally {
+    rmSync(temporary, { force: true });
   }
 }
 
@@ -336,6 +390,8 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s();
   };
+  // Before anything touches the folder; released last.
+  if (dataDir) stops.push(lockData(dataDir));
 
   try {
     const cert = await ensureLocalCertificate(dataDir ? resolve(dataDir, 'tls') : undefined);
@@ -343,9 +399,15 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
 
     // Listen first: a port in use is the most common bad start, and the cheapest to report.
     const routes: LocalRoute[] = [];
+    // The stores' guard against a full disk, made once they run.
+    const storage: { guard?: StorageGuard } = {};
+    const timeoutMs = requestTimeoutSeconds * 1000;
     const server = createServer(
-      tlsServerOptions(cert),
-      frontDoor(routes, { timeoutMs: requestTimeoutSeconds * 1000 }),
+      { ...tlsServerOptions(cert), ...frontDoorServerOptions(timeoutMs) },
+      frontDoor(routes, {
+        timeoutMs,
+        refuse: () => (storage.guard?.full ? storageFull() : undefined),
+      }),
     );
     const port = await listen(server, options.port ?? DEFAULT_PORT);
     stops.push(
@@ -361,8 +423,21 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       ...(dataDir ? { dir: resolve(dataDir, 'stores') } : {}),
       inMemory,
       s3Tls: { cert: cert.certPem, key: cert.keyPem, ca: cert.caCertPem },
+      onStoreError: (err) => storage.guard?.report(err),
     });
     stops.push(() => stores.stop());
+    const guard = storageGuard({
+      dir: stores.dir,
+      recover: () => stores.reopen(),
+      onChange: (full) =>
+        process.stderr.write(
+          full
+            ? `Local storage is full (${stores.dir}): requests are answered 503 until there is room again\n`
+            : 'There is room again: local mode serves requests again\n',
+        ),
+    });
+    storage.guard = guard;
+    stops.push(() => guard.stop());
     // One set of random credentials for this run: only this process can use the stand-ins.
     const kmsServer = await startLocalKms({
       ...(dataDir ? { stateFile: resolve(dataDir, 'kms.json') } : {}),
@@ -376,6 +451,8 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     });
     stops.push(() => kms.destroy());
     const { ddb, s3, names } = stores;
+    const receiptKeyPath = resolve(dataDir ?? dirname(cert.caCertPath), RECEIPT_KEY_FILE);
+    await writeReceiptKey(kms, kmsServer.signingKeyArn, receiptKeyPath);
 
     // The outbound trust store, read as the gateway reads it (every second here).
     const trust = new TrustSource({
@@ -471,7 +548,13 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     // failed run): then it is retried after a few seconds.
     // After each delivery the store is compacted, so what a job erased is
     // gone from the data folder's files too, not only from the tables.
+    // While the storage is full a delivery waits for room, so that a full
+    // disk does not count against the job's deliveries.
     const deliver = async (event: Parameters<typeof worker>[0]) => {
+      await guard.room();
+      if (guard.full) {
+        return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+      }
       try {
         return await worker(event, budget(WORKER_TIMEOUT_MS));
       } finally {
@@ -486,6 +569,8 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       },
     });
     stops.push(() => queue.stop());
+    // Before the queue stops: a delivery waiting for room goes on (and fails) at once.
+    stops.push(() => guard.stop());
     const worker = createWorker({ config: workerConfig, ddb, s3, kms, queue, ...logs });
 
     // One reader of the trust store for the upstream's TLS and the warning header.
@@ -550,6 +635,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       url: `https://127.0.0.1:${port}`,
       port,
       caCertPath: cert.caCertPath,
+      receiptKeyPath,
       ...(dataDir ? { dataDir } : {}),
       ...(adminKey ? { adminKey } : {}),
       ...(inferenceKey ? { inferenceKey } : {}),
@@ -569,6 +655,11 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     };
   } catch (err) {
     await stop();
+    if (!(err instanceof LocalModeError) && isNoSpaceError(err)) {
+      throw new LocalModeError(
+        `the disk that holds ${dataDir ?? 'the temporary folder'} is full (ENOSPC): free some space${dataDir ? ', or choose another folder with EPHEMERA_DATA_DIR' : ''}`,
+      );
+    }
     throw err;
   }
 }

@@ -11,6 +11,11 @@
  * sockets in a private (0700) temporary directory; the only way in is a
  * checking front on 127.0.0.1 (`./signed-front`), HTTPS for S3 when given a
  * certificate. The data directory and its subdirectories are 0700.
+ *
+ * A store failure (a full disk) fails its request alone, with the service's
+ * own 500, and `onStoreError` is told: see `./dynalite-host` and
+ * `./s3rver-store`. After a full disk, {@link LocalStores.reopen} makes the
+ * DynamoDB store take writes again.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,7 +34,13 @@ import {
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DELETION_PENDING_INDEX, USAGE_CUSTOMER_INDEX } from '../lib/core/tables';
-import { startDynaliteBackend, type DynaliteBackend, type HostReply } from './dynalite-host';
+import {
+  startDynaliteBackend,
+  type DynaliteBackend,
+  type HostReply,
+  type HostRequest,
+} from './dynalite-host';
+import { makeObjectWritesAtomic } from './s3rver-store';
 import { startSignedFront } from './signed-front';
 import { newLocalCredentials, type LocalCredentials } from './sigv4';
 
@@ -40,6 +51,7 @@ export { newLocalCredentials, type LocalCredentials } from './sigv4';
 const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
   run(): Promise<AddressInfo | string>;
   close(): Promise<void>;
+  readonly store: Parameters<typeof makeObjectWritesAtomic>[0];
 };
 
 export const LOCAL_REGION = 'us-east-1';
@@ -122,6 +134,12 @@ export interface LocalStores {
    * Nothing to do in memory.
    */
   compact(): Promise<void>;
+  /**
+   * After a full disk: closes and opens the DynamoDB store again, so that it
+   * takes writes again (it holds them after a no-space error). Rejects while
+   * it cannot be opened.
+   */
+  reopen(): Promise<void>;
   /** Stops both servers; removes their data unless it lives in a directory that was given. */
   stop(): Promise<void>;
 }
@@ -148,6 +166,12 @@ export interface LocalStoreOptions {
   readonly s3Tls?: { readonly cert: string; readonly key: string; readonly ca: string };
   /** The credentials requests must be signed with. @default - new random ones */
   readonly credentials?: LocalCredentials;
+  /**
+   * Told of each failure of a store (never of a refused request): a full disk
+   * is one (`isNoSpaceError` in `./dynalite-host`). The error is the store's
+   * and may name files: it is for looking at, not for printing.
+   */
+  readonly onStoreError?: (err: unknown) => void;
 }
 
 /** An S3 client for the local S3 at `endpoint`, signing with `credentials`, trusting `ca` (PEM) when it serves HTTPS. */
@@ -203,9 +227,10 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
       updateTableMs: 0,
       ...(options.inMemory ? {} : { path: join(dir, 'dynamodb') }),
     };
+    const onStoreError = (err: unknown) => options.onStoreError?.(err);
     const ddbBackend = options.separateProcess
-      ? await startDynaliteProcess(dynaliteOptions, ddbSocket)
-      : await startDynaliteBackend(dynaliteOptions, ddbSocket);
+      ? await startDynaliteProcess(dynaliteOptions, ddbSocket, onStoreError)
+      : await startDynaliteBackend(dynaliteOptions, ddbSocket, { onStoreError });
     stops.push(() => ddbBackend.close());
     const s3rver = new S3rver({
       port: s3Socket,
@@ -216,6 +241,7 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
         ...(names.configBucket ? [names.configBucket] : []),
       ].map((name) => ({ name })),
     });
+    makeObjectWritesAtomic(s3rver.store, onStoreError);
     await s3rver.run();
     stops.push(() => s3rver.close());
 
@@ -261,6 +287,7 @@ export async function startLocalStores(options: LocalStoreOptions = {}): Promise
       dir,
       credentials,
       compact: () => ddbBackend.compact(),
+      reopen: () => ddbBackend.reopen(),
       stop() {
         stopped ??= stopAll();
         return stopped;
@@ -290,6 +317,7 @@ async function waitUntilActive(ddb: DynamoDBClient, tableName: string): Promise<
 async function startDynaliteProcess(
   opts: Record<string, unknown>,
   socketPath: string,
+  onStoreError: (err: unknown) => void,
 ): Promise<DynaliteBackend> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -308,24 +336,33 @@ async function startDynaliteProcess(
   let next = 0;
   const pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
   child.on('message', (m: HostReply) => {
-    if (m?.type !== 'compacted') return;
+    if (m?.type === 'store-error') {
+      // Only what it was: the child does not send the error itself.
+      const err = m.noSpace ? Object.assign(new Error('No space'), { code: 'ENOSPC' }) : undefined;
+      onStoreError(err ?? new Error('dynalite store failure'));
+      return;
+    }
+    if (m?.type !== 'compacted' && m?.type !== 'reopened') return;
     const waiter = pending.get(m.id);
     pending.delete(m.id);
+    const what = m.type === 'compacted' ? 'compact' : 'reopen';
     if (m.ok) waiter?.resolve();
-    else waiter?.reject(new Error('dynalite could not compact its store'));
+    else waiter?.reject(new Error(`dynalite could not ${what} its store`));
   });
   child.on('exit', () => {
     for (const waiter of pending.values()) waiter.reject(new Error('dynalite exited'));
     pending.clear();
   });
+  const ask = (type: HostRequest['type']) =>
+    new Promise<void>((resolve, reject) => {
+      if (!child.connected) return reject(new Error('dynalite is not running'));
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      child.send({ type, id } satisfies HostRequest);
+    });
   return {
-    compact: () =>
-      new Promise<void>((resolve, reject) => {
-        if (!child.connected) return reject(new Error('dynalite is not running'));
-        const id = next++;
-        pending.set(id, { resolve, reject });
-        child.send({ type: 'compact', id });
-      }),
+    compact: () => ask('compact'),
+    reopen: () => ask('reopen'),
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

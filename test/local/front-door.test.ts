@@ -2,16 +2,21 @@
  * Local mode's load balancer: real HTTP requests become the events an ALB
  * sends a Lambda target with multi-value headers on (compared with the shape
  * AWS documents), results and streams go back as HTTP, and the listener
- * rules pick the handler.
+ * rules pick the handler. A refusal (local mode's full disk) answers instead
+ * of the handlers; at the deadline an answer not begun is a 502. (Cutting a
+ * stalled stream and a slow body, over TLS against local mode:
+ * test/local/deadlines.test.ts.)
  */
 
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { ADMIN_PATH_PATTERNS } from '../../lib/core/routes';
+import { HttpError } from '../../lambda/shared/http-errors';
 import { toHttpRequest } from '../../lambda/shared/http-event';
 import {
   frontDoor,
+  frontDoorServerOptions,
   LOCAL_TARGET_GROUP_ARN,
   rawQueryParameters,
   routeFor,
@@ -68,6 +73,7 @@ describe('local front door', () => {
     body: 'ok',
   });
   const routes: LocalRoute[] = [];
+  let refusal: HttpError | undefined;
   const handler =
     (name: string): LocalHandler =>
     async (event) => {
@@ -107,7 +113,7 @@ describe('local front door', () => {
   }
 
   beforeAll(async () => {
-    server = createServer(frontDoor(routes, { timeoutMs: 1000 }));
+    server = createServer(frontDoor(routes, { timeoutMs: 1000, refuse: () => refusal }));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
@@ -118,6 +124,7 @@ describe('local front door', () => {
   beforeEach(() => {
     events.length = 0;
     answer = async () => ({ statusCode: 200, body: 'ok' });
+    refusal = undefined;
   });
 
   it('answers 503 until handlers are added', async () => {
@@ -250,6 +257,72 @@ describe('local front door', () => {
     const res = await send('/v1/x');
     expect(res.status).toBe(502);
     expect(res.body).not.toContain('secret');
+  });
+
+  it('answers a refusal instead of the handlers while there is one, and in place of a 5xx', async () => {
+    refusal = new HttpError(503, 'service_unavailable', 'Local storage is full');
+    const refused = await send('/v1/models');
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.body).error.message).toBe('Local storage is full');
+    expect(events).toHaveLength(0);
+    // A handler's 5xx that came while there is one: the refusal says why.
+    const during = new HttpError(503, 'service_unavailable', 'Local storage is full');
+    answer = async () => {
+      refusal = during;
+      return { statusCode: 500, body: 'store failed' };
+    };
+    refusal = undefined;
+    const replaced = await send('/v1/x');
+    expect([replaced.status, JSON.parse(replaced.body).error.message]).toEqual([
+      503,
+      'Local storage is full',
+    ]);
+    // Once it is gone, answers are the handler's again.
+    refusal = undefined;
+    answer = async () => ({ statusCode: 404, body: 'nope' });
+    expect((await send('/v1/x')).body).toBe('nope');
+  });
+
+  it('answers 502 at the deadline for a handler still running, and ignores what it does later', async () => {
+    let late = false;
+    routes.unshift({
+      paths: ['/late'],
+      handler: async (_event, _context, stream) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        // Too late: nothing of this reaches the client, and nothing fails.
+        stream.start(200, {});
+        await stream.write('late');
+        late = true;
+        return { statusCode: 200, body: '' };
+      },
+    });
+    try {
+      const started = performance.now();
+      const res = await send('/late');
+      expect(res.status).toBe(502);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+      expect(performance.now() - started).toBeLessThan(1400);
+      const until = Date.now() + 2000;
+      while (!late && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(late).toBe(true);
+      expect((await send('/v1/x')).body).toBe('ok');
+    } finally {
+      routes.shift();
+    }
+  });
+
+  it('sets the server’s body and header deadlines from the request timeout', () => {
+    expect(frontDoorServerOptions(3_000)).toEqual({
+      requestTimeout: 3_000,
+      headersTimeout: 3_000,
+      connectionsCheckingInterval: 1_000,
+    });
+    expect(frontDoorServerOptions(300_000)).toEqual({
+      requestTimeout: 300_000,
+      headersTimeout: 60_000,
+      connectionsCheckingInterval: 1_000,
+    });
   });
 
   it('streams what a handler writes as it writes it, and tells it when the client leaves', async () => {

@@ -1,7 +1,8 @@
 /**
  * Starting local mode as `npm run local` does: bad starts end with one clear
- * line on stderr and a non-zero exit; a second start with the same data
- * folder reuses the certificate, the data and the keys.
+ * line on stderr and a non-zero exit, a second local mode on a data folder in
+ * use among them; a second start with the same data folder reuses the
+ * certificate, the data and the keys.
  */
 
 import { makeCa, makeLeaf, startTlsServer, type TlsServer } from '../support/tls-fixtures';
@@ -142,14 +143,27 @@ describe('local mode starts', () => {
     const ca = readFileSync(first.caCertPath, 'utf8');
     expect(first.adminKey).toMatch(/^eph_/);
     expect(first.inferenceKey).toMatch(/^eph_/);
-    expect(first.output()).toContain(`EPHEMERA_ADMIN_KEY=${first.adminKey}`);
-    expect(first.output()).toContain(`EPHEMERA_INFERENCE_KEY=${first.inferenceKey}`);
+    expect(first.output()).toContain(`\nexport EPHEMERA_ADMIN_KEY=${first.adminKey}\n`);
+    expect(first.output()).toContain(`\nexport EPHEMERA_INFERENCE_KEY=${first.inferenceKey}\n`);
     expect(first.output()).toContain('DEMO MODEL');
     const made = await first.call('/v1/chat/completions', {
       headers: { ...bearer(first.inferenceKey), 'x-ephemera-metadata': 'customer_id=again' },
       body: { model: 'demo-chat', messages: [{ role: 'user', content: 'Hello' }] },
     });
     expect(made.status).toBe(200);
+
+    // A second local mode on the same folder, while the first runs: one line, exit 1.
+    const owner = readFileSync(join(dataDir, 'local-mode.lock'), 'utf8').trim();
+    expect(owner).toMatch(/^\d+$/);
+    const refused = await runToExit(['--port', '0'], { EPHEMERA_DATA_DIR: dataDir });
+    expect(refused.code).toBe(1);
+    expect(refused.lines).toEqual([
+      `ephemera local: the data folder ${dataDir} is in use by another local mode (pid ${owner}): stop it, or choose another with EPHEMERA_DATA_DIR`,
+    ]);
+    expect(refused.stderr).not.toMatch(/unexpected|^\s+at /m);
+    // The first goes on as it was.
+    const still = await first.call('/v1/models', { headers: bearer(first.inferenceKey) });
+    expect(still.status).toBe(200);
     await first.stop();
 
     const second = await startLocalProcess({ env: { EPHEMERA_DATA_DIR: dataDir } });
