@@ -17,6 +17,8 @@ const ROOT = join(__dirname, '..');
 export interface Ready {
   readonly url: string;
   readonly caCertPath: string;
+  /** The receipt-signing public key (PEM). */
+  readonly receiptKeyPath: string;
   readonly adminKey?: string;
   readonly inferenceKey?: string;
   readonly services: {

@@ -15,7 +15,9 @@
  * default 25). `--port 0` picks a free port. EPHEMERA_DELETION_PAGE_SIZE
  * (1-1000, default 1000) sets the records the deletion worker erases per page.
  *
- * A bad start prints one line on stderr and exits 1; usage errors exit 2.
+ * A bad start prints one line on stderr and exits 1 (a data folder another
+ * local mode uses is one); usage errors exit 2. A full disk stops nothing:
+ * requests answer 503 until there is room again (see ./storage-guard).
  * Ctrl-C (or SIGTERM) stops every server and exits 0.
  *
  * Started by a parent with an IPC channel (the end-to-end tests), it also
@@ -27,6 +29,7 @@
 
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
+import { nodeVersionNote, quietSdkNodeWarning } from '../bin/node-support';
 import { banner } from './banner';
 import {
   LocalModeError,
@@ -51,6 +54,15 @@ function boolEnv(name: string): boolean | undefined {
   if (value === undefined || value === '') return undefined;
   if (value !== 'true' && value !== 'false') fail(`${name} must be true or false`, 2);
   return value === 'true';
+}
+
+/** An error's name, and its code when it is a bare identifier (never its message). */
+function crashName(err: unknown): string {
+  const name = String((err as Error | undefined)?.name ?? 'error').replace(/[^\w.]/g, '');
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)
+    ? `${name} (${code})`
+    : name;
 }
 
 function fail(message: string, code: number): never {
@@ -102,9 +114,12 @@ function options(): LocalModeOptions {
 }
 
 async function main(): Promise<void> {
-  // A crash must not print a stack or message that could quote a request.
-  process.on('uncaughtException', (err) => fail(`stopped on an unexpected ${err.name}`, 1));
+  // A crash must not print a stack or message that could quote a request: its
+  // name, and a system error's code (ENOSPC, ECONNRESET...), which cannot.
+  process.on('uncaughtException', (err) => fail(`stopped on an unexpected ${crashName(err)}`, 1));
   process.on('unhandledRejection', () => fail('stopped on an unexpected rejection', 1));
+  // Before the first AWS SDK client: one line in the banner instead of its Node version warning.
+  quietSdkNodeWarning();
 
   let mode;
   try {
@@ -114,7 +129,7 @@ async function main(): Promise<void> {
     // Nothing has been served yet: the message cannot hold request content.
     fail(`could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}`, 1);
   }
-  process.stdout.write(banner(mode));
+  process.stdout.write(banner(mode, nodeVersionNote()));
 
   let stopping = false;
   const stop = () => {
@@ -139,6 +154,7 @@ function diagnostics(mode: LocalMode, stop: () => void): void {
     type: 'ready',
     url: mode.url,
     caCertPath: mode.caCertPath,
+    receiptKeyPath: mode.receiptKeyPath,
     adminKey: mode.adminKey,
     inferenceKey: mode.inferenceKey,
     services: mode.services,
