@@ -25,6 +25,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { cdkJsonContext, DEFAULT_REGION } from '../lib/app';
 import { oneLine } from './preflight/aws-errors';
+import { replaceSdkNodeWarning } from './node-support';
 import {
   checkCredentials,
   fail,
@@ -230,6 +231,8 @@ export function loadFacts(request: LoadFactsRequest): PreflightFacts {
 }
 
 if (require.main === module) {
+  // Node < 22: this one line on stderr instead of the AWS SDK's seven-line warning.
+  replaceSdkNodeWarning((line) => process.stderr.write(`${line}\n`));
   void main(process.argv.slice(2), {
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),

@@ -11,6 +11,7 @@ import {
 import { formatDeploySummaries } from './cost-estimate';
 import { reservedConcurrency } from './deploy-facts';
 import { EphemeraStack } from './ephemera-stack';
+import { checkContextKeys } from './known-names';
 import { ReusedVerdict } from './reused-verdict';
 
 /**
@@ -64,9 +65,11 @@ export const DEFAULT_REGION = 'us-east-1';
 
 /**
  * Builds the Ephemera app: the stack from context, with every rule pack
- * registered. The region decides the load balancer's log-delivery principal,
- * so the stack always has one: `-c region=...`, else the CLI's profile region,
- * else DEFAULT_REGION. The account stays unresolved unless given.
+ * registered. Any context key that is neither Ephemera's nor CDK's own is
+ * refused (lib/known-names.ts), each named with the closest key. The region
+ * decides the load balancer's log-delivery principal, so the stack always has
+ * one: `-c region=...`, else the CLI's profile region, else DEFAULT_REGION.
+ * The account stays unresolved unless given.
  */
 export function buildApp(
   props: AppProps = {},
@@ -89,6 +92,9 @@ export function buildApp(
     context: { ...cdkJsonContext(), ...props.context },
     postCliContext: { ...props.postCliContext, ...overrides, [REPORT_IN_APP]: false },
   });
+  // Every key, from wherever it came (cdk.json, -c, cdk.context.json), is
+  // Ephemera's or CDK's own: a misspelt key is refused, not ignored.
+  checkContextKeys(app);
   const region: string =
     app.node.tryGetContext('region') || process.env.CDK_DEFAULT_REGION || DEFAULT_REGION;
   const account: string | undefined =

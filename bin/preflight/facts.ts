@@ -15,6 +15,7 @@ import * as path from 'path';
 import { App, Token } from 'aws-cdk-lib';
 import { buildApp, cdkJsonContext } from '../../lib/app';
 import { readConfig, type EphemeraConfig } from '../../lib/config';
+import { checkContextKeys } from '../../lib/known-names';
 import type { ModelKind } from '../../lib/core/models';
 
 /** The qualifier `cdk bootstrap` uses unless told otherwise. */
@@ -261,6 +262,8 @@ export function templateFileFacts(
       context: cdkJsonContext(),
       postCliContext: overrides,
     });
+    // As the app does: a misspelt key is refused, not checked against its default.
+    checkContextKeys(app);
     const context = (key: string) => app.node.tryGetContext(key) as unknown;
     const stackName = context('stackName');
     const account = context('account');

@@ -165,14 +165,14 @@ export const CONFIG_SCHEMA = {
     default: 'public',
     rule: oneOfRule(['public', 'private', 'both']),
     description:
-      '`public`: internet-facing ALB in public subnets (the only internet gateway; no NAT); `private`: an internal ALB offered to other VPCs over PrivateLink only (see [Private front door](deploy.md#private-front-door-privatelink)); nothing internet-facing and no internet gateway at all, so `allowInternetEgress` is refused with it; `both`: the public ALB, and the PrivateLink path to the same listener',
+      "`public`: a public REST API (with `alb`: an internet-facing ALB in public subnets, the only internet gateway; no NAT); `private`: a private REST API reached through the callers' execute-api endpoints (see [Private REST API](deploy.md#private-rest-api)), or with `alb` an internal ALB offered to other VPCs over PrivateLink only (see [Private front door](deploy.md#private-front-door-privatelink)); nothing internet-facing and no internet gateway at all, so `allowInternetEgress` is refused with it; `both`: the public and the private path",
   }),
   frontDoorKind: setting({
     kind: 'string',
-    default: 'alb',
+    default: 'api-gateway',
     rule: oneOfRule(FRONT_DOOR_KINDS),
     description:
-      '`alb`: the TLS load balancer (a `stream: true` answer arrives in one body, at most 1 MB); `api-gateway`: a REST API with Lambda response streaming (chunks as the model produces them, no 1 MB limit) and an enhanced TLS 1.3 security policy (see [Streaming front door](deploy.md#streaming-front-door-api-gateway))',
+      '`api-gateway`: a REST API with Lambda response streaming (a `stream: true` answer arrives chunk by chunk as the model produces it, no 1 MB limit) and an enhanced TLS 1.3 security policy (see [Streaming front door](deploy.md#streaming-front-door-api-gateway)); `alb`: the TLS load balancer, which cannot stream: it gathers a `stream: true` answer into one body, and refuses an answer over 1 MB (`422 response_too_large`); see [The load balancer instead](deploy.md#the-load-balancer-instead-frontdoorkind-alb)',
   }),
   apiVpcEndpointIds: setting({
     kind: 'list',

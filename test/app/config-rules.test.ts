@@ -181,7 +181,7 @@ const CASES: Case[] = [
   },
   {
     key: 'endpointServicePrincipals',
-    context: { frontDoor: 'private' },
+    context: { frontDoorKind: 'alb', frontDoor: 'private' },
     construct: (allowedPrincipals: string[]) => (s) =>
       new PrivateFrontDoor(s, 'Private', { loadBalancer: internalLb(s), allowedPrincipals }),
     inputs: [

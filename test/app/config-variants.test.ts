@@ -1,22 +1,27 @@
 /**
  * Every documented configuration switch synthesizes with zero unacknowledged
- * findings under every rule pack, not only the defaults.
+ * findings under every rule pack, not only the defaults. The default front
+ * door is API Gateway's (`frontDoorKind` `api-gateway`); the variants that
+ * are about the load balancer say `alb`.
  */
 import { buildApp, synthWithCompliance } from '../../lib/app';
 import { tempOutdir } from '../support/ephemera-app';
 
 const VARIANTS: Record<string, Record<string, string>> = {
-  'FIPS, TLS 1.3 only, port-80 redirect': {
+  'load balancer: FIPS, TLS 1.3 only, port-80 redirect': {
+    frontDoorKind: 'alb',
     fips: 'true',
     tlsVersions: 'tls1.3',
     httpRedirect: 'true',
   },
   'private front door over PrivateLink, trust-all allowed': {
+    frontDoorKind: 'alb',
     frontDoor: 'private',
     endpointServicePrincipals: '111122223333',
     allowInsecureTrustAll: 'true',
   },
-  'public and private front doors with a domain, internet egress': {
+  'public and private load-balancer front doors with a domain, internet egress': {
+    frontDoorKind: 'alb',
     frontDoor: 'both',
     endpointServicePrincipals: 'arn:aws:iam::111122223333:role/platform',
     domainName: 'api.example.com',
@@ -32,7 +37,8 @@ const VARIANTS: Record<string, Record<string, string>> = {
     upstreamSecretKmsKeyArn:
       'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   },
-  'own domain, 3 AZs, EU residency, alarm emails, WAF': {
+  'load balancer on its own domain, 3 AZs, EU residency, alarm emails, WAF': {
+    frontDoorKind: 'alb',
     domainName: 'api.example.com',
     hostedZoneId: 'Z0123456789ABC',
     hostedZoneName: 'example.com',
@@ -58,6 +64,7 @@ const VARIANTS: Record<string, Record<string, string>> = {
       receiptWebhookUrl: 'https://receipts.example.com/ephemera',
     },
   'no reserved concurrency, load balancer': {
+    frontDoorKind: 'alb',
     reserveConcurrency: 'false',
   },
   'streaming front doors public and private, own domain, WAF, TLS 1.3 FIPS, access logs': {

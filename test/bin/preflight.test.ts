@@ -389,18 +389,36 @@ describe('facts', () => {
     const endpoints = Object.values(t.interfaceEndpointsByVpc);
     expect(endpoints).toHaveLength(1);
     expect(endpoints[0].length).toBeGreaterThanOrEqual(6);
-    expect(t.applicationLoadBalancers).toHaveLength(1);
     expect(t.networkLoadBalancers).toEqual([]);
     expect(t.kmsKeys.length).toBeGreaterThan(0);
-    expect(t.certificateParameter).toBe(true);
-    expect(t.createsApiGatewayAccount).toBe(false);
-    expect(f.config.frontDoorKind).toBe('alb');
+    // The default front door: a REST API, which needs no certificate and sets the account role.
+    expect(t.applicationLoadBalancers).toEqual([]);
+    expect(t.certificateParameter).toBe(false);
+    expect(t.createsApiGatewayAccount).toBe(true);
+    expect(f.config.frontDoorKind).toBe('api-gateway');
     expect(f.config.upstream).toBe('bedrock');
     expect(f.config.models.map((m) => m.upstreamId)).toEqual([
       'amazon.nova-lite-v1:0',
       'amazon.nova-canvas-v1:0',
       'amazon.titan-embed-text-v2:0',
     ]);
+  });
+
+  test('frontDoorKind alb: the load balancer, its certificate parameter, no account role', () => {
+    const f = synthesizeFacts({ region: REGION, frontDoorKind: 'alb' });
+    expect(f.template.applicationLoadBalancers).toHaveLength(1);
+    expect(f.template.certificateParameter).toBe(true);
+    expect(f.template.createsApiGatewayAccount).toBe(false);
+    expect(f.config.frontDoorKind).toBe('alb');
+  });
+
+  test('an unknown context key is refused, synthesized or from a template', () => {
+    const refusal =
+      "Unknown context key 'frontdoor': did you mean 'frontDoor'? (see docs/configuration.md)";
+    expect(() => synthesizeFacts({ region: REGION, frontdoor: 'private' })).toThrow(refusal);
+    expect(() =>
+      templateFileFacts(path.join(ROOT, 'package.json'), { frontdoor: 'private' }, REGION),
+    ).toThrow(refusal);
   });
 
   test('the minimum bootstrap version is one above the highest version the rule refuses', () => {

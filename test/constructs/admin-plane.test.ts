@@ -77,11 +77,12 @@ describe('the admin plane in the default stack', () => {
     'Fn::Join': ['', [getAtt(id(stack.store.usageTable)), '/index/by_customer']],
   };
 
-  test('the admin API answers its own paths on the HTTPS listener, before the gateway catch-all', () => {
+  test('frontDoorKind alb: the admin API answers its own paths on the HTTPS listener, before the gateway catch-all', () => {
+    const alb = defaultStack({ context: { frontDoorKind: 'alb' } });
     expect(ADMIN_RULE_PRIORITY).toBeLessThan(GATEWAY_RULE_PRIORITY);
     // At most 5 patterns per rule: the admin's rules, in priority order, hold every pattern once.
     const rules = Object.values(
-      template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+      alb.template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
     ).filter((r) => r.Properties.Priority < GATEWAY_RULE_PRIORITY);
     rules.sort((a, b) => a.Properties.Priority - b.Properties.Priority);
     expect(rules.map((r) => r.Properties.Priority)).toEqual([
@@ -98,9 +99,9 @@ describe('the admin plane in the default stack', () => {
     expect(
       rules.flatMap((r) => r.Properties.Conditions[0].PathPatternConfig.Values as string[]),
     ).toEqual([...ADMIN_PATH_PATTERNS]);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+    alb.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetType: 'lambda',
-      Targets: [{ Id: getAtt(id(stack.admin.handler.function)) }],
+      Targets: [{ Id: getAtt(logicalId(alb.stack.admin.handler.function)) }],
       TargetGroupAttributes: Match.arrayWith([
         { Key: 'lambda.multi_value_headers.enabled', Value: 'true' },
       ]),
@@ -342,8 +343,8 @@ describe('the admin plane in the default stack', () => {
 });
 
 describe('receipts say what erasure does not reach', () => {
-  test('with accessLogs on, every receipt names point-in-time recovery and the load-balancer access logs', () => {
-    const { template } = defaultStack({ context: { accessLogs: true } });
+  test('with accessLogs on (frontDoorKind alb), every receipt names point-in-time recovery and the load-balancer access logs', () => {
+    const { template } = defaultStack({ context: { frontDoorKind: 'alb', accessLogs: true } });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({

@@ -111,6 +111,8 @@ describe('readConfig parses strings from -c', () => {
       allowedRegions: '["eu-west-1"]',
       allowedCidrs: '10.0.0.0/8, 192.168.0.0/16',
       tlsVersions: 'tls1.3',
+      // The load balancer's keys (PrivateLink principals, the port-80 redirect).
+      frontDoorKind: 'alb',
       frontDoor: 'private',
       endpointServicePrincipals: '111122223333',
       allowInsecureTrustAll: 'true',
@@ -138,6 +140,7 @@ describe('readConfig parses strings from -c', () => {
       allowedRegions: ['eu-west-1'],
       allowedCidrs: ['10.0.0.0/8', '192.168.0.0/16'],
       tlsVersions: TlsVersions.TLS_1_3_ONLY,
+      frontDoorKind: 'alb',
       frontDoor: 'private',
       endpointServicePrincipals: ['111122223333'],
       allowInsecureTrustAll: true,
@@ -277,7 +280,7 @@ describe('readConfig rejects bad values', () => {
 
   test('a PrivateLink front door needs principals, and private allows no internet gateway', () => {
     expectThrowsExactly(
-      () => configFrom({ frontDoor: 'both' }),
+      () => configFrom({ frontDoorKind: 'alb', frontDoor: 'both' }),
       invalid(
         'frontDoor both offers the API over PrivateLink: endpointServicePrincipals must name the AWS accounts (or IAM roles) allowed to connect',
       ),
@@ -285,6 +288,7 @@ describe('readConfig rejects bad values', () => {
     expectThrowsExactly(
       () =>
         configFrom({
+          frontDoorKind: 'alb',
           frontDoor: 'private',
           endpointServicePrincipals: '111122223333',
           allowInternetEgress: 'true',
@@ -351,7 +355,7 @@ describe('readConfig rejects bad values', () => {
       ),
     );
     expectThrowsExactly(
-      () => configFrom({ apiVpcEndpointIds: ['vpce-0123456789abcdef0'] }),
+      () => configFrom({ frontDoorKind: 'alb', apiVpcEndpointIds: ['vpce-0123456789abcdef0'] }),
       invalid(
         'apiVpcEndpointIds applies to frontDoorKind api-gateway only (the load balancer is offered over PrivateLink: use endpointServicePrincipals)',
       ),

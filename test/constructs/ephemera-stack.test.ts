@@ -2,7 +2,8 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { reservedConcurrency } from '../../lib/deploy-facts';
-import { EphemeraStack } from '../../lib/ephemera-stack';
+import { EphemeraStack, type EphemeraStackProps } from '../../lib/ephemera-stack';
+import { stackPropsProblems } from '../../lib/known-names';
 import { expectThrowsExactly, logicalId, TEST_CERTIFICATE_ARN, testApp } from '../support/stacks';
 
 /** The stack from context (as `cdk deploy -c ...` builds it), in `region`, or environment-agnostic for null. */
@@ -59,7 +60,104 @@ describe('EphemeraStack: remote image URLs', () => {
 
 const PRINCIPALS = { endpointServicePrincipals: '111122223333,arn:aws:iam::444455556666:role/ops' };
 
-describe('EphemeraStack: front door', () => {
+/** The load-balancer front door, a choice since the streaming one became the default. */
+const ALB = { frontDoorKind: 'alb' };
+
+describe('EphemeraStack: the default front door', () => {
+  test('the default is the streaming front door: a public REST API over the streaming gateway, no load balancer', () => {
+    const stack = stackWith({});
+    const template = Template.fromStack(stack);
+    expect(stack.config.frontDoorKind).toBe('api-gateway');
+    expect(stack.frontDoor).toBeUndefined();
+    expect(stack.streamingFrontDoor).toBeDefined();
+    expect(stack.gateway.responseStreaming).toBe(true);
+    const apis = Object.values(template.findResources('AWS::ApiGateway::RestApi'));
+    expect(apis.map((a) => a.Properties.EndpointConfiguration.Types)).toEqual([['REGIONAL']]);
+    // Every path but the admin API's streams from the gateway (Lambda response streaming).
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods.some((m) => m.Properties.Integration?.ResponseTransferMode === 'STREAM')).toBe(
+      true,
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.streamHandler' });
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
+    // It deploys in a fresh account: the stack sets API Gateway's logging role.
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  test('frontDoorKind alb: the load balancer, the gateway its buffered target, no REST API', () => {
+    const stack = stackWith(ALB);
+    const template = Template.fromStack(stack);
+    expect(stack.frontDoor).toBeDefined();
+    expect(stack.streamingFrontDoor).toBeUndefined();
+    expect(stack.gateway.responseStreaming).toBe(false);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 0);
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+});
+
+describe('EphemeraStack: names it does not read are refused (JavaScript callers)', () => {
+  const build = (props: Record<string, unknown>) => () =>
+    new EphemeraStack(testApp({}), 'Ephemera', {
+      env: { region: 'eu-west-1' },
+      ...props,
+    } as EphemeraStackProps);
+
+  test('an unknown prop is named with the closest one, or the context key it is; all at once', () => {
+    expectThrowsExactly(
+      build({ stackname: 'Other', frontDoor: 'private', colour: 'blue' }),
+      [
+        "Unknown EphemeraStack prop 'stackname': did you mean 'stackName'? (see docs/configuration.md)",
+        "Unknown EphemeraStack prop 'frontDoor': did you mean the context key 'frontDoor' (cdk.json or -c frontDoor=...), or a whole 'config'? (see docs/configuration.md)",
+        "Unknown EphemeraStack prop 'colour' (see docs/configuration.md)",
+      ].join('\n'),
+    );
+  });
+
+  test('config: a property EphemeraConfig does not have is named, and a required one it lacks', () => {
+    // { frontdoor: 'private' } in place of { frontDoor: 'private' } would otherwise be public.
+    const { frontDoor, ...rest } = stackWith({}).config;
+    expect(frontDoor).toBe('public');
+    expectThrowsExactly(
+      build({ config: { ...rest, frontdoor: 'private' } }),
+      [
+        "Unknown EphemeraStack config property 'frontdoor': did you mean 'frontDoor'? (see docs/configuration.md)",
+        "EphemeraStack config lacks 'frontDoor': give a whole EphemeraConfig (readConfig reads one from context)",
+      ].join('\n'),
+    );
+  });
+
+  test("every prop of CDK's StackProps, and a whole config, pass", () => {
+    const all = {
+      analyticsReporting: undefined,
+      crossRegionReferences: undefined,
+      description: 'Ephemera',
+      notificationArns: undefined,
+      permissionsBoundary: undefined,
+      propertyInjectors: undefined,
+      stackName: 'Other',
+      suppressTemplateIndentation: undefined,
+      synthesizer: undefined,
+      tags: { team: 'platform' },
+      terminationProtection: true,
+    };
+    expect(stackPropsProblems({ env: {}, config: stackWith({}).config, ...all })).toEqual([]);
+    const stack = build({
+      ...all,
+      config: {
+        ...stackWith({}).config,
+        frontDoor: 'private',
+        apiVpcEndpointIds: ['vpce-0123456789abcdef0'],
+      },
+    })();
+    expect(stack.stackName).toBe('Other');
+    expect(stack.privateStreamingFrontDoor).toBeDefined();
+    // Without a config (undefined or null), the stack reads its context.
+    expect(stackPropsProblems({ config: null })).toEqual([]);
+  });
+});
+
+describe('EphemeraStack: load-balancer front door (frontDoorKind alb)', () => {
   const schemes = (template: Template) =>
     Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer')).map(
       (r) => `${r.Properties.Type ?? 'application'}:${r.Properties.Scheme}`,
@@ -72,7 +170,7 @@ describe('EphemeraStack: front door', () => {
     ).map((l) => l.Properties.SslPolicy);
 
   test("frontDoor 'public' (the default): internet-facing ALB, an internet gateway, no NAT, no PrivateLink", () => {
-    const template = Template.fromStack(stackWith({}));
+    const template = Template.fromStack(stackWith(ALB));
     expect(schemes(template)).toEqual(['application:internet-facing']);
     template.resourceCountIs('AWS::EC2::InternetGateway', 1);
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
@@ -80,7 +178,7 @@ describe('EphemeraStack: front door', () => {
   });
 
   test("frontDoor 'private': an internal ALB behind a PrivateLink NLB; nothing internet-facing and no internet gateway (P9)", () => {
-    const stack = stackWith({ frontDoor: 'private', ...PRINCIPALS });
+    const stack = stackWith({ ...ALB, frontDoor: 'private', ...PRINCIPALS });
     const template = Template.fromStack(stack);
     expect(schemes(template).sort()).toEqual(['application:internal', 'network:internal']);
     template.resourceCountIs('AWS::EC2::InternetGateway', 0);
@@ -99,7 +197,7 @@ describe('EphemeraStack: front door', () => {
   });
 
   test("frontDoor 'both': the public ALB, and the PrivateLink path to the same listener and handlers", () => {
-    const stack = stackWith({ frontDoor: 'both', ...PRINCIPALS });
+    const stack = stackWith({ ...ALB, frontDoor: 'both', ...PRINCIPALS });
     const template = Template.fromStack(stack);
     expect(schemes(template).sort()).toEqual(['application:internet-facing', 'network:internal']);
     template.resourceCountIs('AWS::EC2::InternetGateway', 1);
@@ -110,7 +208,7 @@ describe('EphemeraStack: front door', () => {
     // One listener serves both paths, so the gateway and admin rules exist once.
     expect(httpsPolicies(template)).toEqual(['ELBSecurityPolicy-TLS13-1-2-2021-06']);
     expect(template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule')).toEqual(
-      Template.fromStack(stackWith({})).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
+      Template.fromStack(stackWith(ALB)).findResources('AWS::ElasticLoadBalancingV2::ListenerRule'),
     );
   });
 
@@ -119,6 +217,7 @@ describe('EphemeraStack: front door', () => {
       domainName: 'api.example.com',
       hostedZoneId: 'Z0123456789ABC',
       hostedZoneName: 'example.com',
+      ...ALB,
       ...PRINCIPALS,
     };
     const records = (template: Template) =>
@@ -245,7 +344,7 @@ describe('EphemeraStack: outbound trust store', () => {
   });
 });
 
-describe('EphemeraStack: listener certificate', () => {
+describe('EphemeraStack: listener certificate (frontDoorKind alb)', () => {
   const listenerCertificates = (stack: Stack) =>
     Object.values(
       Template.fromStack(stack).findResources('AWS::ElasticLoadBalancingV2::Listener', {
@@ -254,14 +353,14 @@ describe('EphemeraStack: listener certificate', () => {
     ).map((l) => l.Properties.Certificates);
 
   test('certificateArn set: the listener uses it and there is no parameter', () => {
-    const stack = stackWith({ certificateArn: TEST_CERTIFICATE_ARN });
+    const stack = stackWith({ ...ALB, certificateArn: TEST_CERTIFICATE_ARN });
     expect(listenerCertificates(stack)).toEqual([[{ CertificateArn: TEST_CERTIFICATE_ARN }]]);
     const parameters = Template.fromStack(stack).toJSON().Parameters ?? {};
     expect(parameters.CertificateArn).toBeUndefined();
   });
 
   test('certificateArn unset: a CertificateArn parameter, constrained to ACM ARNs, feeds the listener', () => {
-    const stack = stackWith({});
+    const stack = stackWith(ALB);
     const template = Template.fromStack(stack);
     template.hasParameter('CertificateArn', {
       Type: 'String',
@@ -276,6 +375,7 @@ describe('EphemeraStack: listener certificate', () => {
 
   test('a domain and hosted zone give a DNS-validated certificate and an alias record', () => {
     const stack = stackWith({
+      ...ALB,
       domainName: 'api.example.com',
       hostedZoneId: 'Z0123456789ABC',
       hostedZoneName: 'example.com',
@@ -299,7 +399,9 @@ describe('EphemeraStack: listener certificate', () => {
 
 describe('EphemeraStack: configuration reaches the constructs', () => {
   test('key rotation, image TTL sweep, TLS policy and log retention come from context', () => {
+    // The load balancer's listener policy and port-80 redirect (API Gateway's policy: above).
     const stack = stackWith({
+      ...ALB,
       keyRotationDays: '180',
       imageSweepMinutes: '15',
       tlsVersions: 'tls1.3',
@@ -362,9 +464,9 @@ describe('EphemeraStack: configuration reaches the constructs', () => {
 describe('EphemeraStack: first-deploy readiness', () => {
   const ENDPOINT = 'vpce-0123456789abcdef0';
   const FRONT_DOORS: Array<[string, Record<string, unknown>]> = [
-    ['alb, public', {}],
-    ['alb, private', { frontDoor: 'private', ...PRINCIPALS }],
-    ['alb, both', { frontDoor: 'both', ...PRINCIPALS }],
+    ['alb, public', { ...ALB }],
+    ['alb, private', { ...ALB, frontDoor: 'private', ...PRINCIPALS }],
+    ['alb, both', { ...ALB, frontDoor: 'both', ...PRINCIPALS }],
     ['api-gateway, public', { frontDoorKind: 'api-gateway' }],
     [
       'api-gateway, private',

@@ -21,6 +21,9 @@ const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 describe('InferenceGateway in the default stack', () => {
   const { stack, template } = defaultStack();
   const gw = stack.gateway;
+  // The load balancer's side of the gateway: the same stack with frontDoorKind alb.
+  const alb = defaultStack({ context: { frontDoorKind: 'alb' } });
+  const albGw = alb.stack.gateway;
 
   test('the role holds exactly what the gateway needs: one key record, usage writes, images, MACs, the models', () => {
     const statements = statementsOfRole(template, gw.handler.role);
@@ -106,18 +109,18 @@ describe('InferenceGateway in the default stack', () => {
     }
   });
 
-  test('the listener forwards every path to the Lambda target, which answers unknown ones with the contract 404', () => {
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+  test('frontDoorKind alb: the listener forwards every path to the Lambda target, which answers unknown ones with the contract 404', () => {
+    alb.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: GATEWAY_PATHS } }],
       Actions: [Match.objectLike({ Type: 'forward' })],
     });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+    alb.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetType: 'lambda',
       HealthCheckEnabled: true,
       HealthCheckPath: '/healthz',
-      Targets: [{ Id: getAtt(logicalId(gw.handler.function)) }],
+      Targets: [{ Id: getAtt(logicalId(albGw.handler.function)) }],
     });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+    alb.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 443,
       DefaultActions: [
         Match.objectLike({
@@ -128,7 +131,7 @@ describe('InferenceGateway in the default stack', () => {
     });
   });
 
-  test('a long completion is not cut: Lambda 300 s, ALB idle timeout 310 s, upstream deadline 285 s', () => {
+  test('a long completion is not cut: Lambda 300 s, ALB idle timeout 310 s (frontDoorKind alb), upstream deadline 285 s', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 300,
       Runtime: 'nodejs24.x',
@@ -145,7 +148,7 @@ describe('InferenceGateway in the default stack', () => {
         }),
       },
     });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+    alb.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       LoadBalancerAttributes: Match.arrayWith([
         { Key: 'idle_timeout.timeout_seconds', Value: '310' },
       ]),
@@ -176,8 +179,8 @@ describe('InferenceGateway in the default stack', () => {
     });
   });
 
-  test('the load balancer may invoke it only from this account', () => {
-    template.hasResourceProperties('AWS::Lambda::Permission', {
+  test('frontDoorKind alb: the load balancer may invoke it only from this account', () => {
+    alb.template.hasResourceProperties('AWS::Lambda::Permission', {
       Principal: 'elasticloadbalancing.amazonaws.com',
       SourceAccount: { Ref: 'AWS::AccountId' },
     });
@@ -216,15 +219,15 @@ describe('InferenceGateway in the default stack', () => {
     expect(gw.metricErrors().period.toMinutes()).toBe(5);
   });
 
-  test("the gateway's target group passes every value of a repeated header (multi-value headers on)", () => {
+  test("frontDoorKind alb: the gateway's target group passes every value of a repeated header (multi-value headers on)", () => {
     // The gateway's own target group, not any in the stack (the admin API's has the setting too).
-    expect(gw.targetGroup).toBeDefined();
-    const targetGroup = template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')[
-      logicalId(gw.targetGroup!)
+    expect(albGw.targetGroup).toBeDefined();
+    const targetGroup = alb.template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')[
+      logicalId(albGw.targetGroup!)
     ];
     expect(targetGroup?.Properties).toMatchObject({
       TargetType: 'lambda',
-      Targets: [{ Id: getAtt(logicalId(gw.handler.function)) }],
+      Targets: [{ Id: getAtt(logicalId(albGw.handler.function)) }],
     });
     expect(targetGroup.Properties.TargetGroupAttributes).toContainEqual({
       Key: 'lambda.multi_value_headers.enabled',
