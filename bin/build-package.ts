@@ -7,6 +7,9 @@
  * - `dist/handlers/<bundle>/`: every handler bundle in HANDLER_BUNDLES,
  *   prebuilt, where the compiled `handler-bundle.js` looks for them, so a
  *   consumer needs neither the `lambda/` sources nor esbuild.
+ * - `dist/bin/keys.js`: the keys CLI (`ephemera-keys`, the package's `bin`),
+ *   one CommonJS file with the AWS SDK clients it uses bundled in, so it runs
+ *   with Node.js alone.
  *
  * `dist/` is removed first, so nothing of an earlier build survives. The
  * repository's own synth runs `lib/` from source and never looks in `dist/`.
@@ -23,6 +26,8 @@ const ROOT = path.join(__dirname, '..');
 const DIST_DIR = path.join(ROOT, 'dist');
 /** Where the prebuilt bundles go: `handlers/` next to the compiled `lib/`. */
 const DIST_HANDLERS_DIR = path.join(DIST_DIR, 'handlers');
+/** The keys CLI, as package.json's `bin` names it. */
+const DIST_KEYS_CLI = path.join(DIST_DIR, 'bin', 'keys.js');
 
 /** Compiles the library with the repository's TypeScript; rejects with tsc's errors. */
 async function compileLibrary(): Promise<void> {
@@ -47,6 +52,29 @@ async function buildBundles(): Promise<void> {
   );
 }
 
+/**
+ * The keys CLI in one file: bin/keys.ts with its SDK clients (the
+ * CloudFormation client included, for `--stack`), for the Node.js versions
+ * the package supports (package.json `engines`).
+ */
+async function buildKeysCli(): Promise<void> {
+  await build({
+    entryPoints: [path.join(ROOT, 'bin', 'keys.ts')],
+    outfile: DIST_KEYS_CLI,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // The SDK's ES module builds: smaller once unused code is dropped.
+    mainFields: ['module', 'main'],
+    minify: true,
+    legalComments: 'none',
+    banner: { js: '#!/usr/bin/env node' },
+    logLevel: 'warning',
+  });
+  fs.chmodSync(DIST_KEYS_CLI, 0o755);
+}
+
 /** The compiled library must look for its bundles exactly where they were written. */
 function checkCompiledBundleDir(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -64,11 +92,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   fs.rmSync(DIST_DIR, { recursive: true, force: true });
   // tsc is one process on one core; esbuild takes the others meanwhile.
-  await Promise.all([compileLibrary(), buildBundles()]);
+  await Promise.all([compileLibrary(), buildBundles(), buildKeysCli()]);
   checkCompiledBundleDir();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
-    `dist/: library and ${HANDLER_BUNDLES.length} handler bundles (${HANDLER_BUNDLES.map(bundleName).join(', ')}) in ${seconds} s`,
+    `dist/: library, keys CLI and ${HANDLER_BUNDLES.length} handler bundles (${HANDLER_BUNDLES.map(bundleName).join(', ')}) in ${seconds} s`,
   );
 }
 

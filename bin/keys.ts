@@ -1,16 +1,21 @@
 /**
  * Operator CLI for API keys (promise P8), for bootstrapping the first admin key
  * and for break-glass use; day-to-day management goes through `/v1/keys`.
+ * The package ships it as `ephemera-keys` (dist/bin/keys.js, one bundle with
+ * the AWS SDK clients it uses, built by bin/build-package.ts); in this
+ * repository it is `npm run keys --`.
  *
- *   npm run keys -- create --name ops --scope admin [--scope inference] [--expires-in-days 90]
- *   npm run keys -- rotate <id> [--grace-seconds 86400]
- *   npm run keys -- revoke <id>
- *   npm run keys -- list
+ *   ephemera-keys create --name ops --scope admin [--scope inference] [--expires-in-days 90]
+ *   ephemera-keys rotate <id> [--grace-seconds 86400]
+ *   ephemera-keys revoke <id>
+ *   ephemera-keys list
  *
- * Target: `--table` / `--hmac-key-id`, else env KEY_TABLE_NAME / HMAC_KEY_ID, else
- * the CloudFormation outputs `KeyTableName` and `HmacKeyId` of `--stack`
- * (default `Ephemera`), which needs `@aws-sdk/client-cloudformation`.
- * `--region` overrides the SDK's default region.
+ * Target: `--table` / `--hmac-key` (or `--hmac-key-id`), else env
+ * KEY_TABLE_NAME / HMAC_KEY_ID, else the CloudFormation outputs `KeyTableName`
+ * and `HmacKeyId` of `--stack` (default `Ephemera`; `addApiKeyOutputs` adds
+ * them to a stack of your own). `--region` overrides the SDK's default
+ * region; the SDK's own settings (credentials, `AWS_ENDPOINT_URL_DYNAMODB`,
+ * `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL_CLOUDFORMATION`) apply.
  *
  * A new or rotated key is printed once on stdout as `EPHEMERA_KEY=eph_...`;
  * everything else goes to stderr. Exit codes: 0 done, 1 failed, 2 usage error.
@@ -20,6 +25,8 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { createKmsHasher } from '../lib/core/keyed-hash';
+import { HMAC_KEY_OUTPUT, KEY_TABLE_OUTPUT } from '../lib/core/stack-outputs';
+import { replaceSdkNodeWarning } from './node-support';
 import {
   KeyStateError,
   KeyStore,
@@ -31,7 +38,8 @@ import {
 
 export const DEFAULT_STACK = 'Ephemera';
 
-export const USAGE = `Usage: npm run keys -- <command> [options]
+export const USAGE = `Usage: ephemera-keys <command> [options]
+       (in the Ephemera repository: npm run keys -- <command> [options])
 
 Commands:
   create --name NAME --scope SCOPE [--scope SCOPE] [--expires-in-days N]
@@ -43,9 +51,9 @@ Commands:
   list                           list keys (no secrets)
 
 Target (first found wins):
-  --table NAME --hmac-key-id ID  key table and KMS HMAC key
+  --table NAME --hmac-key KEY    key table and KMS HMAC key (id or ARN; --hmac-key-id also works)
   env KEY_TABLE_NAME, HMAC_KEY_ID
-  --stack NAME                   outputs KeyTableName and HmacKeyId of this stack (default ${DEFAULT_STACK})
+  --stack NAME                   outputs ${KEY_TABLE_OUTPUT} and ${HMAC_KEY_OUTPUT} of this stack (default ${DEFAULT_STACK})
   --region REGION                AWS region (default: the SDK's, e.g. AWS_REGION)
 `;
 
@@ -111,6 +119,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
         'expires-in-days': { type: 'string' },
         'grace-seconds': { type: 'string' },
         table: { type: 'string' },
+        'hmac-key': { type: 'string' },
         'hmac-key-id': { type: 'string' },
         stack: { type: 'string' },
         region: { type: 'string' },
@@ -123,9 +132,14 @@ export function parseCliArgs(argv: readonly string[]): ParsedCli {
     throw new UsageError(message);
   }
   const { values, positionals } = parsed;
+  const hmacKey = values['hmac-key'];
+  const hmacKeyId = values['hmac-key-id'];
+  if (hmacKey !== undefined && hmacKeyId !== undefined && hmacKey !== hmacKeyId) {
+    throw new UsageError('--hmac-key and --hmac-key-id name the same key: give one');
+  }
   const target: TargetOptions = {
     table: values.table,
-    hmacKeyId: values['hmac-key-id'],
+    hmacKeyId: hmacKey ?? hmacKeyId,
     stack: values.stack,
     region: values.region,
   };
@@ -274,11 +288,11 @@ export async function resolveTarget(
   if (tableName === undefined || hmacKeyId === undefined) {
     const stack = target.stack ?? DEFAULT_STACK;
     const outputs = await readStackOutputs(stack, target.region);
-    tableName ??= outputs.KeyTableName;
-    hmacKeyId ??= outputs.HmacKeyId;
+    tableName ??= outputs[KEY_TABLE_OUTPUT];
+    hmacKeyId ??= outputs[HMAC_KEY_OUTPUT];
     if (!tableName || !hmacKeyId) {
       throw new UsageError(
-        `stack ${stack} has no KeyTableName and HmacKeyId outputs; pass --table and --hmac-key-id`,
+        `stack ${stack} has no ${KEY_TABLE_OUTPUT} and ${HMAC_KEY_OUTPUT} outputs; pass --table and --hmac-key`,
       );
     }
   }
@@ -295,7 +309,11 @@ export interface CloudFormationModule {
   DescribeStacksCommand: new (input: { StackName: string }) => unknown;
 }
 
-/** The module is optional: without it, the target must come from flags or the environment. */
+/**
+ * Loaded only for `--stack`. The packaged CLI bundles it (the import below
+ * names it literally); elsewhere, without it, the target must come from flags
+ * or the environment.
+ */
 const CLOUDFORMATION_MODULE = '@aws-sdk/client-cloudformation';
 
 /** Reads a stack's outputs with DescribeStacks (`cloudformation:DescribeStacks`). */
@@ -309,7 +327,7 @@ export function createStackOutputsReader(
     } catch {
       throw new UsageError(
         `cannot read stack ${stack} outputs: ${CLOUDFORMATION_MODULE} is not installed; ` +
-          'pass --table and --hmac-key-id (or set KEY_TABLE_NAME and HMAC_KEY_ID)',
+          'pass --table and --hmac-key (or set KEY_TABLE_NAME and HMAC_KEY_ID)',
       );
     }
     const client = new cfn.CloudFormationClient(region ? { region } : {});
@@ -323,7 +341,7 @@ export function createStackOutputsReader(
 }
 
 export const readCloudFormationOutputs = createStackOutputsReader(
-  async () => (await import(CLOUDFORMATION_MODULE)) as CloudFormationModule,
+  async () => (await import('@aws-sdk/client-cloudformation')) as CloudFormationModule,
 );
 
 /** Builds a real `KeyStore` for a resolved target. */
@@ -381,6 +399,8 @@ export async function main(argv: readonly string[], deps: MainDeps): Promise<num
 }
 
 if (require.main === module) {
+  // Node < 22: this one line on stderr instead of the AWS SDK's seven-line warning.
+  replaceSdkNodeWarning((line) => process.stderr.write(`${line}\n`));
   void main(process.argv.slice(2), {
     env: process.env,
     io: {

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CONFIG_SCHEMA, type Setting, type SettingKey, SETTING_KEYS } from './core/config-schema';
+import { unknownNameMessage } from './core/unknown-names';
 import { checkUpstreamBaseUrl, UPSTREAM_URL_RULE } from './core/upstream-url';
 import { GatewayModel, RemoteImageUrls } from './inference-gateway';
 import { ApiGatewayAccountRole } from './streaming-front-door';
@@ -95,7 +96,9 @@ type ValueOf<K extends SettingKey> =
 
 /**
  * Every context key the stack reads, with its default: the schema's
- * (lib/core/config-schema.ts, which documents each key and its range).
+ * (lib/core/config-schema.ts, which documents each key and its range). These
+ * are settings in the shape of `cdk.json` context, not an `EphemeraConfig`:
+ * `ephemeraConfig(settings)` turns settings into one.
  */
 export const CONFIG_DEFAULTS = Object.fromEntries(
   SETTING_KEYS.filter((k) => !(CONFIG_SCHEMA[k] as Setting<unknown>).app).map((k) => [
@@ -332,4 +335,57 @@ function safeJson(s: string): unknown {
 /** The models as the stack passes them on (a fresh copy; the list was checked by its rule). */
 function modelList(v: unknown): GatewayModel[] {
   return JSON.parse(typeof v === 'string' ? v : JSON.stringify(v)) as GatewayModel[];
+}
+
+/**
+ * Settings for an `EphemeraStack` built in code: the stack's `cdk.json`
+ * context keys (docs/configuration.md lists each with its default and range),
+ * every one optional. `CONFIG_DEFAULTS` is a complete one.
+ */
+export type EphemeraSettings = { readonly [K in ConfigKey]?: ValueOf<K> };
+
+/** The header of readConfig's error, and the one `ephemeraConfig` reports under. */
+const CONTEXT_SOURCE = '(cdk.json context)';
+const SETTINGS_SOURCE = '(ephemeraConfig settings)';
+
+/**
+ * The configuration of an `EphemeraStack` built in your own app: `settings`
+ * over the defaults, read and checked exactly as `cdk.json` context is (each
+ * key by its rule, then the relations between keys; every problem in one
+ * error). The app's own keys (`region`, `account`, `stackName`) are not
+ * settings: give the stack its `env` and id.
+ *
+ * ```ts
+ * new EphemeraStack(app, 'Ephemera', {
+ *   env: { region: 'eu-west-1' },
+ *   config: ephemeraConfig({ frontDoorKind: 'api-gateway', imageTtlMinutes: 30 }),
+ * });
+ * ```
+ */
+export function ephemeraConfig(settings: EphemeraSettings = {}): EphemeraConfig {
+  const known = Object.keys(CONFIG_DEFAULTS);
+  const problems = Object.keys(settings)
+    .filter((key) => !known.includes(key))
+    .map((key) =>
+      (SETTING_KEYS as readonly string[]).includes(key)
+        ? `${key} is the app's, not a stack setting: give the stack its env (region, account) and id`
+        : unknownNameMessage('setting', key, known, 'docs/configuration.md'),
+    );
+  if (problems.length > 0) {
+    throw new Error(
+      `Invalid Ephemera configuration ${SETTINGS_SOURCE}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+  }
+  // A detached construct carries the settings as its context, for readConfig.
+  const holder = new Construct(undefined as unknown as Construct, '');
+  for (const [key, value] of Object.entries(settings)) {
+    if (value !== undefined) holder.node.setContext(key, value);
+  }
+  try {
+    return readConfig(holder);
+  } catch (e) {
+    if (e instanceof Error) e.message = e.message.replace(CONTEXT_SOURCE, SETTINGS_SOURCE);
+    throw e;
+  }
 }

@@ -18,6 +18,7 @@ import { EphemeraConfig, readConfig } from './config';
 import { stackRegionProblem } from './core/bedrock-regions';
 import { RECEIPT_STORES } from './core/receipt-scope';
 import { AdminApi } from './admin-api';
+import { addApiKeyOutputs } from './api-key-outputs';
 import { ConfigBucket } from './config-bucket';
 import { PrivateFrontDoor } from './private-front-door';
 import { ReceiptWebhook } from './receipt-webhook';
@@ -26,6 +27,7 @@ import { DataKeys } from './data-keys';
 import { IncidentResponse } from './incident-response';
 import { GatewayUpstream, InferenceGateway } from './inference-gateway';
 import { IsolatedNetwork } from './isolated-network';
+import { checkStackProps } from './known-names';
 import { MetadataStore } from './metadata-store';
 import { ShortTtlImageBucket } from './short-ttl-image-bucket';
 import {
@@ -40,7 +42,9 @@ import { Watchdog } from './watchdog';
 
 export interface EphemeraStackProps extends StackProps {
   /**
-   * The configuration.
+   * The configuration: `ephemeraConfig({ ...settings })` builds one from
+   * settings by their `cdk.json` keys (docs/configuration.md), checked as
+   * context is.
    * @default - read from the app's context (`cdk.json`)
    */
   readonly config?: EphemeraConfig;
@@ -75,7 +79,8 @@ export class EphemeraStack extends Stack {
   public readonly watchdog: Watchdog;
 
   constructor(scope: Construct, id: string, props: EphemeraStackProps = {}) {
-    super(scope, id, props);
+    // Names TypeScript does not check (JavaScript callers) are refused, not ignored.
+    super(scope, id, checkStackProps(props));
     const config = (this.config = props.config ?? readConfig(this));
     this.checkRegion(config);
     const internetFacing = config.frontDoor !== 'private';
@@ -254,8 +259,8 @@ export class EphemeraStack extends Stack {
     }
     if (this.frontDoor) this.loadBalancerRecordAndOutputs(config, this.frontDoor, internetFacing);
     new CfnOutput(this, 'ConfigBucketName', { value: this.configBucket.bucket.bucketName });
-    new CfnOutput(this, 'KeyTableName', { value: this.store.keyTable.tableName });
-    new CfnOutput(this, 'HmacKeyId', { value: this.keys.hmacKey.keyId });
+    // What the keys CLI reads (`ephemera-keys --stack <this stack>`).
+    addApiKeyOutputs(this, { keyTable: this.store.keyTable, hmacKey: this.keys.hmacKey });
     new CfnOutput(this, 'ImageBucketName', { value: this.images.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.incidents.topic.topicArn });
     new CfnOutput(this, 'ReceiptSigningKeyId', {
@@ -319,9 +324,9 @@ export class EphemeraStack extends Stack {
   /** What the public and private REST APIs share (frontDoorKind api-gateway). */
   private apiProps(config: EphemeraConfig): StreamingFrontDoorProps {
     return {
-      gateway: this.gateway.handler.function,
-      gatewayTimeout: this.gateway.timeout,
-      admin: this.admin.handler.function,
+      // The constructs themselves: the integration's timeout is the gateway's own.
+      gateway: this.gateway,
+      admin: this.admin,
       logsKey: this.keys.logsKey,
       // One account setting per stack, shared by the public and private APIs.
       accountRole: config.apiGatewayAccountRole,

@@ -58,16 +58,19 @@ export const GATEWAY_RULE_PRIORITY = 1000;
 export interface InferenceGatewayProps {
   /**
    * The HTTPS listener the gateway answers behind (a load balancer: one body
-   * per answer, at most 1 MB).
+   * per answer, at most 1 MB). A gateway needs a way in: this, or
+   * `responseStreaming` and a `StreamingFrontDoor`; with neither the
+   * construct throws (nothing could reach the gateway).
    * @default - no load balancer: front the gateway with a `StreamingFrontDoor` (needs `responseStreaming`)
    */
   readonly listener?: elbv2.IApplicationListener;
   /**
    * Answer through Lambda response streaming (the `streamHandler` entry
-   * point), for a `StreamingFrontDoor`: chunks reach the client as the model
-   * produces them. A load balancer cannot invoke such a function, so this
-   * and `listener` exclude each other.
-   * @default false
+   * point), for a `StreamingFrontDoor` (`gateway: <this InferenceGateway>`):
+   * chunks reach the client as the model produces them. A load balancer
+   * cannot invoke such a function, so this and `listener` exclude each
+   * other; one of the two is required.
+   * @default - false: the gateway answers behind `listener`
    */
   readonly responseStreaming?: boolean;
   readonly vpc: ec2.IVpc;
@@ -198,6 +201,10 @@ export class InferenceGateway extends Construct {
       .check(
         !(this.responseStreaming && props.listener),
         'listener and responseStreaming exclude each other: a load balancer cannot invoke a streaming function (use a StreamingFrontDoor)',
+      )
+      .check(
+        this.responseStreaming || props.listener !== undefined,
+        'listener or responseStreaming is required, or nothing can reach the gateway: pass listener (the HTTPS listener of a TlsLoadBalancer), or set responseStreaming: true and pass the InferenceGateway to a StreamingFrontDoor as its gateway',
       )
       .rule('allowedRegions', props.allowedRegions, REGION_LIST_RULE)
       .check(regionProblem === undefined, regionProblem ?? '')
@@ -379,10 +386,7 @@ export class InferenceGateway extends Construct {
  * also get `bedrock:InvokeModelWithResponseStream` (ConverseStream, for
  * `stream: true`); embedding models, which are never streamed, do not.
  */
-export function bedrockStatements(
-  stack: Stack,
-  models: readonly GatewayModel[],
-): iam.PolicyStatement[] {
+function bedrockStatements(stack: Stack, models: readonly GatewayModel[]): iam.PolicyStatement[] {
   const embedding = models.filter((m) => m.kind === 'embedding');
   const others = models.filter((m) => m.kind !== 'embedding');
   return [

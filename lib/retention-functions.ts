@@ -9,8 +9,18 @@ import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowl
 import { handlerCode } from './handler-bundle';
 import { PropsValidator } from './validation';
 
-/** The pinned runtime of every Ephemera function. */
+/**
+ * The pinned runtime of every Ephemera function: the newest Node.js runtime
+ * the prebuilt bundles are built for (esbuild target) and tested on. It moves
+ * with a release of this package, never with the consumer's aws-cdk-lib: a
+ * newer aws-cdk-lib that knows a newer runtime does not change it, and
+ * `AwsSolutions-L1` (which wants the newest runtime the installed aws-cdk-lib
+ * knows) is acknowledged on each function with RUNTIME_REASON.
+ */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Why every function stays on FUNCTION_RUNTIME when aws-cdk-lib knows a newer one (AwsSolutions-L1). */
+const RUNTIME_REASON = `The function runs a prebuilt bundle built and tested for ${FUNCTION_RUNTIME.name}, the newest Node.js runtime Ephemera supports; it moves to a newer runtime with an Ephemera release that builds and tests for it, not with whichever aws-cdk-lib release is installed (a newer aws-cdk-lib knows newer runtimes before the bundles are tested on them).`;
 
 /** What the data-protection policy masks: contact details, payment data, secrets. */
 export const DATA_PROTECTION_IDENTIFIERS = [
@@ -257,6 +267,8 @@ export class RetentionFunction extends Construct {
     Validations.of(this.function).acknowledge(
       { id: 'HIPAA.Security-LambdaDLQ', reason: noDlq },
       { id: 'NIST.800.53.R5-LambdaDLQ', reason: noDlq },
+      // Found only with an aws-cdk-lib that knows a newer runtime than FUNCTION_RUNTIME.
+      { id: 'AwsSolutions-L1', reason: RUNTIME_REASON },
     );
     if (!reserve) {
       Validations.of(this.function).acknowledge(

@@ -9,6 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledgeShortLogRetention } from './acknowledgements';
+import type { AdminApi } from './admin-api';
+import type { InferenceGateway } from './inference-gateway';
 import { ADMIN_PATH_PATTERNS } from './core/routes';
 import { CIDR_LIST_RULE, VPC_ENDPOINT_IDS_RULE, WEB_ACL_ARN_RULE } from './core/rules';
 import { TlsVersions } from './tls-load-balancer';
@@ -82,23 +84,24 @@ export interface ApiDomain {
 
 export interface StreamingFrontDoorProps {
   /**
-   * The gateway's function, built for response streaming (an
-   * `InferenceGateway` with `responseStreaming: true`, whose `handler.function`
-   * this is): every path but the admin API's reaches it with response transfer
-   * mode STREAM.
+   * The gateway: an `InferenceGateway` built with `responseStreaming: true`
+   * (refused without it), or its function (`handler.function`, or one
+   * imported from another app). Every path but the admin API's reaches it
+   * with response transfer mode STREAM.
    */
-  readonly gateway: lambda.IFunction;
+  readonly gateway: InferenceGateway | lambda.IFunction;
   /**
    * How long the gateway may take for one request: the streaming integration's timeout (30 s to 15 min).
-   * @default Duration.minutes(5)
+   * @default Duration.minutes(5) - for a function; for an `InferenceGateway`, its own `timeout`
    */
   readonly gatewayTimeout?: Duration;
   /**
-   * The admin API's function: its paths (`/v1/keys...`, `/v1/user_data...`,
-   * `/v1/logs`, `/v1/trust...`) reach it through a buffered proxy integration.
+   * The admin API: an `AdminApi`, or its function (`handler.function`). Its
+   * paths (`/v1/keys...`, `/v1/user_data...`, `/v1/logs`, `/v1/trust...`)
+   * reach it through a buffered proxy integration.
    * @default - no admin routes: those paths reach the gateway, which answers 404
    */
-  readonly admin?: lambda.IFunction;
+  readonly admin?: AdminApi | lambda.IFunction;
   /** Key that encrypts the access log group (the project's logs key). */
   readonly logsKey: kms.IKey;
   /**
@@ -274,10 +277,18 @@ export class StreamingFrontDoor extends Construct {
     const endpointIds = props.vpcEndpointIds ?? [];
     const rate = props.throttlingRateLimit ?? 50;
     const burst = props.throttlingBurstLimit ?? 50;
-    const gatewayTimeout = props.gatewayTimeout ?? Duration.minutes(5);
+    const gateway = functionOf(props.gateway);
+    const streamingGateway = isFunction(props.gateway) || props.gateway.responseStreaming;
+    const gatewayTimeout =
+      props.gatewayTimeout ??
+      (isFunction(props.gateway) ? Duration.minutes(5) : props.gateway.timeout);
     const privateApi = access === ApiEndpointAccess.PRIVATE;
     const accountRole = props.accountRole ?? ApiGatewayAccountRole.CREATE;
     new PropsValidator('StreamingFrontDoor')
+      .check(
+        streamingGateway,
+        'gateway is an InferenceGateway without responseStreaming: a StreamingFrontDoor invokes its streaming entry point; build it with responseStreaming: true (and no listener)',
+      )
       .check(
         Object.values(ApiEndpointAccess).includes(access),
         `access must be one of ${Object.values(ApiEndpointAccess).join(', ')}`,
@@ -360,7 +371,7 @@ export class StreamingFrontDoor extends Construct {
       this.accountLogging = { role: setting.role, account: setting.account };
     }
 
-    this.addRoutes(props, gatewayTimeout);
+    this.addRoutes(gateway, props.admin && functionOf(props.admin), gatewayTimeout);
     this.addGatewayResponses(props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH);
 
     if (props.domain) {
@@ -392,14 +403,18 @@ export class StreamingFrontDoor extends Construct {
    * other path (the root, each intermediate resource, and `{proxy+}`) to the
    * gateway (streaming), so an unknown path gets the gateway's 404.
    */
-  private addRoutes(props: StreamingFrontDoorProps, gatewayTimeout: Duration): void {
-    const streaming = new apigateway.LambdaIntegration(props.gateway, {
+  private addRoutes(
+    gateway: lambda.IFunction,
+    admin: lambda.IFunction | undefined,
+    gatewayTimeout: Duration,
+  ): void {
+    const streaming = new apigateway.LambdaIntegration(gateway, {
       responseTransferMode: apigateway.ResponseTransferMode.STREAM,
       timeout: gatewayTimeout,
       scopePermissionToMethod: false,
     });
-    const buffered = props.admin
-      ? new apigateway.LambdaIntegration(props.admin, { scopePermissionToMethod: false })
+    const buffered = admin
+      ? new apigateway.LambdaIntegration(admin, { scopePermissionToMethod: false })
       : undefined;
     const root = this.api.root;
     root.addMethod('ANY', streaming);
@@ -586,6 +601,16 @@ class ApiGatewayAccountLogging extends Construct {
       reason,
     });
   }
+}
+
+/** Whether a `gateway` or `admin` prop is a function rather than the construct. */
+function isFunction(x: InferenceGateway | AdminApi | lambda.IFunction): x is lambda.IFunction {
+  return 'functionArn' in x;
+}
+
+/** The function behind a `gateway` or `admin` prop. */
+function functionOf(x: InferenceGateway | AdminApi | lambda.IFunction): lambda.IFunction {
+  return isFunction(x) ? x : x.handler.function;
 }
 
 /** The access log format: metadata only (never a body or a header). */

@@ -131,6 +131,8 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
     new library.ConfigBucket(s, 'Subject', { encryptionKey: key(s, 'Metadata') }),
   InferenceGateway: (s) =>
     new library.InferenceGateway(s, 'Subject', {
+      // A way in is required: this, or a listener.
+      responseStreaming: true,
       vpc: vpc(s),
       usageTable: table(s, 'usage'),
       keyTable: table(s, 'keys'),

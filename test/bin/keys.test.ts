@@ -126,6 +126,17 @@ describe('parseCliArgs', () => {
     ).toEqual({ table: 't', hmacKeyId: 'k', stack: 'Prod', region: 'eu-west-1' });
   });
 
+  it('takes the HMAC key as --hmac-key or --hmac-key-id, not two different ones', () => {
+    const arn = 'arn:aws:kms:eu-west-1:111111111111:key/k';
+    expect(parseCliArgs(['list', '--hmac-key', arn]).target.hmacKeyId).toBe(arn);
+    expect(parseCliArgs(['list', '--hmac-key', arn, '--hmac-key-id', arn]).target.hmacKeyId).toBe(
+      arn,
+    );
+    expect(() => parseCliArgs(['list', '--hmac-key', arn, '--hmac-key-id', 'other'])).toThrow(
+      '--hmac-key and --hmac-key-id name the same key: give one',
+    );
+  });
+
   it('parses rotate, revoke, list and help', () => {
     expect(parseCliArgs(['rotate', ID, '--grace-seconds', '0']).command).toEqual({
       kind: 'rotate',
@@ -277,7 +288,7 @@ describe('resolveTarget', () => {
   it('explains a stack without the outputs', async () => {
     await expect(resolveTarget({}, {}, async () => ({}))).rejects.toThrow(
       new UsageError(
-        'stack Ephemera has no KeyTableName and HmacKeyId outputs; pass --table and --hmac-key-id',
+        'stack Ephemera has no KeyTableName and HmacKeyId outputs; pass --table and --hmac-key',
       ),
     );
   });
@@ -367,7 +378,7 @@ describe('AWS wiring', () => {
     await expect(reader('Ephemera', 'eu-west-1')).rejects.toThrow(
       new UsageError(
         'cannot read stack Ephemera outputs: @aws-sdk/client-cloudformation is not installed; ' +
-          'pass --table and --hmac-key-id (or set KEY_TABLE_NAME and HMAC_KEY_ID)',
+          'pass --table and --hmac-key (or set KEY_TABLE_NAME and HMAC_KEY_ID)',
       ),
     );
   });

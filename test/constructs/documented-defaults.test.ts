@@ -375,7 +375,6 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ['InferenceGatewayProps', 'maxConcurrency', '50', 50, 20],
   ['InferenceGatewayProps', 'maxImagesPerRequest', '4', 4, 2],
   ['InferenceGatewayProps', 'remoteImageUrls', "'deny'", 'deny', 'allow'],
-  ['InferenceGatewayProps', 'responseStreaming', 'false', false, true, { listener: undefined }],
   [
     'InferenceGatewayProps',
     'logRetention',

@@ -1,7 +1,11 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readComplianceReport } from '../../lib/compliance';
 import {
   DATA_PROTECTION_IDENTIFIERS,
+  FUNCTION_RUNTIME,
   FunctionTrigger,
   RetentionFunction,
   RetentionFunctionProps,
@@ -15,6 +19,7 @@ import {
   testVpc,
   VPC_ENI_STATEMENT,
 } from '../support/stacks';
+import { tempOutdir } from '../support/ephemera-app';
 
 function build(props: Partial<RetentionFunctionProps> = {}) {
   const stack = testStack();
@@ -151,5 +156,41 @@ describe('RetentionFunction validation', () => {
         '  - reservedConcurrentExecutions must be an integer from 1 to 1000 (got 0)\n' +
         '  - timeout must be between 1 second and 15 minutes (got 16 minutes)',
     );
+  });
+});
+
+describe('RetentionFunction runtime', () => {
+  test('stays on FUNCTION_RUNTIME when aws-cdk-lib knows a newer Node.js runtime: AwsSolutions-L1 is acknowledged on the function', () => {
+    // What a newer aws-cdk-lib brings: a runtime newer than the pinned one
+    // (cdk-nag's AwsSolutions-L1 wants the newest one the library knows).
+    new lambda.Runtime('nodejs99.x', lambda.RuntimeFamily.NODEJS);
+    const app = new App({
+      outdir: tempOutdir(),
+      context: { '@aws-cdk/core:failSynthOnValidationErrors': false },
+    });
+    const stack = new Stack(app, 'Runtime', { env: { region: 'eu-west-1' } });
+    const vpc = testVpc(stack);
+    const fn = new RetentionFunction(stack, 'Fn', {
+      handlerName: 'image-sweeper',
+      trigger: FunctionTrigger.SCHEDULE,
+      logsKey: testKey(stack, 'LogsKey'),
+      vpc,
+    });
+    // A function of the consumer's own on the same runtime: the rule does fire.
+    const own = new lambda.Function(stack, 'Own', {
+      runtime: FUNCTION_RUNTIME,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+    });
+    const pack = new AwsSolutionsChecks(app);
+    Validations.of(app).addPlugins(pack);
+    const { findings } = readComplianceReport(app.synth().directory, app, [pack.name]);
+    const runtimeFindings = findings.filter((f) => f.rule === 'AwsSolutions-L1');
+    expect(runtimeFindings.flatMap((f) => f.paths)).toEqual([`${own.node.path}/Resource`]);
+    expect(JSON.stringify(fn.function.node.metadata)).toContain('AwsSolutions-L1');
+    expect(JSON.stringify(fn.function.node.metadata)).toContain(
+      `built and tested for ${FUNCTION_RUNTIME.name}`,
+    );
+    expect(FUNCTION_RUNTIME.name).toBe('nodejs24.x');
   });
 });

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AdminApi } from '../../lib/admin-api';
 import { InferenceGateway } from '../../lib/inference-gateway';
 import {
   API_GATEWAY_LOGS_POLICY,
@@ -13,8 +14,9 @@ import {
   StreamingFrontDoorProps,
 } from '../../lib/streaming-front-door';
 import { TlsVersions } from '../../lib/tls-load-balancer';
-import { gatewayInStack } from '../support/gateway-fixture';
+import { erasureInStack, foundationInStack, gatewayInStack } from '../support/gateway-fixture';
 import {
+  expectThrowsExactly,
   logicalId,
   testCertificate,
   testKey,
@@ -474,6 +476,78 @@ describe('InferenceGateway with response streaming', () => {
   it('refuses a load balancer for a streaming function', () => {
     expect(() => gatewayInStack(testStack(), { responseStreaming: true })).toThrow(
       'listener and responseStreaming exclude each other',
+    );
+  });
+
+  it('refuses a gateway with neither a listener nor response streaming: nothing could reach it', () => {
+    expectThrowsExactly(
+      () => gatewayInStack(testStack(), { listener: undefined }),
+      'Invalid InferenceGateway props:\n' +
+        '  - listener or responseStreaming is required, or nothing can reach the gateway: pass listener (the HTTPS listener of a TlsLoadBalancer), or set responseStreaming: true and pass the InferenceGateway to a StreamingFrontDoor as its gateway',
+    );
+  });
+});
+
+describe('StreamingFrontDoor with the constructs themselves', () => {
+  /** The front door given the InferenceGateway and AdminApi, or their functions. */
+  function fronted(as: 'constructs' | 'functions', gatewayTimeout?: Duration) {
+    const stack = testStack();
+    const f = foundationInStack(stack);
+    const common = {
+      vpc: f.network.vpc,
+      usageTable: f.store.usageTable,
+      keyTable: f.store.keyTable,
+      metadataKey: f.keys.metadataKey,
+      hmacKey: f.keys.hmacKey,
+      logsKey: f.keys.logsKey,
+      alarms: f.incidents,
+    };
+    const gateway = new InferenceGateway(stack, 'Gateway', {
+      ...common,
+      images: f.images,
+      responseStreaming: true,
+      timeout: Duration.minutes(7),
+    });
+    const admin = new AdminApi(stack, 'Admin', {
+      ...common,
+      deletionTable: f.store.deletionTable,
+      erasure: erasureInStack(stack, {}, f),
+    });
+    const door = new StreamingFrontDoor(stack, 'Door', {
+      ...(as === 'constructs'
+        ? { gateway, admin }
+        : { gateway: gateway.handler.function, admin: admin.handler.function }),
+      logsKey: testKey(stack, 'Logs'),
+      gatewayTimeout,
+    });
+    return { stack, gateway, admin, door, template: Template.fromStack(stack) };
+  }
+
+  it("takes an InferenceGateway and an AdminApi: their functions, and the gateway's timeout", () => {
+    const { gateway, admin, template } = fronted('constructs');
+    const byPath = integrations(template);
+    expect(byPath.get('ANY /')).toMatchObject({
+      ResponseTransferMode: 'STREAM',
+      TimeoutInMillis: 7 * 60_000,
+    });
+    expect(uriOf(byPath.get('ANY /')!)).toContain(logicalId(gateway.handler.function));
+    expect(uriOf(byPath.get('ANY /v1/keys')!)).toContain(logicalId(admin.handler.function));
+  });
+
+  it('synthesizes exactly as with their functions and the timeout given', () => {
+    const constructs = fronted('constructs').template.toJSON();
+    expect(fronted('functions', Duration.minutes(7)).template.toJSON()).toEqual(constructs);
+    // Without the timeout, a function gets the default (5 minutes).
+    expect(fronted('functions').template.toJSON()).not.toEqual(constructs);
+  });
+
+  it('refuses an InferenceGateway built for a load balancer', () => {
+    const stack = testStack();
+    const gateway = gatewayInStack(stack);
+    expect(
+      () => new StreamingFrontDoor(stack, 'Door', { gateway, logsKey: testKey(stack, 'Logs') }),
+    ).toThrow(
+      'gateway is an InferenceGateway without responseStreaming: a StreamingFrontDoor invokes its streaming entry point; build it with responseStreaming: true (and no listener)',
     );
   });
 });
