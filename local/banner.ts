@@ -100,7 +100,7 @@ export function banner(mode: LocalMode, note?: string): string {
           'import OpenAI from "openai";',
           'const client = new OpenAI({ baseURL: process.env.EPHEMERA_URL + "/v1", apiKey: process.env.EPHEMERA_INFERENCE_KEY });',
           `const answer = await client.chat.completions.create({ model: "${chat}", messages: [{ role: "user", content: "Hello" }] });`,
-          'console.log(answer.choices[0].message.content);',
+          'console.log(answer.choices[0].message.content);', // leak-ok: example code the banner prints, not a log call
         ].join('\n'),
       )}`,
     );

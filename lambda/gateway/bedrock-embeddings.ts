@@ -148,7 +148,7 @@ export async function titanEmbeddings(
             modelId,
             contentType: 'application/json',
             accept: 'application/json',
-            body: JSON.stringify(body),
+            body: JSON.stringify(body), // leak-ok: the upstream (Bedrock) request
           }),
           { abortSignal: callSignal },
         );

@@ -543,7 +543,7 @@ export class OpenAiUpstream implements Upstream {
       res = await this.fetch(`${this.options.baseUrl}${path}`, {
         method,
         headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}), // leak-ok: the upstream request
         signal,
         redirect: 'error',
       });

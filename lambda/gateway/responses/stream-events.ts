@@ -53,7 +53,7 @@ export interface ResponsesEvent {
 
 /** One event as server-sent event text. */
 export const eventSse = (event: ResponsesEvent): string =>
-  `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+  `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`; // leak-ok: an event of the client's own stream
 
 interface MessageState {
   readonly kind: 'message';
