@@ -178,7 +178,10 @@ export interface StreamingFrontDoorProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Answers API Gateway gives itself (no function reached), in the contract's error shape. */
+/**
+ * Answers API Gateway gives itself (no function reached), in the contract's
+ * error shape and with OpenAI's types (as the functions' answers).
+ */
 const GATEWAY_RESPONSES: readonly {
   readonly type: apigateway.ResponseType;
   readonly status?: string;
@@ -189,30 +192,31 @@ const GATEWAY_RESPONSES: readonly {
 }[] = [
   {
     type: apigateway.ResponseType.THROTTLED,
-    errorType: 'rate_limit_error',
+    errorType: 'requests',
     message: 'Too many requests: retry after a short wait',
     code: 'rate_limit_exceeded',
     headers: { 'Retry-After': "'1'" },
   },
   {
     type: apigateway.ResponseType.WAF_FILTERED,
-    errorType: 'permission_error',
+    errorType: 'invalid_request_error',
     message: 'The request was refused by the web application firewall',
   },
   {
     type: apigateway.ResponseType.ACCESS_DENIED,
-    errorType: 'permission_error',
+    errorType: 'invalid_request_error',
     message: 'This API is not reachable from here',
   },
   {
     type: apigateway.ResponseType.REQUEST_TOO_LARGE,
-    errorType: 'request_too_large',
+    errorType: 'invalid_request_error',
     message: 'Request body exceeds the 1 MB limit',
+    code: 'request_too_large',
   },
   {
     // The gateway's own deadline passed: the same request would take as long again.
     type: apigateway.ResponseType.INTEGRATION_TIMEOUT,
-    errorType: 'timeout',
+    errorType: 'server_error',
     message: 'The request took too long; retrying it would take as long again',
     code: 'upstream_timeout',
     headers: { 'x-should-retry': "'false'" },
@@ -224,7 +228,7 @@ const GATEWAY_RESPONSES: readonly {
   },
   {
     type: apigateway.ResponseType.DEFAULT_5XX,
-    errorType: 'internal_error',
+    errorType: 'server_error',
     message: 'The API is unavailable',
   },
 ];

@@ -27,7 +27,12 @@ export function sslPolicyFor(versions: TlsVersions, fips: boolean): elbv2.SslPol
 
 /** Body of the listener's default answer until a target is added. */
 export const NOT_FOUND_BODY = JSON.stringify({
-  error: { message: 'No route for this path', type: 'not_found_error', param: null, code: null },
+  error: {
+    message: 'No route for this path',
+    type: 'invalid_request_error',
+    param: null,
+    code: null,
+  },
 });
 
 export interface TlsLoadBalancerProps {

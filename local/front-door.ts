@@ -35,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
-import { errorBody, HttpError, MESSAGES } from '../lambda/shared/http-errors';
+import { errorBody, HttpError, invalidUrl, MESSAGES } from '../lambda/shared/http-errors';
 import { MAX_REQUEST_BODY_BYTES } from '../lambda/shared/http-results';
 import type { InvocationContext } from '../lambda/shared/request-id';
 import type { ResponseStream } from '../lambda/shared/response-stream';
@@ -224,10 +224,13 @@ export interface FrontDoorOptions {
   readonly refuse?: () => HttpError | undefined;
 }
 
-const tooLarge = new HttpError(413, 'request_too_large', MESSAGES.tooLarge);
-const notServed = new HttpError(404, 'not_found_error', MESSAGES.notFound);
-const failed = new HttpError(502, 'internal_error', MESSAGES.internal);
-const starting = new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+const tooLarge = new HttpError(413, 'invalid_request_error', MESSAGES.tooLarge, {
+  code: 'request_too_large',
+});
+const failed = new HttpError(502, 'server_error', MESSAGES.internal);
+const starting = new HttpError(503, 'server_error', MESSAGES.unavailable, {
+  code: 'service_unavailable',
+});
 
 function writeError(res: ServerResponse, err: HttpError): void {
   writeResult(res, {
@@ -259,7 +262,7 @@ export function frontDoor(
       const refused = options.refuse?.();
       if (refused) return writeError(res, refused);
       const route = routeFor(routes, event.path);
-      if (!route) return writeError(res, notServed);
+      if (!route) return writeError(res, invalidUrl(event.httpMethod, event.path));
       const deadline = Date.now() + options.timeoutMs;
       const context: InvocationContext = {
         awsRequestId: randomUUID(),

@@ -4,7 +4,7 @@
  * The stores report their failures here (`./stores`); a failure that means
  * the disk is full (ENOSPC, or a quota: EDQUOT) makes the storage *full*.
  * While it is full, the front door answers every request with a 503 in
- * OpenAI's error shape (`service_unavailable`, code `local_storage_full`),
+ * OpenAI's error shape (type `server_error`, code `local_storage_full`),
  * the deletion worker waits, and the DynamoDB store takes no writes. Every
  * second the free space where the stores live is read (statfs); once there is
  * {@link ROOM_BYTES} again, the DynamoDB store is reopened (what makes its
@@ -28,7 +28,7 @@ export const STORAGE_FULL_MESSAGE =
 
 /** The answer to every request while the storage is full. */
 export const storageFull = (): HttpError =>
-  new HttpError(503, 'service_unavailable', STORAGE_FULL_MESSAGE, {
+  new HttpError(503, 'server_error', STORAGE_FULL_MESSAGE, {
     code: 'local_storage_full',
     headers: { 'Retry-After': String(CHECK_EVERY_MS / 1000) },
   });

@@ -202,7 +202,6 @@ async function main(): Promise<void> {
     chat: async () => cannedChat,
     images: async () => ({ images: [Buffer.from(PNG_B64, 'base64')] }),
     embeddings: async () => ({ vectors: [], inputTokens: 0 }),
-    models: async (configured) => configured,
   };
   const inMemoryHandler = createHandler({
     config,

@@ -20,7 +20,7 @@ import {
   type FrontDoorResult,
   type HttpResult,
 } from '../shared/http-event';
-import { HttpError, MESSAGES } from '../shared/http-errors';
+import { HttpError, invalidUrl, MESSAGES } from '../shared/http-errors';
 import { errorResult, jsonResult } from '../shared/http-results';
 import type { JobQueue } from '../shared/job-queue';
 import { createKmsHasher, type KeyedHasher } from '../../lib/core/keyed-hash';
@@ -158,10 +158,10 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     let response: HttpResult;
     try {
       if (match.kind === 'not_found') {
-        throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
+        throw invalidUrl(http.method, http.path);
       }
       if (match.kind === 'method_not_allowed') {
-        throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
+        throw new HttpError(405, 'invalid_request_error', `Use ${match.allow} for this route`, {
           headers: { Allow: match.allow },
         });
       }
@@ -177,7 +177,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       });
     } catch (err) {
       const httpError =
-        err instanceof HttpError ? err : new HttpError(500, 'internal_error', MESSAGES.internal);
+        err instanceof HttpError ? err : new HttpError(500, 'server_error', MESSAGES.internal);
       record.error_type = httpError.type;
       response = errorResult(httpError);
     }

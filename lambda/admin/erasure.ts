@@ -85,7 +85,7 @@ async function hashOf(svc: AdminServices, customerId: string): Promise<string> {
   try {
     return await customerHash(svc.hasher, customerId);
   } catch {
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
 }
 
@@ -103,7 +103,7 @@ async function getItem(
     );
     return out.Item;
   } catch {
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
 }
 
@@ -137,7 +137,9 @@ async function enqueue(svc: AdminServices, job: DeletionJob): Promise<void> {
   } catch {
     // The job and its marker exist: the same request again re-queues it, and
     // the watchdog alarms on a job left pending.
-    throw new HttpError(503, 'service_unavailable', ERASURE_MESSAGES.notQueued);
+    throw new HttpError(503, 'server_error', ERASURE_MESSAGES.notQueued, {
+      code: 'service_unavailable',
+    });
   }
 }
 
@@ -175,7 +177,7 @@ export async function requestErasure(svc: AdminServices, req: AdminRequest): Pro
       }),
     );
   } catch {
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
   try {
     await svc.ddb.send(
@@ -199,7 +201,7 @@ export async function requestErasure(svc: AdminServices, req: AdminRequest): Pro
         return accepted(winner.job);
       }
     }
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
   const job = jobFromItem(item)!;
   await enqueue(svc, job);
@@ -232,6 +234,6 @@ export async function deletionStatus(svc: AdminServices, req: AdminRequest): Pro
   if (!isDeletionId(req.id)) throw invalidRequest(ERASURE_MESSAGES.badDeletionId, 'deletion_id');
   req.record.deletion_id = req.id;
   const job = jobFromItem(await getItem(svc, req.id));
-  if (!job) throw new HttpError(404, 'not_found_error', ERASURE_MESSAGES.noSuchDeletion);
+  if (!job) throw new HttpError(404, 'invalid_request_error', ERASURE_MESSAGES.noSuchDeletion);
   return jsonResult(200, JSON.stringify(jobView(job)));
 }

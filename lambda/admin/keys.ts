@@ -23,11 +23,11 @@ const BAD_KEY_ID = 'A key id is 16 lowercase letters and digits';
 function keyStoreError(err: unknown): never {
   if (err instanceof KeyStoreInputError) throw invalidRequest(err.message);
   if (err instanceof KeyStateError) {
-    if (err.reason === 'unknown') throw new HttpError(404, 'not_found_error', err.message);
-    throw new HttpError(409, 'conflict_error', err.message, { code: `key_${err.reason}` });
+    if (err.reason === 'unknown') throw new HttpError(404, 'invalid_request_error', err.message);
+    throw new HttpError(409, 'invalid_request_error', err.message, { code: `key_${err.reason}` });
   }
   if (err instanceof KeyStoreUnavailableError) {
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
   throw err;
 }
@@ -109,6 +109,6 @@ export async function revokeKey(svc: AdminServices, req: AdminRequest): Promise<
   } catch (err) {
     return keyStoreError(err);
   }
-  if (!revoked) throw new HttpError(404, 'not_found_error', `API key ${id} does not exist`);
+  if (!revoked) throw new HttpError(404, 'invalid_request_error', `API key ${id} does not exist`);
   return jsonResult(200, JSON.stringify({ id, revoked: true }));
 }

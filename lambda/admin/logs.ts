@@ -47,7 +47,8 @@ function recordView(item: Record<string, AttributeValue>): UsageRecord {
 const live = (item: Record<string, AttributeValue>, nowS: number) =>
   Number(item[TTL_ATTRIBUTE]?.N ?? '0') > nowS;
 
-const unavailable = () => new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+const unavailable = () =>
+  new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
 
 export async function queryLogs(svc: AdminServices, req: AdminRequest): Promise<HttpResult> {
   const { http } = req;

@@ -79,7 +79,7 @@ const PEM_CONTENT_TYPE = 'application/x-pem-file';
 
 function trustOf(svc: AdminServices): AdminTrust {
   if (!svc.trust) {
-    throw new HttpError(404, 'not_found_error', TRUST_MESSAGES.notConfigured, {
+    throw new HttpError(404, 'invalid_request_error', TRUST_MESSAGES.notConfigured, {
       code: 'trust_store_not_configured',
     });
   }
@@ -91,20 +91,20 @@ function storeError(err: unknown, repair = false): never {
   if (err instanceof TrustStoreConflict) {
     throw new HttpError(
       409,
-      'conflict_error',
+      'invalid_request_error',
       repair ? TRUST_MESSAGES.repairConflict : TRUST_MESSAGES.conflict,
       { code: 'trust_store_conflict' },
     );
   }
   if (err instanceof TrustStoreUndecodable) {
     // A fixed message: nothing of the stored object, not even its ETag.
-    throw new HttpError(503, 'service_unavailable', TRUST_MESSAGES.undecodable, {
+    throw new HttpError(503, 'server_error', TRUST_MESSAGES.undecodable, {
       code: 'trust_store_undecodable',
       retry: false,
     });
   }
   if (err instanceof TrustStoreError) {
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
   throw err;
 }
@@ -150,7 +150,7 @@ async function readForChange(trust: AdminTrust, repair: boolean): Promise<Replac
     return storeError(err);
   }
   if (repair) {
-    throw new HttpError(409, 'conflict_error', TRUST_MESSAGES.nothingToRepair, {
+    throw new HttpError(409, 'invalid_request_error', TRUST_MESSAGES.nothingToRepair, {
       code: 'nothing_to_repair',
       param: TRUST_REPAIR_PARAM,
       retry: false,
@@ -199,7 +199,7 @@ function view(trust: AdminTrust, req: AdminRequest, doc: TrustDocument): HttpRes
   try {
     certificates = summariseBundle(doc.pem);
   } catch {
-    throw new HttpError(500, 'internal_error', TRUST_MESSAGES.corrupt);
+    throw new HttpError(500, 'server_error', TRUST_MESSAGES.corrupt);
   }
   req.record.trust_mode = doc.mode;
   req.record.certificate_count = certificates.length;
@@ -226,8 +226,9 @@ function bundleText(req: AdminRequest): string {
   if (bytes.length > TRUST_BUNDLE_MAX_BYTES) {
     throw new HttpError(
       413,
-      'request_too_large',
+      'invalid_request_error',
       `the bundle exceeds the limit of ${TRUST_BUNDLE_MAX_BYTES} bytes`,
+      { code: 'request_too_large' },
     );
   }
   return bytes.toString('utf8');
@@ -251,7 +252,7 @@ export async function putCertificates(svc: AdminServices, req: AdminRequest): Pr
   const checked = checkBundle(bundleText(req), svc.now());
   if (!checked.ok) {
     throw checked.status === 413
-      ? new HttpError(413, 'request_too_large', checked.message)
+      ? new HttpError(413, 'invalid_request_error', checked.message, { code: 'request_too_large' })
       : invalidRequest(checked.message);
   }
   const replaced = await readForChange(trust, repair);
@@ -271,7 +272,7 @@ export async function getCertificates(svc: AdminServices, req: AdminRequest): Pr
   req.record.trust_mode = doc.mode;
   if (doc.pem === '') {
     req.record.certificate_count = 0;
-    throw new HttpError(404, 'not_found_error', TRUST_MESSAGES.noCertificates, {
+    throw new HttpError(404, 'invalid_request_error', TRUST_MESSAGES.noCertificates, {
       code: 'no_certificates',
     });
   }
@@ -303,7 +304,7 @@ export async function putMode(svc: AdminServices, req: AdminRequest): Promise<Ht
   const mode: unknown = jsonBody(req.http).mode;
   if (!isTrustMode(mode)) throw invalidRequest(TRUST_MESSAGES.badMode, 'mode');
   if (mode === 'insecure_trust_all' && !trust.allowInsecureTrustAll) {
-    throw new HttpError(403, 'permission_error', TRUST_MESSAGES.insecureNotAllowed, {
+    throw new HttpError(403, 'invalid_request_error', TRUST_MESSAGES.insecureNotAllowed, {
       code: 'insecure_trust_all_not_allowed',
       param: 'mode',
     });

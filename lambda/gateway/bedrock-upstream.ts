@@ -595,7 +595,4 @@ export class BedrockUpstream implements Upstream {
   }
 
   /** Bedrock serves every configured model (access is granted by IAM); no call needed. */
-  async models(configured: readonly ModelConfig[]): Promise<readonly ModelConfig[]> {
-    return configured;
-  }
 }

@@ -48,6 +48,7 @@ export function chatCompletionJson(result: ChatResult, meta: ResponseMeta): stri
       message: {
         role: 'assistant',
         content: choice.text,
+        refusal: choice.refusal ?? null,
         ...(choice.toolCalls.length > 0 ? { tool_calls: toolCallsJson(choice) } : {}),
       },
       logprobs: logprobsJson(choice.logprobs),

@@ -24,6 +24,8 @@ export interface ChoiceDelta {
   readonly index: number;
   readonly role?: 'assistant';
   readonly content?: string;
+  /** A piece of the model's refusal message (OpenAI's `delta.refusal`). */
+  readonly refusal?: string;
   /** The log probabilities of the tokens of `content`, when asked for. */
   readonly logprobs?: readonly TokenLogprob[];
   readonly toolCalls?: readonly ToolCallDelta[];
@@ -36,7 +38,7 @@ export type ChatStreamEvent =
 
 /**
  * A whole answer as events: per choice, the role, the content (if any), the
- * tool calls (if any) and the finish reason; then the usage.
+ * refusal (if any), the tool calls (if any) and the finish reason; then the usage.
  */
 export function* resultEvents(result: ChatResult): Generator<ChatStreamEvent> {
   for (const [index, choice] of result.choices.entries()) {
@@ -45,6 +47,7 @@ export function* resultEvents(result: ChatResult): Generator<ChatStreamEvent> {
       const logprobs = choice.logprobs ? { logprobs: choice.logprobs } : {};
       yield { type: 'choice', delta: { index, content: choice.text, ...logprobs } };
     }
+    if (choice.refusal) yield { type: 'choice', delta: { index, refusal: choice.refusal } };
     if (choice.toolCalls.length > 0) {
       yield {
         type: 'choice',

@@ -15,6 +15,7 @@ import { fromOpenAiEmbeddingsBody, toOpenAiEmbeddingsBody } from './openai-embed
 import { SseDecoder } from './sse-decoder';
 import {
   isTimeout,
+  retryAfterSeconds,
   UpstreamError,
   type ChatChoice,
   type ChatResult,
@@ -171,8 +172,10 @@ export function fromOpenAiChatBody(parsed: unknown, expectedChoices: number): Ch
     const finishReason: FinishReason =
       typeof reason === 'string' && FINISH_REASONS.has(reason) ? (reason as FinishReason) : 'stop';
     const logprobs = parseLogprobs(c.logprobs);
+    const refusal = optionalString(c.message.refusal);
     return {
       text: typeof content === 'string' ? content : null,
+      ...(refusal ? { refusal } : {}),
       toolCalls,
       finishReason,
       ...(logprobs ? { logprobs } : {}),
@@ -255,6 +258,7 @@ export function fromOpenAiChunk(parsed: unknown, expectedChoices: number): ChatS
     const delta = c.delta ?? {};
     if (!isObject(delta)) throw new UpstreamError('failed');
     const content = optionalString(delta.content);
+    const refusal = optionalString(delta.refusal);
     const logprobs = parseLogprobs(c.logprobs);
     const rawCalls = delta.tool_calls ?? [];
     if (!Array.isArray(rawCalls)) throw new UpstreamError('failed');
@@ -285,6 +289,7 @@ export function fromOpenAiChunk(parsed: unknown, expectedChoices: number): ChatS
         index: index(c.index ?? 0, expectedChoices),
         ...(delta.role === 'assistant' ? { role: 'assistant' as const } : {}),
         ...(content !== undefined ? { content } : {}),
+        ...(refusal ? { refusal } : {}),
         ...(logprobs ? { logprobs } : {}),
         ...(toolCalls.length > 0 ? { toolCalls } : {}),
         ...(finishReason !== undefined ? { finishReason } : {}),
@@ -339,8 +344,12 @@ export function fromOpenAiImageBody(parsed: unknown, expected: number): ImageRes
  * the `error.code` of the upstream's error body, which tells an input over
  * the context length from other refusals.
  */
-export function statusFailure(status: number, errorCode?: string): UpstreamError {
-  if (status === 429) return new UpstreamError('throttled');
+export function statusFailure(
+  status: number,
+  errorCode?: string,
+  retryAfterHeader: string | null = null,
+): UpstreamError {
+  if (status === 429) return new UpstreamError('throttled', retryAfterSeconds(retryAfterHeader));
   if (status === 408 || status === 504) return new UpstreamError('timeout');
   if (status === 404) return new UpstreamError('no_model');
   if (status === 400 && errorCode === 'context_length_exceeded') {
@@ -499,22 +508,10 @@ export class OpenAiUpstream implements Upstream {
     );
   }
 
-  async models(
-    configured: readonly ModelConfig[],
-    signal: AbortSignal,
-  ): Promise<readonly ModelConfig[]> {
-    const parsed = await this.call('GET', '/v1/models', undefined, signal);
-    if (!isObject(parsed) || !Array.isArray(parsed.data)) throw new UpstreamError('failed');
-    const offered = new Set(
-      parsed.data.flatMap((m: unknown) => (isObject(m) && typeof m.id === 'string' ? [m.id] : [])),
-    );
-    return configured.filter((m) => offered.has(m.upstreamId));
-  }
-
   private async call(
-    method: 'GET' | 'POST',
+    method: 'POST',
     path: string,
-    body: Record<string, unknown> | undefined,
+    body: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<unknown> {
     return this.parse(await this.send(method, path, body, signal), signal);
@@ -553,7 +550,7 @@ export class OpenAiUpstream implements Upstream {
     if (!res.ok) {
       if (res.status === 400) throw statusFailure(400, await upstreamErrorCode(res));
       await discard(res);
-      throw statusFailure(res.status);
+      throw statusFailure(res.status, undefined, res.headers.get('retry-after'));
     }
     return res;
   }

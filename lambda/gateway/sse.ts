@@ -32,8 +32,15 @@ export function chunkSse(
   } else {
     const d = event.delta;
     const delta: Record<string, unknown> = {};
-    if (d.role !== undefined) delta.role = d.role;
-    if (d.content !== undefined) delta.content = d.content;
+    if (d.role !== undefined) {
+      // The first chunk of a choice, as OpenAI sends it: role, content and refusal.
+      delta.role = d.role;
+      delta.content = d.content ?? '';
+      delta.refusal = d.refusal ?? null;
+    } else {
+      if (d.content !== undefined) delta.content = d.content;
+      if (d.refusal !== undefined) delta.refusal = d.refusal;
+    }
     if (d.toolCalls !== undefined) {
       delta.tool_calls = d.toolCalls.map((c) => {
         const fn: Record<string, string> = {};

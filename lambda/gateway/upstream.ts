@@ -28,6 +28,8 @@ export interface TokenLogprob extends TopLogprob {
 
 export interface ChatChoice {
   readonly text: string | null;
+  /** The model's refusal message, when the upstream gave one (OpenAI's `message.refusal`). */
+  readonly refusal?: string;
   readonly toolCalls: readonly ToolCall[];
   readonly finishReason: FinishReason;
   /** The output tokens' log probabilities, when asked for (`logprobs: true`). */
@@ -80,8 +82,6 @@ export interface Upstream {
     model: ModelConfig,
     signal: AbortSignal,
   ): Promise<EmbeddingResult>;
-  /** The configured models this upstream offers now. */
-  models(configured: readonly ModelConfig[], signal: AbortSignal): Promise<readonly ModelConfig[]>;
 }
 
 /**
@@ -106,9 +106,37 @@ const FIXED_MESSAGES: Record<UpstreamFailure, string> = {
 
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
-  constructor(readonly failure: UpstreamFailure) {
+  /**
+   * @param retryAfterSeconds for `throttled`: how long the upstream asked us
+   * to wait (its `Retry-After`, bounded by {@link retryAfterSeconds}), passed
+   * on to the client.
+   */
+  constructor(
+    readonly failure: UpstreamFailure,
+    readonly retryAfterSeconds?: number,
+  ) {
     super(FIXED_MESSAGES[failure]);
   }
+}
+
+/** The bounds of a `Retry-After` passed on from an upstream (seconds). */
+export const RETRY_AFTER_RANGE = { min: 1, max: 60 } as const;
+
+/**
+ * An upstream's `Retry-After` (delay-seconds, or an HTTP date) as whole
+ * seconds within {@link RETRY_AFTER_RANGE}; undefined when absent or not
+ * either form.
+ */
+export function retryAfterSeconds(header: string | null, now = Date.now()): number | undefined {
+  const value = header?.trim() ?? '';
+  let seconds: number;
+  if (/^\d{1,10}$/.test(value)) seconds = Number(value);
+  else if (/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) {
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) return undefined;
+    seconds = Math.ceil((at - now) / 1000);
+  } else return undefined;
+  return Math.min(RETRY_AFTER_RANGE.max, Math.max(RETRY_AFTER_RANGE.min, seconds));
 }
 
 /** Whether the call was cut off by our own deadline. */

@@ -8,6 +8,7 @@
  * points at `"url"`.
  */
 
+import { defaultModel, type ModelConfig } from '../../lib/core/models';
 import {
   compact,
   fail,
@@ -48,14 +49,42 @@ export const IMAGE_LIMITS = {
 const QUALITIES: readonly ImageQuality[] = ['standard', 'hd', 'low', 'medium', 'high', 'auto'];
 const STYLES: readonly ImageStyle[] = ['vivid', 'natural'];
 
-/** Validates a parsed JSON body; `maxImages` is MAX_IMAGES_PER_REQUEST. Never throws on bad input. */
-export function validateImages(body: unknown, maxImages: number): Validated<ImageRequest> {
-  return runValidation(() => parseImages(body, maxImages));
+/**
+ * Validates a parsed JSON body; `maxImages` is MAX_IMAGES_PER_REQUEST. A body
+ * without `model` gets the default image model of `models` (the only one, or
+ * the one marked `default`). Never throws on bad input.
+ */
+export function validateImages(
+  body: unknown,
+  maxImages: number,
+  models: readonly ModelConfig[] = [],
+): Validated<ImageRequest> {
+  return runValidation(() => parseImages(body, maxImages, models));
 }
 
-function parseImages(body: unknown, maxImages: number): ImageRequest {
+/** The request's model, or the default image model when it names none. */
+function imageModel(body: Record<string, unknown>, models: readonly ModelConfig[]): string {
+  if (body.model !== undefined && body.model !== null) return requiredModel(body);
+  const chosen = defaultModel(models, 'image');
+  if (chosen) return chosen.id;
+  const ids = models.filter((m) => m.kind === 'image').map((m) => m.id);
+  // Configured ids, never the request's: safe to name.
+  if (ids.length > 1) {
+    fail(
+      `model is required: this deployment has several image models (${ids.join(', ')}) and none is the default`,
+      'model',
+    );
+  }
+  return requiredModel(body);
+}
+
+function parseImages(
+  body: unknown,
+  maxImages: number,
+  models: readonly ModelConfig[],
+): ImageRequest {
   if (!isObject(body)) return fail('Request body must be a JSON object');
-  const model = requiredModel(body);
+  const model = imageModel(body, models);
   const prompt = body.prompt;
   if (
     typeof prompt !== 'string' ||

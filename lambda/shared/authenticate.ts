@@ -36,7 +36,9 @@ export async function authenticate(
     try {
       verdict = await keys.verify(authorization[0], required, request.clientAddress);
     } catch {
-      throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+      throw new HttpError(503, 'server_error', MESSAGES.unavailable, {
+        code: 'service_unavailable',
+      });
     }
   }
   if (!verdict.ok) {

@@ -9,9 +9,14 @@
  */
 
 import type { Scope, VerifyFailure } from '../../lib/core/key-store';
-import type { UsageErrorType } from './usage-record';
-
-export type ErrorType = UsageErrorType;
+import { MODEL_ID } from '../../lib/core/models';
+/**
+ * The `type` of an error answer: OpenAI's. `invalid_request_error` for every
+ * 4xx but a 429 (also a bad API key, a missing scope and an unknown route, as
+ * OpenAI answers them), `requests` for a 429 and `server_error` for a 5xx.
+ * The reason is in `code` (see docs/http-api.md).
+ */
+export type ErrorType = 'invalid_request_error' | 'requests' | 'server_error';
 
 export interface HttpErrorOptions {
   /** Extra response headers (e.g. `Allow`, `Retry-After`). */
@@ -72,8 +77,21 @@ export function errorBody(err: HttpError): string {
   });
 }
 
+/** A path an unknown-route message may show. */
+const SHOWN_PATH = /^\/[A-Za-z0-9._~/-]{0,200}$/;
+/** A method an unknown-route message may show (as recorded, upper case). */
+const SHOWN_METHOD = /^[A-Z]{1,16}$/;
+
 export const MESSAGES = {
-  notFound: 'No such route',
+  /**
+   * OpenAI's answer to an unknown route. The path is shown only when it is
+   * plain (letters, digits, `._~/-`, at most 200 characters), so nothing of
+   * the request beyond a route-like path is echoed; never the query string.
+   */
+  invalidUrl: (method: string, path: string) =>
+    `Invalid URL (${SHOWN_METHOD.test(method) ? method : 'OTHER'} ${
+      SHOWN_PATH.test(path) ? path : '<path not shown>'
+    })`,
   missingKey: "Missing API key: send 'Authorization: Bearer <api key>'",
   malformedKey: "Malformed Authorization header: expected 'Bearer eph_<key id>_<secret>'",
   invalidKey: 'Invalid, expired or revoked API key',
@@ -82,7 +100,6 @@ export const MESSAGES = {
   scope: (scope: Scope) => `This API key lacks the '${scope}' scope`,
   tooLarge: 'Request body exceeds the 1 MB limit',
   invalidJson: 'Request body must be a JSON object',
-  modelNotFound: 'The model does not exist or is not available for this route',
   upstreamModelNotFound:
     "The model upstream does not offer this configured model; a retry cannot succeed until the deployment's model list is corrected",
   contextLengthExceeded:
@@ -101,16 +118,19 @@ export const MESSAGES = {
   completionTooLarge: 'The completion exceeds the 1 MB response limit; lower max_tokens or n',
 } as const;
 
-/** 401, 403 or 429 for a failed key check against the scope a route requires. */
+/**
+ * 401, 403 or 429 for a failed key check against the scope a route requires:
+ * types as OpenAI's (`invalid_request_error`, `requests`), reasons in `code`.
+ */
 export function authError(verdict: VerifyFailure, required: Scope): HttpError {
   if (verdict.status === 429) {
-    return new HttpError(429, 'rate_limit_error', MESSAGES.tooManyFailures, {
+    return new HttpError(429, 'requests', MESSAGES.tooManyFailures, {
       headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
       code: 'too_many_failed_attempts',
     });
   }
   if (verdict.status === 403) {
-    return new HttpError(403, 'permission_error', MESSAGES.scope(required), {
+    return new HttpError(403, 'invalid_request_error', MESSAGES.scope(required), {
       code: 'insufficient_scope',
     });
   }
@@ -121,21 +141,43 @@ export function authError(verdict: VerifyFailure, required: Scope): HttpError {
       : reason === 'malformed'
         ? MESSAGES.malformedKey
         : MESSAGES.invalidKey;
-  return new HttpError(401, 'authentication_error', message, {
+  return new HttpError(401, 'invalid_request_error', message, {
     headers: { 'WWW-Authenticate': 'Bearer' },
     code: 'invalid_api_key',
   });
 }
 
 /**
- * A 404 for a model that is not configured for the route (OpenAI's shape:
- * type `invalid_request_error`, code `model_not_found`, param `model`).
+ * A 404 for an unknown route, as OpenAI answers it: type
+ * `invalid_request_error`, message `Invalid URL (<METHOD> <path>)`, no param
+ * and no code.
  */
-export const modelNotFound = (): HttpError =>
-  new HttpError(404, 'invalid_request_error', MESSAGES.modelNotFound, {
+export const invalidUrl = (method: string, path: string): HttpError =>
+  new HttpError(404, 'invalid_request_error', MESSAGES.invalidUrl(method, path));
+
+/**
+ * A 404 for a model that is not configured for the route (OpenAI's shape:
+ * type `invalid_request_error`, code `model_not_found`, param `model`, and a
+ * message that names the model and points to `GET /v1/models`). The id the
+ * client sent is named only when it has the shape of a model id
+ * (`MODEL_ID`); anything else gets the message without it. `otherKind`: the
+ * id is a configured model of another kind (a chat model on the images route).
+ */
+export function modelNotFound(id?: string, otherKind = false): HttpError {
+  const named =
+    id !== undefined && id.length <= MODEL_ID.maxLength && MODEL_ID.pattern.test(id)
+      ? `The model '${id}'`
+      : 'The model';
+  const message = otherKind
+    ? `${named} is not available for this endpoint. ${LIST_MODELS}`
+    : `${named} does not exist or you do not have access to it. ${LIST_MODELS}`;
+  return new HttpError(404, 'invalid_request_error', message, {
     code: 'model_not_found',
     param: 'model',
   });
+}
+
+const LIST_MODELS = 'List the models with GET /v1/models.';
 
 /**
  * A field path at the start of a message, followed by a space: lower-case

@@ -57,7 +57,7 @@ export type RawStreamingHandler = (
   context: InvocationContext,
 ) => Promise<void>;
 
-const failedTarget = new HttpError(502, 'internal_error', MESSAGES.internal);
+const failedTarget = new HttpError(502, 'server_error', MESSAGES.internal);
 
 /**
  * A {@link ResponseStream} over the runtime's response stream. `finish` ends

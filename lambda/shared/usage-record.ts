@@ -50,9 +50,17 @@ export const USAGE_METHODS = [
 ] as const;
 export type UsageMethod = (typeof USAGE_METHODS)[number];
 
-/** The `type` of an error response (see the gateway's errors module). */
+/**
+ * The `type` of an error response (see the gateway's errors module): OpenAI's
+ * `invalid_request_error`, `requests` (a 429) and `server_error`, and
+ * `client_closed`. The other values are types answers carried before they
+ * followed OpenAI's, kept so that older records still read.
+ */
 export const USAGE_ERROR_TYPES = [
   'invalid_request_error',
+  'requests',
+  'server_error',
+  'client_closed',
   'authentication_error',
   'permission_error',
   'not_found_error',
@@ -67,7 +75,6 @@ export const USAGE_ERROR_TYPES = [
   'service_unavailable',
   'internal_error',
   'conflict_error',
-  'client_closed',
 ] as const;
 export type UsageErrorType = (typeof USAGE_ERROR_TYPES)[number];
 
@@ -83,6 +90,11 @@ export const USAGE_ERROR_CODES = [
   'context_length_exceeded',
   'upstream_timeout',
   'response_too_large',
+  'rate_limit_exceeded',
+  'request_too_large',
+  'upstream_rejected',
+  'upstream_error',
+  'service_unavailable',
 ] as const;
 export type UsageErrorCode = (typeof USAGE_ERROR_CODES)[number];
 

@@ -107,7 +107,7 @@ const urlRule = (check: (v: unknown) => string | undefined): Rule => ({
 /** The model list: the gateway's own cold-start parser. */
 const MODELS_RULE: Rule = {
   range:
-    'list of `{id, upstreamId, kind, inputMicroUsdPer1kTokens?, outputMicroUsdPer1kTokens?, microUsdPerImage?}`',
+    'list of `{id, upstreamId, kind, inputMicroUsdPer1kTokens?, outputMicroUsdPer1kTokens?, microUsdPerImage?, default?}`',
   check: (v) => {
     const problems: string[] = [];
     parseModels(typeof v === 'string' ? v : JSON.stringify(v), problems, 'models');
@@ -337,7 +337,7 @@ export const CONFIG_SCHEMA = {
     showValue: false,
     defaultText: DEFAULT_MODELS.map((m) => `\`${m.id}\` (${m.kind})`).join(', '),
     description:
-      'models offered, each of kind `chat`, `image` or `embedding` (with Bedrock, embeddings come from Titan Text Embeddings V2 only), and their prices (micro-dollars; the defaults are examples) for the cost field of usage records',
+      'models offered, each of kind `chat`, `image` or `embedding` (with Bedrock, embeddings come from Titan Text Embeddings V2 only), and their prices (micro-dollars; the defaults are examples) for the cost field of usage records; `default: true` on one image model makes it the model of an image request that names none (a single image model is that without it)',
   }),
   gatewayTimeoutSeconds: setting({
     kind: 'integer',

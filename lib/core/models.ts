@@ -28,10 +28,28 @@ export interface ModelSpec {
   readonly outputMicroUsdPer1kTokens?: number;
   /** Price of one image. @default 0 */
   readonly microUsdPerImage?: number;
+  /**
+   * An image model only: the model `POST /v1/images/generations` uses when the
+   * request names none. At most one image model may have it; with a single
+   * image model configured, that one is the default without it. @default false
+   */
+  readonly default?: boolean;
 }
 
 /** A model as the gateway uses it: every price present. */
-export type ModelConfig = Required<ModelSpec>;
+export type ModelConfig = Required<Omit<ModelSpec, 'default'>> & { readonly default?: boolean };
+
+/**
+ * The model a request of `kind` that names none uses: the only model of that
+ * kind, or the one marked `default`; undefined when there is no such model.
+ */
+export function defaultModel(
+  models: readonly ModelConfig[],
+  kind: ModelKind,
+): ModelConfig | undefined {
+  const ofKind = models.filter((m) => m.kind === kind);
+  return ofKind.length === 1 ? ofKind[0] : ofKind.find((m) => m.default === true);
+}
 
 /**
  * Public model ids: letters, digits and `. _ : / -`, starting with a letter or
@@ -110,7 +128,7 @@ export function parseModels(
 ): ModelConfig[] {
   const what =
     'a JSON array of {"id","upstreamId","kind":"chat"|"image"|"embedding"} with optional non-negative ' +
-    'inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+    'inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage, and default (image models)';
   if (!value) {
     problems.push(`${label} is required (${what})`);
     return [];
@@ -128,6 +146,7 @@ export function parseModels(
   }
   const models: ModelConfig[] = [];
   const seen = new Set<string>();
+  let defaultImage: string | undefined;
   parsed.forEach((entry: unknown, i) => {
     const at = `${label}[${i}]`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
@@ -160,6 +179,17 @@ export function parseModels(
       }
       return v;
     };
+    if (e.default !== undefined && e.default !== false) {
+      if (e.default !== true || kind !== 'image') {
+        problems.push(`${at}.default may only be true or false, and true only on an image model`);
+      } else if (defaultImage !== undefined) {
+        problems.push(
+          `${at}.default: only one image model may be the default (${defaultImage} is)`,
+        );
+      } else {
+        defaultImage = e.id;
+      }
+    }
     models.push({
       id: e.id,
       upstreamId: String(e.upstreamId),
@@ -167,6 +197,7 @@ export function parseModels(
       inputMicroUsdPer1kTokens: price('inputMicroUsdPer1kTokens'),
       outputMicroUsdPer1kTokens: price('outputMicroUsdPer1kTokens'),
       microUsdPerImage: price('microUsdPerImage'),
+      ...(e.default === true && kind === 'image' ? { default: true } : {}),
     });
   });
   return models;

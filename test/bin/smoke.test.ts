@@ -263,8 +263,8 @@ describe('npm run smoke against local mode', () => {
           route(req) === '/v1/responses'
             ? madeUp(404, {
                 error: {
-                  message: 'No such route',
-                  type: 'not_found_error',
+                  message: 'Invalid URL (POST /v1/responses)',
+                  type: 'invalid_request_error',
                   param: null,
                   code: null,
                 },
@@ -343,7 +343,7 @@ describe('npm run smoke against local mode', () => {
           return madeUp(401, {
             error: {
               message: 'Invalid API key',
-              type: 'authentication_error',
+              type: 'invalid_request_error',
               param: null,
               code: 'invalid_api_key',
             },

@@ -371,7 +371,7 @@ describe('readConfig rejects bad values', () => {
 
   test("models must be a non-empty list of well-formed models (the gateway's own cold-start rules)", () => {
     const what =
-      'a JSON array of {"id","upstreamId","kind":"chat"|"image"|"embedding"} with optional non-negative inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage';
+      'a JSON array of {"id","upstreamId","kind":"chat"|"image"|"embedding"} with optional non-negative inputMicroUsdPer1kTokens, outputMicroUsdPer1kTokens, microUsdPerImage, and default (image models)';
     for (const [models, problem] of [
       ['[]', `models must be ${what}, with at least one model`],
       ['not json', `models must be ${what}`],

@@ -97,7 +97,7 @@ describe('TlsLoadBalancer, by default', () => {
     });
     expect(JSON.parse(NOT_FOUND_BODY)).toEqual({
       error: {
-        type: 'not_found_error',
+        type: 'invalid_request_error',
         message: 'No route for this path',
         param: null,
         code: null,

@@ -130,7 +130,7 @@ describe('local front door', () => {
   it('answers 503 until handlers are added', async () => {
     const res = await send('/v1/models');
     expect(res.status).toBe(503);
-    expect(JSON.parse(res.body).error.type).toBe('service_unavailable');
+    expect(JSON.parse(res.body).error.type).toBe('server_error');
     routes.push(
       { paths: ADMIN_PATH_PATTERNS, handler: handler('admin') },
       { paths: [], handler: handler('gateway') },
@@ -233,7 +233,7 @@ describe('local front door', () => {
       body: Buffer.alloc(1024 * 1024 + 1, 0x20),
     });
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body).error.type).toBe('request_too_large');
+    expect(JSON.parse(res.body).error.type).toBe('invalid_request_error');
     expect(events).toHaveLength(0);
   });
 
@@ -260,14 +260,14 @@ describe('local front door', () => {
   });
 
   it('answers a refusal instead of the handlers while there is one, and in place of a 5xx', async () => {
-    refusal = new HttpError(503, 'service_unavailable', 'Local storage is full');
+    refusal = new HttpError(503, 'server_error', 'Local storage is full');
     const refused = await send('/v1/models');
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
     expect(JSON.parse(refused.body).error.message).toBe('Local storage is full');
     expect(events).toHaveLength(0);
     // A handler's 5xx that came while there is one: the refusal says why.
-    const during = new HttpError(503, 'service_unavailable', 'Local storage is full');
+    const during = new HttpError(503, 'server_error', 'Local storage is full');
     answer = async () => {
       refusal = during;
       return { statusCode: 500, body: 'store failed' };

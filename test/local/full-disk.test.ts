@@ -1,5 +1,5 @@
 /**
- * Local mode on a full disk answers 503 (`service_unavailable`, code
+ * Local mode on a full disk answers 503 (type `server_error`, code
  * `local_storage_full`) while it lasts, stops nothing, damages nothing, and
  * serves again once there is room:
  *
@@ -33,7 +33,7 @@ import { Writable } from 'node:stream';
 import { bearer, startLocalProcess, type Answer } from '../../local/child-process';
 import { startLocalMode, type LocalMode } from '../../local/local-mode';
 
-const FULL = { type: 'service_unavailable', code: 'local_storage_full' };
+const FULL = { type: 'server_error', code: 'local_storage_full' };
 const chat = { model: 'demo-chat', messages: [{ role: 'user', content: 'Hello' }] };
 const image = { model: 'demo-image', prompt: 'a lighthouse', response_format: 'url' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

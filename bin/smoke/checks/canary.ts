@@ -70,7 +70,9 @@ export async function checkCanary(target: Target, run: SmokeRun): Promise<Outcom
     body: { model: chatModel, messages: userMessage(), temperature: canary() },
   });
   await send('an unknown model', false, '/v1/chat/completions', {
-    body: { model: canary(), messages: userMessage() },
+    // Not shaped like a model id (a space), so the 404 may not name it; an
+    // id-shaped name is named back to its sender, as OpenAI does.
+    body: { model: `${canary()} x`, messages: userMessage() },
   });
   await send('malformed JSON', false, '/v1/chat/completions', {
     rawBody: `{"model":"${chatModel}","messages":[{"role":"user","content":"${canary()}"}`,
@@ -85,7 +87,9 @@ export async function checkCanary(target: Target, run: SmokeRun): Promise<Outcom
     headers: { 'x-ephemera-metadata': `customer_id=${canary()} ${canary()}` },
     body: { model: chatModel, messages: userMessage() },
   });
-  await send('an unknown path', false, `/v1/${canary()}`, { body: { input: canary() } });
+  // A plain unknown path is named in the 404 (`Invalid URL (POST /v1/...)`, as OpenAI's); one
+  // with a character outside the plain ones (`!`) must not be.
+  await send('an unknown path', false, `/v1/${canary()}!`, { body: { input: canary() } });
   sent.push({
     what: 'a malformed key',
     mustSucceed: false,

@@ -56,7 +56,9 @@ export async function authenticate(
     try {
       record.customer_hash = await customerHash(svc.hasher, metadata.customerId);
     } catch {
-      throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+      throw new HttpError(503, 'server_error', MESSAGES.unavailable, {
+        code: 'service_unavailable',
+      });
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 
 import type { HttpResult } from '../../shared/http-event';
-import { HttpError, MESSAGES } from '../../shared/http-errors';
+import { DEFAULT_RETRY_AFTER_SECONDS, HttpError, MESSAGES } from '../../shared/http-errors';
 import { errorResult } from '../../shared/http-results';
 import { isUsageErrorCode } from '../../shared/usage-record';
 import { UpstreamError } from '../upstream';
@@ -20,31 +20,36 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof UpstreamError) {
     switch (err.failure) {
       case 'throttled':
-        return new HttpError(429, 'rate_limit_error', MESSAGES.upstreamThrottled, {
-          headers: { 'Retry-After': '1' },
+        return new HttpError(429, 'requests', MESSAGES.upstreamThrottled, {
+          headers: { 'Retry-After': String(err.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) },
+          code: 'rate_limit_exceeded',
         });
       case 'timeout':
-        return new HttpError(504, 'upstream_timeout', MESSAGES.upstreamTimeout, {
+        return new HttpError(504, 'server_error', MESSAGES.upstreamTimeout, {
           code: 'upstream_timeout',
           retry: false,
         });
       case 'rejected':
-        return new HttpError(400, 'upstream_rejected', MESSAGES.upstreamRejected);
+        return new HttpError(400, 'invalid_request_error', MESSAGES.upstreamRejected, {
+          code: 'upstream_rejected',
+        });
       case 'too_long':
         return new HttpError(400, 'invalid_request_error', MESSAGES.contextLengthExceeded, {
           code: 'context_length_exceeded',
         });
       case 'no_model':
-        return new HttpError(502, 'upstream_error', MESSAGES.upstreamModelNotFound, {
+        return new HttpError(502, 'server_error', MESSAGES.upstreamModelNotFound, {
           code: 'model_not_found',
           param: 'model',
           retry: false,
         });
       case 'failed':
-        return new HttpError(502, 'upstream_error', MESSAGES.upstreamError);
+        return new HttpError(502, 'server_error', MESSAGES.upstreamError, {
+          code: 'upstream_error',
+        });
     }
   }
-  return new HttpError(500, 'internal_error', MESSAGES.internal);
+  return new HttpError(500, 'server_error', MESSAGES.internal);
 }
 
 /** The error answer for a failed request, with its error type on the record. */

@@ -42,7 +42,7 @@ export function findModel(
   kind: ModelKind,
 ): ModelConfig {
   const model = models.get(id);
-  if (!model || model.kind !== kind) throw modelNotFound();
+  if (!model || model.kind !== kind) throw modelNotFound(id, model !== undefined);
   return model;
 }
 

@@ -19,7 +19,7 @@ import {
   type FrontDoorResult,
   type HttpResult,
 } from '../../shared/http-event';
-import { HttpError, MESSAGES } from '../../shared/http-errors';
+import { HttpError, invalidUrl } from '../../shared/http-errors';
 import type { InvocationContext } from '../../shared/request-id';
 import type { ResponseStream } from '../../shared/response-stream';
 import { createRouter, type RouteMatch } from '../router';
@@ -81,11 +81,11 @@ async function answer(
   const optOut = readOptOut(state);
   try {
     if (match.kind === 'method_not_allowed') {
-      throw new HttpError(405, 'method_not_allowed', `Use ${match.allow} for this route`, {
+      throw new HttpError(405, 'invalid_request_error', `Use ${match.allow} for this route`, {
         headers: { Allow: match.allow },
       });
     }
-    if (!route) throw new HttpError(404, 'not_found_error', MESSAGES.notFound);
+    if (!route) throw invalidUrl(state.http.method, state.http.path);
     await authenticate(svc, state, optOut);
     return await route.handle(svc, state);
   } catch (err) {

@@ -18,7 +18,7 @@ export function withinResponseLimit(
 ): HttpResult {
   if (state.out === undefined && !fitsResponseLimit(response)) {
     // The same request would make the same answer: a retry cannot help.
-    throw new HttpError(422, 'response_too_large', message, {
+    throw new HttpError(422, 'invalid_request_error', message, {
       code: 'response_too_large',
       retry: false,
     });

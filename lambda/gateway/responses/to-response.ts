@@ -94,7 +94,7 @@ export function finishStatus(finish: FinishReason | undefined): {
 export function usageObject(inputTokens: number, outputTokens: number): Record<string, unknown> {
   return {
     input_tokens: inputTokens,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
     output_tokens: outputTokens,
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: inputTokens + outputTokens,

@@ -50,7 +50,7 @@ async function generateImages(call: ModelCall<ImageRequest>): Promise<HttpResult
 }
 
 export const imageGenerations = modelRoute<ImageRequest>({
-  validate: (body, config) => validateImages(body, config.maxImagesPerRequest),
+  validate: (body, config) => validateImages(body, config.maxImagesPerRequest, config.models),
   modelKind: 'image',
   describe: describeImages,
   answer: generateImages,

@@ -32,7 +32,7 @@ export async function storeImages(
   try {
     planned = planImages(images, storedAt, config.imageTtlSeconds);
   } catch {
-    throw new HttpError(502, 'upstream_error', MESSAGES.upstreamError);
+    throw new HttpError(502, 'server_error', MESSAGES.upstreamError, { code: 'upstream_error' });
   }
   await recordKeys(svc, state, planned);
   const stored = await upload(svc, state, planned, storedAt);
@@ -64,7 +64,7 @@ async function upload(
       upstreamSignal(svc, state),
     );
   } catch {
-    throw new HttpError(500, 'internal_error', MESSAGES.storeFailed);
+    throw new HttpError(500, 'server_error', MESSAGES.storeFailed);
   }
 }
 
@@ -79,6 +79,6 @@ async function recordKeys(
   if (!(await writeRecord(svc, state))) {
     state.imageKeys.length = 0;
     delete state.record.image_ttl_seconds;
-    throw new HttpError(503, 'service_unavailable', MESSAGES.unavailable);
+    throw new HttpError(503, 'server_error', MESSAGES.unavailable, { code: 'service_unavailable' });
   }
 }

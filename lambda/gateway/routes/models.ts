@@ -1,15 +1,16 @@
 /**
- * `GET /v1/models` and `GET /v1/models/{id}`: the configured models the
- * upstream offers now, as an OpenAI model list or one model object.
+ * `GET /v1/models` and `GET /v1/models/{id}`: the configured models, as an
+ * OpenAI model list or one model object. The configuration is the one rule
+ * for listing, retrieving and calling a model: the upstream's own list is not
+ * asked, so a configured model is listed, retrieved and served alike (an
+ * upstream that does not serve it answers each call with a 502
+ * `model_not_found`, which names the deployment's model list as the fault).
  */
 
 import { modelNotFound } from '../../shared/http-errors';
 import { jsonResult } from '../../shared/http-results';
 import type { ModelConfig } from '../config';
-import { upstreamSignal } from '../pipeline/deadline';
 import type { KeyedRoute } from '../pipeline/route';
-import type { RequestState } from '../pipeline/request-state';
-import type { GatewayServices } from '../pipeline/services';
 import { pathId } from '../router';
 
 /** The path of one model; the id is the rest of the path. */
@@ -25,13 +26,10 @@ export function modelListJson(offered: readonly ModelConfig[]): string {
   return JSON.stringify({ object: 'list', data: offered.map(modelJson), next_cursor: null });
 }
 
-const offeredModels = (svc: GatewayServices, state: RequestState) =>
-  svc.upstream.models(svc.config.models, upstreamSignal(svc, state));
-
 export const listModels: KeyedRoute = {
   kind: 'keyed',
-  async handle(svc, state) {
-    return jsonResult(200, modelListJson(await offeredModels(svc, state)));
+  handle(svc) {
+    return Promise.resolve(jsonResult(200, modelListJson(svc.config.models)));
   },
 };
 
@@ -56,9 +54,7 @@ export const retrieveModel: KeyedRoute = {
     const id = requestedModelId(state.http.path);
     // Only a configured id is looked up or recorded; anything else is a 404.
     const configured = svc.models.get(id ?? '');
-    if (!configured) throw modelNotFound();
-    const offered = await offeredModels(svc, state);
-    if (!offered.some((m) => m.id === configured.id)) throw modelNotFound();
+    if (!configured) throw modelNotFound(id);
     state.record.model = configured.id;
     return jsonResult(200, JSON.stringify(modelJson(configured)));
   },

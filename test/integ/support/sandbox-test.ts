@@ -163,7 +163,7 @@ function callTheApi(
   unauthenticated.expect(
     ExpectedResult.objectLike({
       status: 401,
-      body: { error: Match.objectLike({ type: 'authentication_error', code: 'invalid_api_key' }) },
+      body: { error: Match.objectLike({ type: 'invalid_request_error', code: 'invalid_api_key' }) },
     }),
   );
 

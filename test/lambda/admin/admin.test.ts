@@ -172,15 +172,16 @@ afterAll(async () => {
 
 describe('who may call the admin API', () => {
   test.each([
-    ['no key', undefined, 401, 'authentication_error'],
-    ['an inference key', () => inferenceKey, 403, 'permission_error'],
-    ['a revoked admin key', () => revokedKey, 401, 'authentication_error'],
-    ['an expired admin key', () => expiredKey, 401, 'authentication_error'],
-  ])('%s is refused, and nothing is queued', async (_label, keyOf, status, type) => {
+    ['no key', undefined, 401, 'invalid_api_key'],
+    ['an inference key', () => inferenceKey, 403, 'insufficient_scope'],
+    ['a revoked admin key', () => revokedKey, 401, 'invalid_api_key'],
+    ['an expired admin key', () => expiredKey, 401, 'invalid_api_key'],
+  ])('%s is refused, and nothing is queued', async (_label, keyOf, status, code) => {
     const before = sent.length;
     const { status: got, json } = await erase(`${CANARY}-who`, keyOf ? keyOf() : null);
     expect(got).toBe(status);
-    expect(json).toMatchObject({ error: { type } });
+    // OpenAI's type for a bad key (and here a missing scope): the reason is in code.
+    expect(json).toMatchObject({ error: { type: 'invalid_request_error', code, param: null } });
     expect(sent.length).toBe(before);
   });
 
@@ -189,7 +190,7 @@ describe('who may call the admin API', () => {
     expect(json).toEqual({
       error: {
         message: "This API key lacks the 'admin' scope",
-        type: 'permission_error',
+        type: 'invalid_request_error',
         param: null,
         code: 'insufficient_scope',
       },
@@ -197,10 +198,140 @@ describe('who may call the admin API', () => {
   });
 
   test('unknown paths are 404 and wrong methods 405 with Allow', async () => {
-    expect((await call({ method: 'GET', path: '/v1/user', key: adminKey })).status).toBe(404);
+    const unknown = await call({ method: 'GET', path: '/v1/user', key: adminKey });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toEqual({
+      error: {
+        message: 'Invalid URL (GET /v1/user)',
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
     const wrong = await call({ method: 'GET', path: '/v1/user_data', key: adminKey });
     expect(wrong.status).toBe(405);
     expect(header(wrong.res, 'Allow')).toBe('DELETE');
+  });
+
+  test('an unknown route names a path only when it is plain, and never the query', async () => {
+    const unsafe = await call({
+      method: 'DELETE',
+      path: `/v1/user_data/${CANARY}%20x`,
+      key: adminKey,
+      query: { customer_id: [CANARY] },
+    });
+    expect(unsafe.status).toBe(404);
+    expect((unsafe.json.error as { message: string }).message).toBe(
+      'Invalid URL (DELETE <path not shown>)',
+    );
+    const plain = await call({ method: 'GET', path: '/v1/keyz', query: { customer_id: [CANARY] } });
+    expect((plain.json.error as { message: string }).message).toBe('Invalid URL (GET /v1/keyz)');
+    expect(plain.res.body).not.toContain(CANARY);
+  });
+});
+
+describe("every error status: OpenAI's type, code and param (docs/http-api.md)", () => {
+  const cases: [string, () => Call, number, string, string | null, string | null][] = [
+    [
+      'a bad query parameter',
+      () => ({ method: 'GET', path: '/v1/logs', key: adminKey, query: { filter: ['x::y'] } }),
+      400,
+      'invalid_request_error',
+      null,
+      'filter',
+    ],
+    [
+      'no key',
+      () => ({ method: 'GET', path: '/v1/keys' }),
+      401,
+      'invalid_request_error',
+      'invalid_api_key',
+      null,
+    ],
+    [
+      'an inference key',
+      () => ({ method: 'GET', path: '/v1/keys', key: inferenceKey }),
+      403,
+      'invalid_request_error',
+      'insufficient_scope',
+      null,
+    ],
+    [
+      'an unknown route',
+      () => ({ method: 'GET', path: '/v1/nope', key: adminKey }),
+      404,
+      'invalid_request_error',
+      null,
+      null,
+    ],
+    [
+      'an unknown deletion job',
+      () => ({
+        method: 'GET',
+        path: `/v1/user_data/deletions/del_${'B'.repeat(22)}`,
+        key: adminKey,
+      }),
+      404,
+      'invalid_request_error',
+      null,
+      null,
+    ],
+    [
+      'a wrong method',
+      () => ({ method: 'PUT', path: '/v1/keys', key: adminKey }),
+      405,
+      'invalid_request_error',
+      null,
+      null,
+    ],
+    [
+      'a body over 1 MB',
+      () => ({
+        method: 'POST',
+        path: '/v1/keys',
+        key: adminKey,
+        rawBody: ' '.repeat(1024 * 1024 + 1),
+      }),
+      413,
+      'invalid_request_error',
+      'request_too_large',
+      null,
+    ],
+  ];
+  test.each(cases)('%s: %i %s, code %s, param %s', async (_label, c, status, type, code, param) => {
+    const { status: got, json } = await call(c());
+    expect(got).toBe(status);
+    expect(json.error).toMatchObject({ type, code, param });
+  });
+
+  test('409 and 503 too', async () => {
+    const created = await call({
+      method: 'POST',
+      path: '/v1/keys',
+      key: adminKey,
+      body: { name: 'conflict', scopes: ['inference'] },
+    });
+    const id = created.json.id as string;
+    await call({ method: 'DELETE', path: `/v1/keys/${id}`, key: adminKey });
+    const conflict = await call({ method: 'POST', path: `/v1/keys/${id}/rotate`, key: adminKey });
+    expect(conflict.status).toBe(409);
+    expect(conflict.json.error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'key_revoked',
+      param: null,
+    });
+    queueFails = true;
+    try {
+      const unavailable = await erase(`${CANARY}-503`);
+      expect(unavailable.status).toBe(503);
+      expect(unavailable.json.error).toMatchObject({
+        type: 'server_error',
+        code: 'service_unavailable',
+        param: null,
+      });
+    } finally {
+      queueFails = false;
+    }
   });
 });
 

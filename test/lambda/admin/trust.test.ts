@@ -352,9 +352,10 @@ describe('certificates', () => {
     const puts = bucket.puts.length;
     const r = await putPem(bodyOf());
     expect(r.status).toBe(status);
-    const error = r.json.error as { message: string; type: string };
+    const error = r.json.error as { message: string; type: string; code: string | null };
     expect(error.message.startsWith(message)).toBe(true);
-    expect(error.type).toBe(status === 413 ? 'request_too_large' : 'invalid_request_error');
+    expect(error.type).toBe('invalid_request_error');
+    if (status === 413) expect(error.code).toBe('request_too_large');
     expect(bucket.object).toBe(before);
     expect(bucket.puts.length).toBe(puts);
     const body = caA.key.split('\n')[1];
@@ -383,7 +384,7 @@ describe('certificates', () => {
     expect(download.json).toEqual({
       error: {
         message: 'no certificates uploaded',
-        type: 'not_found_error',
+        type: 'invalid_request_error',
         param: null,
         code: 'no_certificates',
       },
@@ -430,7 +431,11 @@ describe('mode', () => {
     const r = await putMode('insecure_trust_all');
     expect(r.status).toBe(403);
     expect(r.json).toMatchObject({
-      error: { type: 'permission_error', code: 'insecure_trust_all_not_allowed', param: 'mode' },
+      error: {
+        type: 'invalid_request_error',
+        code: 'insecure_trust_all_not_allowed',
+        param: 'mode',
+      },
     });
     expect(bucket.puts.length).toBe(0);
     const ok = await putMode('insecure_trust_all', lenient);
@@ -521,7 +526,7 @@ describe('store failures', () => {
     expect(r.json).toEqual({
       error: {
         message: 'the trust store changed while this request ran; retry',
-        type: 'conflict_error',
+        type: 'invalid_request_error',
         param: null,
         code: 'trust_store_conflict',
       },
@@ -536,7 +541,7 @@ describe('store failures', () => {
     bucket.failWrites = true;
     const r = await putPem(caA.cert);
     expect(r.status).toBe(503);
-    expect(r.json).toMatchObject({ error: { type: 'service_unavailable' } });
+    expect(r.json).toMatchObject({ error: { type: 'server_error', code: 'service_unavailable' } });
   });
 
   test('a stored bundle changed behind the API is a 500 on GET, and can be replaced', async () => {
@@ -641,7 +646,7 @@ describe('repairing a stored document that does not decode', () => {
         expect(r.json).toEqual({
           error: {
             message: TRUST_MESSAGES.undecodable,
-            type: 'service_unavailable',
+            type: 'server_error',
             param: null,
             code: 'trust_store_undecodable',
           },
@@ -652,7 +657,7 @@ describe('repairing a stored document that does not decode', () => {
       expect(bucket.object).toBe(before);
       expect(lines).toHaveLength(answers.length);
       for (const line of lines.map((l) => JSON.parse(l) as Record<string, unknown>)) {
-        expect(line).toMatchObject({ status: 503, error_type: 'service_unavailable' });
+        expect(line).toMatchObject({ status: 503, error_type: 'server_error' });
         expect(line.trust_repaired).toBeUndefined();
         expect(line.trust_mode).toBeUndefined();
       }
@@ -777,14 +782,14 @@ describe('repairing a stored document that does not decode', () => {
       expect(r.json).toEqual({
         error: {
           message: TRUST_MESSAGES.repairConflict,
-          type: 'conflict_error',
+          type: 'invalid_request_error',
           param: null,
           code: 'trust_store_conflict',
         },
       });
       expect(bucket.puts.at(-1)?.IfMatch).toBe(first);
       expect(stored()).toMatchObject({ mode: 'uploaded_only', pem: caB.cert });
-      expect(lastLine()).toMatchObject({ status: 409, error_type: 'conflict_error' });
+      expect(lastLine()).toMatchObject({ status: 409, error_type: 'invalid_request_error' });
       expect(lastLine().trust_repaired).toBeUndefined();
 
       // Another writer's object that does not decode either: still not overwritten.
@@ -818,7 +823,7 @@ describe('repairing a stored document that does not decode', () => {
       expect(r.json).toEqual({
         error: {
           message: TRUST_MESSAGES.nothingToRepair,
-          type: 'conflict_error',
+          type: 'invalid_request_error',
           param: 'repair',
           code: 'nothing_to_repair',
         },

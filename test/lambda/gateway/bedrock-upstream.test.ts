@@ -347,7 +347,6 @@ describe('BedrockUpstream', () => {
       contentType: 'application/json',
       accept: 'application/json',
     });
-    await expect(upstream.models([model])).resolves.toEqual([model]);
   });
 
   it('maps errors by name only, and an aborted signal to a timeout', () => {

@@ -388,7 +388,8 @@ describe('canary requests', () => {
         headers: headers(),
         rawBody: `{"model":"${canary('big-body')}","x":"${'y'.repeat(1024 * 1024)}"}`,
       },
-      { path: '/v1/chat/completions', headers: headers(), body: canaryChat(canary('model')) },
+      // Not shaped as a model id (`!`), so not named in the 404 (an id-shaped one would be).
+      { path: '/v1/chat/completions', headers: headers(), body: canaryChat(`${canary('model')}!`) },
       {
         path: '/v1/chat/completions',
         headers: headers(),
@@ -458,7 +459,8 @@ describe('canary requests', () => {
         headers: { authorization: `Bearer ${canary('key')}` },
         body: canaryChat('chat-small'),
       },
-      { path: `/v1/${canary('path')}`, headers: headers(), body: canaryChat('chat-small') },
+      // Not shaped like a path segment, so the 404 does not name it (an id-shaped one would be).
+      { path: `/v1/${canary('path')}!`, headers: headers(), body: canaryChat('chat-small') },
       {
         method: canary('method'),
         path: '/v1/chat/completions',

@@ -1,3 +1,4 @@
+import { defaultModel } from '../../../lib/core/models';
 import { parseConfig } from '../../../lambda/gateway/config';
 import { testEnv } from './support/fixtures';
 
@@ -59,6 +60,21 @@ describe('parseConfig', () => {
     );
     expect(config.upstreamTimeoutMs).toBe(60000);
     expect(config.maxImagesPerRequest).toBe(2);
+  });
+
+  it('reads the default image model: the one marked, or the only one', () => {
+    const image = (id: string, extra = {}) => ({ id, upstreamId: id, kind: 'image', ...extra });
+    const chat = { id: 'c', upstreamId: 'c', kind: 'chat' };
+    const models = (...list: object[]) =>
+      parseConfig(testEnv({ MODELS: JSON.stringify(list) })).models;
+    const marked = models(chat, image('a'), image('b', { default: true }));
+    expect(marked.map((m) => m.default)).toEqual([undefined, undefined, true]);
+    expect(defaultModel(marked, 'image')?.id).toBe('b');
+    expect(defaultModel(models(chat, image('a')), 'image')?.id).toBe('a');
+    expect(defaultModel(models(chat, image('a'), image('b')), 'image')).toBeUndefined();
+    expect(
+      defaultModel(models(image('a', { default: false }), image('b')), 'image'),
+    ).toBeUndefined();
   });
 
   it('lists every problem in one error', () => {
@@ -126,6 +142,17 @@ describe('parseConfig', () => {
     [
       { MODELS: '[{"id":"a","upstreamId":"u","kind":"chat","inputMicroUsdPer1kTokens":-1}]' },
       'MODELS[0].inputMicroUsdPer1kTokens must be a non-negative number (micro-USD)',
+    ],
+    [
+      {
+        MODELS:
+          '[{"id":"a","upstreamId":"u","kind":"image","default":true},{"id":"b","upstreamId":"v","kind":"image","default":true}]',
+      },
+      'MODELS[1].default: only one image model may be the default (a is)',
+    ],
+    [
+      { MODELS: '[{"id":"a","upstreamId":"u","kind":"chat","default":true}]' },
+      'MODELS[0].default may only be true or false, and true only on an image model',
     ],
     [{ IMAGE_KMS_KEY_ARN: 'alias/images' }, 'IMAGE_KMS_KEY_ARN must be a KMS key ARN'],
     [{ REMOTE_IMAGE_URLS: 'yes' }, "REMOTE_IMAGE_URLS must be 'deny' or 'allow'"],

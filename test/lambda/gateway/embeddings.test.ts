@@ -243,7 +243,7 @@ describe('POST /v1/embeddings with Bedrock', () => {
     const float = await post(bedrockHandler, { model: 'embed', input });
     expect(float.response.statusCode).toBe(422);
     expect(float.body.error).toMatchObject({
-      type: 'response_too_large',
+      type: 'invalid_request_error',
       message: EMBEDDINGS_TOO_LARGE,
     });
     expect(float.record).toMatchObject({ status: 422, input_tokens: 128, input_count: 128 });
@@ -276,7 +276,7 @@ describe('POST /v1/embeddings with Bedrock', () => {
     } as never);
     const { response, body } = await post(bedrockHandler, { model: 'embed', input: 'x' });
     expect(response.statusCode).toBe(502);
-    expect(body.error.type).toBe('upstream_error');
+    expect(body.error).toMatchObject({ type: 'server_error', code: 'upstream_error' });
   });
 });
 
@@ -370,7 +370,8 @@ describe('POST /v1/embeddings with an OpenAI-compatible upstream', () => {
 
 describe('POST /v1/embeddings refusals', () => {
   it.each([
-    ['an unknown model', { model: canary('model'), input: 'x' }],
+    // Not shaped as a model id (`!`), so not named in the 404 (an id-shaped one would be).
+    ['an unknown model', { model: `${canary('model')}!`, input: 'x' }],
     ['a chat model', { model: 'chat-small', input: 'x' }],
   ])('%s is a 404', async (_what, body) => {
     const { response, body: answer, record } = await post(bedrockHandler, body);

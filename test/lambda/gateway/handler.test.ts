@@ -22,7 +22,16 @@ import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gate
 import { createUpstream } from '../../../lambda/gateway/upstreams';
 import type { GatewayConfig } from '../../../lambda/gateway/config';
 import { HMAC_KEY_ID, startLocalAws, type LocalAws } from './support/local-aws';
-import { albEvent, bearer, context, json, pngBytes, sseData, testConfig } from './support/fixtures';
+import {
+  albEvent,
+  bearer,
+  context,
+  json,
+  MODELS,
+  pngBytes,
+  sseData,
+  testConfig,
+} from './support/fixtures';
 
 let aws: LocalAws;
 let inferenceKey: string;
@@ -121,8 +130,14 @@ describe('routing', () => {
       body: {},
     });
     expect(response.statusCode).toBe(404);
+    // OpenAI's answer: the method and the path (a plain one), no param, no code.
     expect(json(response)).toEqual({
-      error: { type: 'not_found_error', message: 'No such route', param: null, code: null },
+      error: {
+        type: 'invalid_request_error',
+        message: 'Invalid URL (POST /v1/completions)',
+        param: null,
+        code: null,
+      },
     });
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatchObject({
@@ -143,24 +158,44 @@ describe('routing', () => {
     });
     expect(response.statusCode).toBe(405);
     expect(response.headers?.Allow).toBe('POST');
-    expect(json(response)).toMatchObject({ error: { type: 'method_not_allowed' } });
+    expect(json(response)).toMatchObject({ error: { type: 'invalid_request_error', code: null } });
     expect(logs[0]).toMatchObject({
       route: 'chat_completions',
       status: 405,
-      error_type: 'method_not_allowed',
+      error_type: 'invalid_request_error',
     });
+  });
+
+  it.each([
+    ['/v1/files/file-abc.txt', 'GET', 'Invalid URL (GET /v1/files/file-abc.txt)'],
+    ['/v1/x%3Cscript%3E', 'GET', 'Invalid URL (GET <path not shown>)'],
+    ['/v1/caf\u00e9', 'POST', 'Invalid URL (POST <path not shown>)'],
+    ['/v1/a b', 'POST', 'Invalid URL (POST <path not shown>)'],
+    [`/v1/${'a'.repeat(200)}`, 'POST', 'Invalid URL (POST <path not shown>)'],
+  ])('names the unknown route %s only when the path is plain', async (path, method, message) => {
+    // Never the query string.
+    const event = albEvent({ method, path, headers: bearer(inferenceKey) });
+    const response = await handlerWith()(
+      { ...event, queryStringParameters: { secret: 'CANARY-query' } },
+      context('req-unknown-route'),
+    );
+    expect(response.statusCode).toBe(404);
+    expect(json(response)).toEqual({
+      error: { type: 'invalid_request_error', message, param: null, code: null },
+    });
+    expect(response.body).not.toContain('CANARY');
   });
 });
 
 describe('authentication', () => {
   it.each([
-    ['missing', {}, 401, 'authentication_error'],
-    ['malformed', { authorization: 'Basic abc' }, 401, 'authentication_error'],
+    ['missing', {}, 401, 'invalid_request_error'],
+    ['malformed', { authorization: 'Basic abc' }, 401, 'invalid_request_error'],
     [
       'unknown',
       { authorization: `Bearer eph_${'a'.repeat(16)}_${'A'.repeat(43)}` },
       401,
-      'authentication_error',
+      'invalid_request_error',
     ],
   ])(
     'refuses a %s key with no record and no upstream call',
@@ -172,7 +207,9 @@ describe('authentication', () => {
       });
       expect(response.statusCode).toBe(status);
       expect(response.headers?.['WWW-Authenticate']).toBe('Bearer');
-      expect(json(response)).toMatchObject({ error: { type } });
+      expect(json(response)).toMatchObject({
+        error: { type, code: 'invalid_api_key', param: null },
+      });
       expect(logs[0]).toMatchObject({ status, auth_failure: reason });
       expect(itemCount).toBe(0);
       expect(bedrockMock.calls()).toHaveLength(0);
@@ -185,7 +222,9 @@ describe('authentication', () => {
       headers: bearer(adminKey),
     });
     expect(response.statusCode).toBe(403);
-    expect(json(response)).toMatchObject({ error: { type: 'permission_error' } });
+    expect(json(response)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'insufficient_scope', param: null },
+    });
     expect(logs[0]).toMatchObject({ auth_failure: 'scope' });
   });
 
@@ -198,7 +237,9 @@ describe('authentication', () => {
       headers: bearer(inferenceKey),
     });
     expect(response.statusCode).toBe(503);
-    expect(json(response)).toMatchObject({ error: { type: 'service_unavailable' } });
+    expect(json(response)).toMatchObject({
+      error: { type: 'server_error', code: 'service_unavailable', param: null },
+    });
   });
 });
 
@@ -233,6 +274,12 @@ describe('chat completions (bedrock)', () => {
         { index: 0, message: { role: 'assistant', content: 'hi there' }, finish_reason: 'stop' },
       ],
       usage: { prompt_tokens: 1200, completion_tokens: 500, total_tokens: 1700 },
+    });
+    // OpenAI's message shape: `refusal` is always there, null unless the model refused.
+    expect((body.choices as { message: unknown }[])[0].message).toEqual({
+      role: 'assistant',
+      content: 'hi there',
+      refusal: null,
     });
 
     const input = bedrockMock.commandCalls(ConverseCommand)[0].args[0]
@@ -329,6 +376,8 @@ describe('chat completions (bedrock)', () => {
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
     const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
     expect(text).toBe('hi there');
+    // The first chunk opens the choice as OpenAI's does.
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '', refusal: null });
     expect(chunks[chunks.length - 1].usage).toEqual({
       prompt_tokens: 1200,
       completion_tokens: 500,
@@ -379,13 +428,13 @@ describe('chat completions (bedrock)', () => {
   });
 
   it.each([
-    ['ThrottlingException', 429, 'rate_limit_error'],
-    ['ServiceQuotaExceededException', 429, 'rate_limit_error'],
-    ['ValidationException', 400, 'upstream_rejected'],
-    ['ModelTimeoutException', 504, 'upstream_timeout'],
-    ['InternalServerException', 502, 'upstream_error'],
-    ['AccessDeniedException', 502, 'upstream_error'],
-  ])('maps %s to %i', async (name, status, type) => {
+    ['ThrottlingException', 429, 'requests', 'rate_limit_exceeded'],
+    ['ServiceQuotaExceededException', 429, 'requests', 'rate_limit_exceeded'],
+    ['ValidationException', 400, 'invalid_request_error', 'upstream_rejected'],
+    ['ModelTimeoutException', 504, 'server_error', 'upstream_timeout'],
+    ['InternalServerException', 502, 'server_error', 'upstream_error'],
+    ['AccessDeniedException', 502, 'server_error', 'upstream_error'],
+  ])('maps %s to %i %s, code %s', async (name, status, type, code) => {
     const err = Object.assign(new Error('upstream says something'), { name });
     bedrockMock.on(ConverseCommand).rejects(err);
     const { response, logs, item } = await invoke(handlerWith(), {
@@ -394,11 +443,20 @@ describe('chat completions (bedrock)', () => {
       body: chatBody(),
     });
     expect(response.statusCode).toBe(status);
-    expect(json(response)).toMatchObject({ error: { type } });
+    expect(json(response)).toMatchObject({ error: { type, code, param: null } });
     expect(response.body).not.toContain('upstream says');
     if (status === 429) expect(response.headers?.['Retry-After']).toBe('1');
-    expect(logs[0]).toMatchObject({ status, error_type: type, model: 'chat-small' });
-    expect(usageRecordFromItem(item).record).toMatchObject({ status, error_type: type });
+    expect(logs[0]).toMatchObject({
+      status,
+      error_type: type,
+      error_code: code,
+      model: 'chat-small',
+    });
+    expect(usageRecordFromItem(item).record).toMatchObject({
+      status,
+      error_type: type,
+      error_code: code,
+    });
   });
 
   it('answers 502 with the fixed message for an upstream failure', async () => {
@@ -412,10 +470,10 @@ describe('chat completions (bedrock)', () => {
     });
     expect(json(response)).toEqual({
       error: {
-        type: 'upstream_error',
+        type: 'server_error',
         message: 'The model upstream failed',
         param: null,
-        code: null,
+        code: 'upstream_error',
       },
     });
   });
@@ -443,7 +501,7 @@ describe('chat completions (bedrock)', () => {
     expect(response.statusCode).toBe(504);
     expect(json(response)).toEqual({
       error: {
-        type: 'upstream_timeout',
+        type: 'server_error',
         message:
           'The model upstream did not answer within the deadline; retrying the same request would wait as long again',
         param: null,
@@ -454,7 +512,7 @@ describe('chat completions (bedrock)', () => {
     expect(response.headers?.['x-should-retry']).toBe('false');
     expect(logs[0]).toMatchObject({
       status: 504,
-      error_type: 'upstream_timeout',
+      error_type: 'server_error',
       error_code: 'upstream_timeout',
     });
   });
@@ -470,7 +528,9 @@ describe('chat completions (bedrock)', () => {
       body: chatBody(),
     });
     expect(response.statusCode).toBe(422);
-    expect(json(response)).toMatchObject({ error: { type: 'response_too_large' } });
+    expect(json(response)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'response_too_large' },
+    });
     expect(logs[0]).toMatchObject({
       status: 422,
       input_tokens: 1200,
@@ -478,6 +538,169 @@ describe('chat completions (bedrock)', () => {
       cost_micro_usd: 192,
     });
   });
+});
+
+describe("every error status: OpenAI's type, code and param (docs/http-api.md)", () => {
+  const upstreamFails = (name: string) => () => {
+    bedrockMock.on(ConverseCommand).rejects(Object.assign(new Error('x'), { name }));
+    return handlerWith();
+  };
+  const chat = (extra: Record<string, unknown> = {}) => ({
+    path: '/v1/chat/completions',
+    headers: bearer(inferenceKey),
+    body: chatBody(extra),
+  });
+  const cases: [
+    string,
+    () => GatewayHandler,
+    () => Parameters<typeof albEvent>[0],
+    number,
+    string,
+    string | null,
+    string | null,
+  ][] = [
+    [
+      'a bad field',
+      handlerWith,
+      () => chat({ temperature: 3 }),
+      400,
+      'invalid_request_error',
+      null,
+      'temperature',
+    ],
+    [
+      'an upstream refusal',
+      upstreamFails('ValidationException'),
+      () => chat(),
+      400,
+      'invalid_request_error',
+      'upstream_rejected',
+      null,
+    ],
+    [
+      'no key',
+      handlerWith,
+      () => ({ path: '/v1/models' }),
+      401,
+      'invalid_request_error',
+      'invalid_api_key',
+      null,
+    ],
+    [
+      'an admin key',
+      handlerWith,
+      () => ({ path: '/v1/models', headers: bearer(adminKey) }),
+      403,
+      'invalid_request_error',
+      'insufficient_scope',
+      null,
+    ],
+    [
+      'an unknown route',
+      handlerWith,
+      () => ({ path: '/v1/nope', headers: bearer(inferenceKey) }),
+      404,
+      'invalid_request_error',
+      null,
+      null,
+    ],
+    [
+      'an unknown model',
+      handlerWith,
+      () => chat({ model: 'nope' }),
+      404,
+      'invalid_request_error',
+      'model_not_found',
+      'model',
+    ],
+    [
+      'a wrong method',
+      handlerWith,
+      () => ({ method: 'GET', path: '/v1/chat/completions' }),
+      405,
+      'invalid_request_error',
+      null,
+      null,
+    ],
+    [
+      'a body over 1 MB',
+      handlerWith,
+      () => ({
+        path: '/v1/chat/completions',
+        headers: bearer(inferenceKey),
+        rawBody: ' '.repeat(1024 * 1024 + 1),
+      }),
+      413,
+      'invalid_request_error',
+      'request_too_large',
+      null,
+    ],
+    [
+      'an answer over 1 MB',
+      () => {
+        bedrockMock.on(ConverseCommand).resolves({
+          ...converseOk,
+          output: { message: { role: 'assistant', content: [{ text: 'x'.repeat(1_100_000) }] } },
+        });
+        return handlerWith();
+      },
+      () => chat(),
+      422,
+      'invalid_request_error',
+      'response_too_large',
+      null,
+    ],
+    [
+      'an upstream throttle',
+      upstreamFails('ThrottlingException'),
+      () => chat(),
+      429,
+      'requests',
+      'rate_limit_exceeded',
+      null,
+    ],
+    [
+      'an upstream failure',
+      upstreamFails('InternalServerException'),
+      () => chat(),
+      502,
+      'server_error',
+      'upstream_error',
+      null,
+    ],
+    [
+      'a key store failure',
+      () =>
+        handlerWith(testConfig(), { keys: { verify: () => Promise.reject(new Error('boom')) } }),
+      () => ({ path: '/v1/models', headers: bearer(inferenceKey) }),
+      503,
+      'server_error',
+      'service_unavailable',
+      null,
+    ],
+    [
+      'an upstream timeout',
+      upstreamFails('ModelTimeoutException'),
+      () => chat(),
+      504,
+      'server_error',
+      'upstream_timeout',
+      null,
+    ],
+  ];
+  it.each(cases)(
+    '%s: %i %s, code %s, param %s',
+    async (_label, handler, input, status, type, code, param) => {
+      const { response, logs } = await invoke(handler(), input());
+      expect(response.statusCode).toBe(status);
+      expect((json(response) as { error: Record<string, unknown> }).error).toMatchObject({
+        type,
+        code,
+        param,
+      });
+      expect(logs[0]).toMatchObject({ status });
+    },
+  );
 });
 
 describe('bad input', () => {
@@ -498,13 +721,13 @@ describe('bad input', () => {
       'a body over 1 MB',
       { path: '/v1/chat/completions', rawBody: ' '.repeat(1024 * 1024 + 1) },
       413,
-      'request_too_large',
+      'invalid_request_error',
     ],
     [
       'a base64 body over 1 MB',
       { path: '/v1/chat/completions', rawBody: ' '.repeat(1024 * 1024 + 1), base64: true },
       413,
-      'request_too_large',
+      'invalid_request_error',
     ],
     [
       'wrong types',
@@ -598,7 +821,8 @@ describe('bad input', () => {
     expect(json(response)).toEqual({
       error: {
         type: 'invalid_request_error',
-        message: 'The model does not exist or is not available for this route',
+        message:
+          "The model 'gpt-9' does not exist or you do not have access to it. List the models with GET /v1/models.",
         param: 'model',
         code: 'model_not_found',
       },
@@ -608,6 +832,51 @@ describe('bad input', () => {
       error_code: 'model_not_found',
     });
     expect(logs[0]).not.toHaveProperty('model');
+    // The name the client sent is in its own answer only: never in the log line.
+    expect(JSON.stringify(logs)).not.toContain('gpt-9');
+  });
+
+  it.each([
+    ['a name that is not a model id', 'gpt 9 <script>', 'The model does not exist'],
+    ['a name over 128 characters', `m${'x'.repeat(128)}`, 'The model does not exist'],
+    ['a chat model on the images route', 'chat-small', "The model 'chat-small' is not available"],
+  ])(
+    'names the model in a 404 only when it has the shape of a model id (%s)',
+    async (_w, model, start) => {
+      const images = model === 'chat-small';
+      const { response } = await invoke(handlerWith(), {
+        path: images ? '/v1/images/generations' : '/v1/chat/completions',
+        headers: bearer(inferenceKey),
+        body: images ? { model, prompt: 'p' } : chatBody({ model }),
+      });
+      expect(response.statusCode).toBe(404);
+      const error = json(response).error as { message: string; code: string; param: string };
+      expect(error).toMatchObject({ code: 'model_not_found', param: 'model' });
+      expect(error.message.startsWith(start)).toBe(true);
+      expect(error.message).toContain('List the models with GET /v1/models.');
+      if (!images) expect(response.body).not.toContain(model);
+    },
+  );
+
+  it('says where a malformed JSON body stopped parsing, never quoting it', async () => {
+    for (const [rawBody, where] of [
+      ['{"model": "chat-small", "messages": }', 'unexpected token at position 36'],
+      ['{"model": "SECRET-TEXT', 'unexpected end of input at position 22'],
+      ['{"model": SECRET-TEXT}', 'unexpected token at position 10'],
+    ]) {
+      const { response } = await invoke(handlerWith(), {
+        path: '/v1/chat/completions',
+        headers: bearer(inferenceKey),
+        rawBody,
+      });
+      expect(response.statusCode).toBe(400);
+      expect(json(response).error).toMatchObject({
+        message: `We could not parse the JSON body of your request: ${where}. Send a JSON object.`,
+        type: 'invalid_request_error',
+      });
+      expect(response.body).not.toContain('SECRET');
+      expect(response.body).not.toContain('messages');
+    }
   });
 
   it.each(cases)('answers %s with a 4xx and no side effect', async (_name, input, status, type) => {
@@ -758,6 +1027,62 @@ describe('images (bedrock)', () => {
     expect(usageRecordFromItem(item).imageKeys).toEqual([]);
   });
 
+  describe('without a model', () => {
+    const withImageModels = (...extra: Record<string, unknown>[]) =>
+      handlerWith(testConfig({ MODELS: JSON.stringify([...MODELS, ...extra]) }));
+    const noModel = { path: '/v1/images/generations', body: { prompt: 'a dog' } };
+    const second = {
+      id: 'image-b',
+      upstreamId: 'amazon.titan-image-generator-v2:0',
+      kind: 'image',
+    };
+
+    it('uses the only image model', async () => {
+      bedrockMock.on(InvokeModelCommand).resolves(novaAnswer([pngBytes()]) as never);
+      const { response, logs } = await invoke(handlerWith(), {
+        ...noModel,
+        headers: bearer(inferenceKey),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(logs[0]).toMatchObject({ model: 'image-gen', status: 200 });
+      expect(bedrockMock.commandCalls(InvokeModelCommand)[0].args[0].input.modelId).toBe(
+        'amazon.nova-canvas-v1:0',
+      );
+    });
+
+    it('uses the image model marked default among several', async () => {
+      bedrockMock.on(InvokeModelCommand).resolves(novaAnswer([pngBytes()]) as never);
+      const { response, logs } = await invoke(withImageModels({ ...second, default: true }), {
+        ...noModel,
+        headers: bearer(inferenceKey),
+      });
+      expect(response.statusCode).toBe(200);
+      expect(logs[0]).toMatchObject({ model: 'image-b', status: 200 });
+      expect(bedrockMock.commandCalls(InvokeModelCommand)[0].args[0].input.modelId).toBe(
+        'amazon.titan-image-generator-v2:0',
+      );
+    });
+
+    it('answers 400 naming the image models when there are several and no default', async () => {
+      const { response, logs } = await invoke(withImageModels(second), {
+        ...noModel,
+        headers: bearer(inferenceKey),
+      });
+      expect(response.statusCode).toBe(400);
+      expect(json(response)).toEqual({
+        error: {
+          message:
+            'model is required: this deployment has several image models (image-gen, image-b) and none is the default',
+          type: 'invalid_request_error',
+          param: 'model',
+          code: null,
+        },
+      });
+      expect(logs[0]).toMatchObject({ status: 400 });
+      expect(bedrockMock.commandCalls(InvokeModelCommand)).toHaveLength(0);
+    });
+  });
+
   it('answers 422 response_too_large when b64_json images exceed the ALB limit', async () => {
     bedrockMock
       .on(InvokeModelCommand)
@@ -770,7 +1095,7 @@ describe('images (bedrock)', () => {
     expect(response.statusCode).toBe(422);
     expect(json(response)).toEqual({
       error: {
-        type: 'response_too_large',
+        type: 'invalid_request_error',
         message:
           'The generated images exceed the 1 MB response limit; use response_format "url", a smaller size or fewer images',
         param: null,
@@ -800,7 +1125,7 @@ describe('images (bedrock)', () => {
       expect(response.statusCode).toBe(500);
       expect(json(response)).toEqual({
         error: {
-          type: 'internal_error',
+          type: 'server_error',
           message: 'Could not store the generated images',
           param: null,
           code: null,

@@ -280,7 +280,7 @@ describe('repeated headers (multi-value headers on)', () => {
     expect(response.statusCode).toBe(401);
     expect(JSON.parse(response.body ?? '')).toEqual({
       error: {
-        type: 'authentication_error',
+        type: 'invalid_request_error',
         message: "Malformed Authorization header: expected 'Bearer eph_<key id>_<secret>'",
         param: null,
         code: 'invalid_api_key',

@@ -36,7 +36,6 @@ const upstream: Upstream = {
   chat: async () => ({ choices: [], inputTokens: 0, outputTokens: 0 }),
   images: async () => ({ images: [] }),
   embeddings: async () => ({ vectors: [], inputTokens: 0 }),
-  models: async (configured) => configured,
 };
 
 /** A gateway whose key check always passes (so the headers read after it are reached). */

@@ -193,7 +193,9 @@ describe('the streaming entry point (API Gateway)', () => {
     );
     const { metadata, body } = response.decode();
     expect(metadata.statusCode).toBe(401);
-    expect(JSON.parse(body)).toMatchObject({ error: { type: 'authentication_error' } });
+    expect(JSON.parse(body)).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'invalid_api_key' },
+    });
   });
 
   it('sends b64_json images over 1 MB (the limit is the load balancer’s only)', async () => {
@@ -225,7 +227,7 @@ describe('the streaming entry point (API Gateway)', () => {
     const { metadata, body } = response.decode();
     expect(metadata.statusCode).toBe(502);
     expect(body).not.toContain(CANARY);
-    expect(JSON.parse(body)).toMatchObject({ error: { type: 'internal_error' } });
+    expect(JSON.parse(body)).toMatchObject({ error: { type: 'server_error' } });
   });
 
   it('is marked for the runtime in Lambda, and says so when called outside it', async () => {

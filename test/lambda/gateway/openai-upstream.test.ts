@@ -132,10 +132,54 @@ describe('openai-compatible upstream through the handler', () => {
     expect(usageRecordFromItem(item!).record).toMatchObject({ model: 'chat', status: 200 });
   });
 
-  it('lists only the configured models the upstream serves', async () => {
+  it('lists, retrieves and serves every configured model alike, whatever the upstream lists', async () => {
+    // The fake lists org/chat-model only; 'other' (org/not-served) is configured all the same.
     const { response } = await invoke(handler(), { path: '/v1/models', headers: bearer(key) });
-    expect(fake.requests[0]).toMatchObject({ method: 'GET', path: '/v1/models' });
-    expect((json(response).data as { id: string }[]).map((m) => m.id)).toEqual(['chat']);
+    expect(fake.requests).toHaveLength(0);
+    expect((json(response).data as { id: string }[]).map((m) => m.id)).toEqual([
+      'chat',
+      'other',
+      'draw',
+    ]);
+    const one = await invoke(handler(), { path: '/v1/models/other', headers: bearer(key) });
+    expect(one.response.statusCode).toBe(200);
+    expect(json(one.response)).toMatchObject({ id: 'other', object: 'model' });
+    const chat = await invoke(handler(), {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'other', messages: [{ role: 'user', content: 'x' }] },
+    });
+    expect(chat.response.statusCode).toBe(200);
+    expect(JSON.parse(fake.requests[0].body)).toMatchObject({ model: 'org/not-served' });
+  });
+
+  it.each([
+    ['delay-seconds', '7', '7'],
+    ['delay-seconds over the bound', '3600', '60'],
+    ['zero', '0', '1'],
+    ['an HTTP date', 'HTTP-DATE+5', '5 or 6'],
+    ['a past HTTP date', 'HTTP-DATE-30', '1'],
+    ['garbage', 'soon', '1'],
+  ])("passes an upstream 429's Retry-After on, bounded (%s)", async (_what, given, sent) => {
+    const header = given.startsWith('HTTP-DATE')
+      ? new Date(Date.now() + Number(given.slice(9)) * 1000).toUTCString()
+      : given;
+    fake.behaviour = {
+      kind: 'status',
+      status: 429,
+      body: '{}',
+      headers: { 'Retry-After': header },
+    };
+    for (const stream of [false, true]) {
+      const { response } = await invoke(handler(), {
+        path: '/v1/chat/completions',
+        headers: bearer(key),
+        body: { model: 'chat', messages: [{ role: 'user', content: 'x' }], stream },
+      });
+      expect(response.statusCode).toBe(429);
+      // An HTTP date has whole seconds: its wait is rounded up.
+      expect(sent.split(' or ')).toContain(response.headers?.['Retry-After']);
+    }
   });
 
   it('asks the upstream for base64 and stores url images itself', async () => {
@@ -167,30 +211,33 @@ describe('openai-compatible upstream through the handler', () => {
   });
 
   it.each([
-    [500, 502, 'upstream_error'],
-    [503, 502, 'upstream_error'],
-    [401, 502, 'upstream_error'],
-    [429, 429, 'rate_limit_error'],
-    [400, 400, 'upstream_rejected'],
-    [422, 400, 'upstream_rejected'],
-    [504, 504, 'upstream_timeout'],
-  ])('maps upstream status %i to %i without reading its body', async (status, expected, type) => {
-    fake.behaviour = {
-      kind: 'status',
-      status,
-      body: '{"error":{"message":"CANARY-upstream-error-body"}}',
-    };
-    const { response, logs } = await invoke(handler(), {
-      path: '/v1/chat/completions',
-      headers: bearer(key),
-      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
-    });
-    expect(response.statusCode).toBe(expected);
-    expect(json(response)).toMatchObject({ error: { type } });
-    expect(response.body).not.toContain('CANARY');
-    expect(lines.join('\n')).not.toContain('CANARY');
-    expect(logs[0]).toMatchObject({ status: expected, error_type: type });
-  });
+    [500, 502, 'server_error', 'upstream_error'],
+    [503, 502, 'server_error', 'upstream_error'],
+    [401, 502, 'server_error', 'upstream_error'],
+    [429, 429, 'requests', 'rate_limit_exceeded'],
+    [400, 400, 'invalid_request_error', 'upstream_rejected'],
+    [422, 400, 'invalid_request_error', 'upstream_rejected'],
+    [504, 504, 'server_error', 'upstream_timeout'],
+  ])(
+    'maps upstream status %i to %i %s, code %s, without reading its body',
+    async (status, expected, type, code) => {
+      fake.behaviour = {
+        kind: 'status',
+        status,
+        body: '{"error":{"message":"CANARY-upstream-error-body"}}',
+      };
+      const { response, logs } = await invoke(handler(), {
+        path: '/v1/chat/completions',
+        headers: bearer(key),
+        body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+      });
+      expect(response.statusCode).toBe(expected);
+      expect(json(response)).toMatchObject({ error: { type, code } });
+      expect(response.body).not.toContain('CANARY');
+      expect(lines.join('\n')).not.toContain('CANARY');
+      expect(logs[0]).toMatchObject({ status: expected, error_type: type, error_code: code });
+    },
+  );
 
   it.each([
     ['not JSON', { kind: 'raw', body: 'CANARY not json' }],
@@ -206,10 +253,10 @@ describe('openai-compatible upstream through the handler', () => {
     expect(response.statusCode).toBe(502);
     expect(json(response)).toEqual({
       error: {
-        type: 'upstream_error',
+        type: 'server_error',
         message: 'The model upstream failed',
         param: null,
-        code: null,
+        code: 'upstream_error',
       },
     });
   });
@@ -287,7 +334,7 @@ describe('openai-compatible upstream through the handler', () => {
     expect(response.statusCode).toBe(502);
     expect(response.headers?.['x-should-retry']).toBe('false');
     expect(json(response)).toMatchObject({
-      error: { type: 'upstream_error', code: 'model_not_found', param: 'model' },
+      error: { type: 'server_error', code: 'model_not_found', param: 'model' },
     });
     expect(response.body).not.toContain('no such model');
     expect(logs[0]).toMatchObject({ error_code: 'model_not_found' });
@@ -321,11 +368,11 @@ describe('openai-compatible upstream through the handler', () => {
       body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
     });
     expect(json(other.response)).toMatchObject({
-      error: { type: 'upstream_rejected', code: null },
+      error: { type: 'invalid_request_error', code: 'upstream_rejected' },
     });
   });
 
-  it('retrieves one model by id, percent-encoded or not, and only one the upstream serves', async () => {
+  it('retrieves one model by id, percent-encoded or not, and only a configured one', async () => {
     const one = await invoke(handler(), { path: '/v1/models/chat', headers: bearer(key) });
     expect(one.response.statusCode).toBe(200);
     expect(json(one.response)).toEqual({
@@ -335,12 +382,21 @@ describe('openai-compatible upstream through the handler', () => {
       owned_by: 'ephemera',
     });
     expect(one.logs[0]).toMatchObject({ route: 'model', model: 'chat', status: 200 });
-    // Configured, but the upstream does not list its upstream id.
-    const unserved = await invoke(handler(), { path: '/v1/models/other', headers: bearer(key) });
-    expect(unserved.response.statusCode).toBe(404);
-    expect(json(unserved.response)).toMatchObject({
-      error: { type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
+    const unknown = await invoke(handler(), {
+      path: '/v1/models/org%2Fnope',
+      headers: bearer(key),
     });
+    expect(unknown.response.statusCode).toBe(404);
+    expect(json(unknown.response)).toMatchObject({
+      error: {
+        message:
+          "The model 'org/nope' does not exist or you do not have access to it. List the models with GET /v1/models.",
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+        param: 'model',
+      },
+    });
+    expect(unknown.logs[0]).not.toHaveProperty('model');
   });
 
   it('answers 504 when the upstream does not answer in time', async () => {
@@ -351,7 +407,9 @@ describe('openai-compatible upstream through the handler', () => {
       body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
     });
     expect(response.statusCode).toBe(504);
-    expect(json(response)).toMatchObject({ error: { type: 'upstream_timeout' } });
+    expect(json(response)).toMatchObject({
+      error: { type: 'server_error', code: 'upstream_timeout' },
+    });
   });
 
   it('answers 502 when the secret cannot be read, and retries the read on the next request', async () => {
@@ -364,10 +422,15 @@ describe('openai-compatible upstream through the handler', () => {
       .resolves({ SecretString: 'plain-token' });
     const h = handler();
     await new Promise((resolve) => setImmediate(resolve)); // let the cold-start read fail
-    const first = await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    const chat = {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    };
+    const first = await invoke(h, chat);
     expect(first.response.statusCode).toBe(502);
     expect(fake.requests).toHaveLength(0);
-    const second = await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    const second = await invoke(h, chat);
     expect(second.response.statusCode).toBe(200);
     expect(fake.requests[0].headers.authorization).toBe('Bearer plain-token');
     expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(3);
@@ -379,8 +442,13 @@ describe('openai-compatible upstream through the handler', () => {
   it('reads the secret once per instance, at creation', async () => {
     const h = handler();
     expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
-    await invoke(h, { path: '/v1/models', headers: bearer(key) });
-    await invoke(h, { path: '/v1/models', headers: bearer(key) });
+    const chat = {
+      path: '/v1/chat/completions',
+      headers: bearer(key),
+      body: { model: 'chat', messages: [{ role: 'user', content: 'x' }] },
+    };
+    await invoke(h, chat);
+    await invoke(h, chat);
     expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 });

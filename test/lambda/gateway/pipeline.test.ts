@@ -33,7 +33,6 @@ const upstream: Upstream = {
   chat: async () => ({ choices: [], inputTokens: 0, outputTokens: 0 }),
   images: async () => ({ images: [] }),
   embeddings: async () => ({ vectors: [], inputTokens: 0 }),
-  models: async (configured) => configured,
 };
 
 function services(lines: string[]): GatewayServices {
@@ -133,9 +132,9 @@ describe('pipeline', () => {
       context('r5'),
     );
     expect(result.statusCode).toBe(500);
-    expect(json(result)).toMatchObject({ error: { type: 'internal_error' } });
+    expect(json(result)).toMatchObject({ error: { type: 'server_error', code: null } });
     expect(JSON.stringify(result) + lines.join('\n')).not.toContain(SECRET);
-    expect(logged()[0]).toMatchObject({ error_type: 'internal_error', status: 500 });
+    expect(logged()[0]).toMatchObject({ error_type: 'server_error', status: 500 });
   });
 
   it('runs body, validation and model for a modelRoute, and records the model', async () => {

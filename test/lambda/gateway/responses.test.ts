@@ -37,7 +37,7 @@ describe('chat responses', () => {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: 'hello' },
+          message: { role: 'assistant', content: 'hello', refusal: null },
           logprobs: null,
           finish_reason: 'stop',
         },
@@ -46,6 +46,7 @@ describe('chat responses', () => {
           message: {
             role: 'assistant',
             content: null,
+            refusal: null,
             tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }],
           },
           logprobs: null,
@@ -159,7 +160,7 @@ describe('routing, headers and limits', () => {
       'Request body exceeds the 1 MB limit',
     );
     expect(() => jsonBody(albEvent({ path: '/', rawBody: '' }))).toThrow(
-      'Request body must be a JSON object',
+      'We could not parse the JSON body of your request: unexpected end of input at position 0.',
     );
     expect(() => jsonBody(albEvent({ path: '/', rawBody: 'null' }))).toThrow(
       'Request body must be a JSON object',

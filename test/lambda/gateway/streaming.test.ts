@@ -168,6 +168,67 @@ describe('streamed chat completions through the handler', () => {
     expect(known.head()?.headers).not.toHaveProperty('X-Ephemera-Warning');
   });
 
+  it("opens each choice as OpenAI does (role, content '', refusal null), and passes an upstream's refusal on", async () => {
+    const refusal = ['I cannot ', 'help with that.'];
+    fake.behaviour = {
+      kind: 'stream',
+      pieces: [
+        chunk([{ index: 0, delta: { role: 'assistant' }, finish_reason: null }]),
+        ...refusal.map((r) => chunk([{ index: 0, delta: { refusal: r }, finish_reason: null }])),
+        chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]),
+        'data: [DONE]\n\n',
+      ],
+    };
+    const { stream, writes } = recordingStream();
+    await handler()(request(), context(`stream-${++n}`), stream);
+    const parsed = writes
+      .map((w) => sseData(w.text)[0])
+      .filter((p) => p !== '[DONE]')
+      .map((p) => JSON.parse(p) as { choices: { delta: Record<string, unknown> }[] });
+    expect(parsed[0].choices[0].delta).toEqual({ role: 'assistant', content: '', refusal: null });
+    expect(parsed.slice(1, 3).map((p) => p.choices[0].delta)).toEqual(
+      refusal.map((r) => ({ refusal: r })),
+    );
+    // The plain stream's first chunk carries the same three fields.
+    fake.behaviour = { kind: 'stream', pieces: upstreamPieces };
+    const plain = recordingStream();
+    await handler()(request(), context(`stream-${++n}`), plain.stream);
+    const first = JSON.parse(sseData(plain.writes[0].text)[0]) as {
+      choices: { delta: unknown }[];
+    };
+    expect(first.choices[0].delta).toEqual({ role: 'assistant', content: '', refusal: null });
+    expect(lines.join('\n')).not.toContain('help with that');
+  });
+
+  it("answers message.refusal: null, or the upstream's refusal, in a buffered completion", async () => {
+    const answer = (message: Record<string, unknown>) =>
+      JSON.stringify({
+        id: 'u',
+        object: 'chat.completion',
+        created: 1,
+        model: 'org/chat-model',
+        choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
+    const buffered = async () => {
+      const res = await handler()(
+        request({ stream: false, stream_options: undefined }),
+        context(`stream-${++n}`),
+      );
+      expect(res.statusCode).toBe(200);
+      return (JSON.parse(res.body ?? '') as { choices: { message: unknown }[] }).choices[0].message;
+    };
+    fake.behaviour = { kind: 'raw', body: answer({ content: 'hello' }) };
+    expect(await buffered()).toEqual({ role: 'assistant', content: 'hello', refusal: null });
+    fake.behaviour = { kind: 'raw', body: answer({ content: null, refusal: 'I cannot help.' }) };
+    expect(await buffered()).toEqual({
+      role: 'assistant',
+      content: null,
+      refusal: 'I cannot help.',
+    });
+    expect(lines.join('\n')).not.toContain('I cannot help');
+  });
+
   it('sends the usage chunk only when the client asked for it, but records the usage always', async () => {
     fake.behaviour = { kind: 'stream', pieces: upstreamPieces };
     const { stream, writes } = recordingStream();
@@ -202,13 +263,13 @@ describe('streamed chat completions through the handler', () => {
     expect(JSON.parse(last)).toEqual({
       error: {
         message: 'The model upstream failed',
-        type: 'upstream_error',
+        type: 'server_error',
         param: null,
-        code: null,
+        code: 'upstream_error',
       },
     });
     expect(writes.map((w) => w.text).join('')).not.toContain('[DONE]');
-    expect(await recordOf(requestId)).toMatchObject({ status: 200, error_type: 'upstream_error' });
+    expect(await recordOf(requestId)).toMatchObject({ status: 200, error_type: 'server_error' });
   });
 
   it('answers an ordinary error status when the upstream fails before the first chunk', async () => {

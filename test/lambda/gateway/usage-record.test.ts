@@ -96,7 +96,7 @@ describe('usage logger (allowlist) with USAGE_SCHEMA', () => {
       opt_out: false,
       ttl: 1_700_000_000,
       image_ttl_seconds: 3600,
-      error_type: 'upstream_error',
+      error_type: 'server_error',
       auth_failure: 'scope',
       record_written: true,
     };

@@ -17,24 +17,34 @@ import { errorResult } from '../../../lambda/shared/http-results';
 
 describe('error answers', () => {
   it('always carry message, type, param and code', () => {
-    expect(JSON.parse(errorBody(new HttpError(500, 'internal_error', 'Internal error')))).toEqual({
-      error: { message: 'Internal error', type: 'internal_error', param: null, code: null },
+    expect(JSON.parse(errorBody(new HttpError(500, 'server_error', 'Internal error')))).toEqual({
+      error: { message: 'Internal error', type: 'server_error', param: null, code: null },
     });
     expect(JSON.parse(errorBody(modelNotFound()))).toEqual({
       error: {
-        message: 'The model does not exist or is not available for this route',
+        message:
+          'The model does not exist or you do not have access to it. List the models with GET /v1/models.',
         type: 'invalid_request_error',
         param: 'model',
         code: 'model_not_found',
       },
     });
     expect(modelNotFound().status).toBe(404);
+    // A model-id-shaped name is named; anything else is left out.
+    expect(modelNotFound('org/m-1:0').message).toBe(
+      "The model 'org/m-1:0' does not exist or you do not have access to it. List the models with GET /v1/models.",
+    );
+    expect(modelNotFound("x' or 1=1").message).not.toContain('1=1');
+    expect(modelNotFound('a'.repeat(129)).message).not.toContain('aaa');
+    expect(modelNotFound('chat', true).message).toBe(
+      "The model 'chat' is not available for this endpoint. List the models with GET /v1/models.",
+    );
   });
 
   it.each([429, 503])('give every %i a Retry-After, keeping one the error names', (status) => {
-    const plain = new HttpError(status, 'service_unavailable', 'x');
+    const plain = new HttpError(status, 'server_error', 'x');
     expect(plain.headers).toEqual({ 'Retry-After': String(DEFAULT_RETRY_AFTER_SECONDS) });
-    const named = new HttpError(status, 'rate_limit_error', 'x', {
+    const named = new HttpError(status, 'requests', 'x', {
       headers: { 'retry-after': '7' },
     });
     expect(named.headers).toEqual({ 'retry-after': '7' });
@@ -42,13 +52,13 @@ describe('error answers', () => {
   });
 
   it.each([400, 404, 500, 502, 504])('add no Retry-After to a %i', (status) => {
-    expect(new HttpError(status, 'internal_error', 'x').headers).toEqual({});
+    expect(new HttpError(status, 'server_error', 'x').headers).toEqual({});
   });
 
   it('say x-should-retry: false only when told a retry cannot help', () => {
-    const final = new HttpError(504, 'upstream_timeout', 'x', { retry: false });
+    const final = new HttpError(504, 'server_error', 'x', { retry: false });
     expect(final.headers).toEqual({ 'x-should-retry': 'false' });
-    expect(new HttpError(502, 'upstream_error', 'x').headers).not.toHaveProperty('x-should-retry');
+    expect(new HttpError(502, 'server_error', 'x').headers).not.toHaveProperty('x-should-retry');
   });
 
   it('answer failed keys with invalid_api_key, insufficient_scope or a timed 429', () => {

@@ -236,6 +236,10 @@ describe('responses through Bedrock', () => {
       ],
       usage: { input_tokens: 1200, output_tokens: 500, total_tokens: 1700 },
     });
+    // OpenAI's usage details: cache writes beside cache reads (none known: 0).
+    expect(body.usage).toMatchObject({
+      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    });
 
     // Bedrock got the conversation: instructions as the system prompt, the call and its result.
     const input = bedrockMock.commandCalls(ConverseCommand)[0].args[0]
@@ -306,7 +310,12 @@ describe('responses through Bedrock', () => {
       response: {
         status: 'completed',
         output: [{ type: 'message', content: [{ text: words.join('') }] }],
-        usage: { input_tokens: 30, output_tokens: 3, total_tokens: 33 },
+        usage: {
+          input_tokens: 30,
+          input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+          output_tokens: 3,
+          total_tokens: 33,
+        },
       },
     });
     expect(streamed.text()).not.toContain('[DONE]');
@@ -362,7 +371,7 @@ describe('responses through Bedrock', () => {
     expect(evs.filter((e) => e.type === 'response.failed')).toHaveLength(1);
     expect(await recordOf(requestId)).toMatchObject({
       status: 200,
-      error_type: 'rate_limit_error',
+      error_type: 'requests',
     });
   });
 });
@@ -595,14 +604,16 @@ describe('responses through an OpenAI-compatible upstream', () => {
         output: [],
       },
     });
-    expect(await recordOf(requestId)).toMatchObject({ status: 200, error_type: 'upstream_error' });
+    expect(await recordOf(requestId)).toMatchObject({ status: 200, error_type: 'server_error' });
   });
 
   it('fails the whole answer behind the load balancer when the stream is cut off', async () => {
     fake.behaviour = { kind: 'stream', pieces: streamedAnswer(['a ', 'b ', 'c']).slice(0, 3) };
     const { result } = await send(openAiHandler(), { model: 'chat', input: 'q', stream: true });
     expect(result.statusCode).toBe(502);
-    expect(json(result)).toMatchObject({ error: { type: 'upstream_error' } });
+    expect(json(result)).toMatchObject({
+      error: { type: 'server_error', code: 'upstream_error' },
+    });
   });
 
   it('answers an ordinary error status when the upstream fails before the first event', async () => {
@@ -615,7 +626,9 @@ describe('responses through an OpenAI-compatible upstream', () => {
     );
     expect(streamed.head()).toBeUndefined();
     expect(result.statusCode).toBe(429);
-    expect(json(result)).toMatchObject({ error: { type: 'rate_limit_error' } });
+    expect(json(result)).toMatchObject({
+      error: { type: 'requests', code: 'rate_limit_exceeded' },
+    });
   });
 
   it('stops the upstream call and records client_closed when the client hangs up', async () => {
@@ -647,7 +660,7 @@ describe('responses through an OpenAI-compatible upstream', () => {
     expect(whole.result.statusCode).toBe(422);
     expect(json(whole.result)).toMatchObject({
       error: {
-        type: 'response_too_large',
+        type: 'invalid_request_error',
         message: 'The response exceeds the 1 MB response limit; lower max_output_tokens',
       },
     });
@@ -853,7 +866,8 @@ describe('canaries', () => {
       { tools: [{ type: canary('tool-type') }] },
       { metadata: { [canary('meta-key')]: 5 } },
       { temperature: canary('temperature') },
-      { model: canary('model') },
+      // Not shaped as a model id (`!`), so not named in the 404 (an id-shaped one would be).
+      { model: `${canary('model')}!` },
     ]) {
       const r = await send(bedrockGw, canaryRequest('chat-small', extra));
       expect(r.result.statusCode).toBeGreaterThanOrEqual(400);

@@ -118,6 +118,7 @@ function responseProblems(r: unknown): string[] {
         u.total_tokens === (u.input_tokens as number) + (u.output_tokens as number) &&
         isObj(u.input_tokens_details) &&
         u.input_tokens_details.cached_tokens === 0 &&
+        u.input_tokens_details.cache_write_tokens === 0 &&
         isObj(u.output_tokens_details) &&
         u.output_tokens_details.reasoning_tokens === 0),
     'usage',

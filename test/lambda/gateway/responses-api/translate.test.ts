@@ -547,7 +547,7 @@ describe("an upstream's refusal in the request's own terms", () => {
       message:
         'tools[1].strict is not supported (Bedrock does not enforce schemas) with this upstream',
     });
-    const other = new HttpError(502, 'upstream_error', 'The model upstream failed');
+    const other = new HttpError(502, 'server_error', 'The model upstream failed');
     expect(inResponsesTerms(other, request)).toBe(other);
     const same = invalidRequest(
       'temperature must be from 0 to 1 with this upstream',
@@ -599,7 +599,7 @@ const result = (
 
 const usage = (i: number, o: number) => ({
   input_tokens: i,
-  input_tokens_details: { cached_tokens: 0 },
+  input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
   output_tokens: o,
   output_tokens_details: { reasoning_tokens: 0 },
   total_tokens: i + o,

@@ -22,7 +22,12 @@ export interface RecordedRequest {
 
 export type Behaviour =
   | { readonly kind: 'ok'; readonly content?: string; readonly images?: readonly Buffer[] }
-  | { readonly kind: 'status'; readonly status: number; readonly body: string }
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly body: string;
+      readonly headers?: Readonly<Record<string, string>>;
+    }
   | { readonly kind: 'raw'; readonly body: string }
   | { readonly kind: 'hang' }
   /**
@@ -75,8 +80,8 @@ export async function startFakeOpenAi(tls?: { key: string; cert: string }): Prom
         body,
       });
       const b = fake.behaviour;
-      const send = (status: number, payload: string) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
+      const send = (status: number, payload: string, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(payload);
       };
       switch (b.kind) {
@@ -88,7 +93,7 @@ export async function startFakeOpenAi(tls?: { key: string; cert: string }): Prom
           res.end();
           return;
         case 'status':
-          send(b.status, b.body);
+          send(b.status, b.body, b.headers);
           return;
         case 'raw':
           send(200, b.body);
