@@ -114,7 +114,12 @@ describe.each([
   test('an item already compacted into the tables is gone after its deletion and another compaction', async () => {
     const [erasedId, erased] = [id(), canary()];
     await put(erasedId, erased);
-    await stores.compact(); // now in a sorted (compressed) table, not only in the log
+    // Now in a sorted (compressed) table, not only in the log. A store in its
+    // own process may need a second pass before the table file holds it.
+    for (let pass = 0; pass < 3; pass++) {
+      await stores.compact();
+      if (grep(dir, erased).some((file) => file.endsWith('.ldb'))) break;
+    }
     expect(grep(dir, erased).some((file) => file.endsWith('.ldb'))).toBe(true);
 
     await remove(erasedId);
