@@ -44,13 +44,18 @@ const COMPLETION_USAGE: Shape = {
   total_tokens: ['integer'],
 };
 
+/** The fields every chat completion object and chunk requires besides its choices. */
+const COMPLETION_OBJECT: Shape = {
+  id: ['string'],
+  object: ['string'],
+  created: ['integer'],
+  model: ['string'],
+};
+
 const SCHEMAS = {
   ErrorResponse: ERROR,
   CreateChatCompletionResponse: {
-    id: ['string'],
-    object: ['string'],
-    created: ['integer'],
-    model: ['string'],
+    ...COMPLETION_OBJECT,
     choices: nested(
       ['array'],
       {
@@ -63,10 +68,7 @@ const SCHEMAS = {
     ),
   },
   CreateChatCompletionStreamResponse: {
-    id: ['string'],
-    object: ['string'],
-    created: ['integer'],
-    model: ['string'],
+    ...COMPLETION_OBJECT,
     choices: nested(
       ['array'],
       { delta: ['object'], finish_reason: ['string', 'null'], index: ['integer'] },
