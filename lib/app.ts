@@ -1,18 +1,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, AppProps, CloudFormationValidatePlugin, Validations } from 'aws-cdk-lib';
+import { App, AppProps, IPolicyValidationPlugin, Validations } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import {
-  addCompliancePlugins,
+  compliancePlugins,
   ComplianceSummary,
   formatComplianceSummary,
   readComplianceReport,
 } from './compliance';
+import { isBackgroundPack, registerBackgroundPack, withBackgroundPacks } from './background-packs';
+import { CloudFormationValidateInWorker } from './cfn-validate-worker';
 import { formatDeploySummaries } from './cost-estimate';
 import { reservedConcurrency } from './deploy-facts';
 import { EphemeraStack } from './ephemera-stack';
 import { checkContextKeys } from './known-names';
-import { ReusedVerdict } from './reused-verdict';
+import { ReusedBackgroundVerdict } from './reused-verdict';
 
 /**
  * The gate is ours (synthWithCompliance): CDK's own one trusts each plugin's
@@ -103,12 +105,18 @@ export function buildApp(
     env: { region, account },
     description: 'Ephemera: zero-retention, OpenAI-compatible inference API',
   });
-  const plugins = addCompliancePlugins(app);
+  // The packs that read only the templates (cfn-guard, CloudFormation's own
+  // validator) work in worker threads while the main thread runs the others
+  // (./background-packs); the reports stay in the order the packs are listed.
+  const packs: IPolicyValidationPlugin[] = compliancePlugins(app);
   if (builtinValidation) {
-    const validator = new ReusedVerdict(new CloudFormationValidatePlugin(), CFN_VALIDATE_IDENTITY);
-    Validations.of(app).addPlugins(validator);
-    plugins.push(validator.name);
+    packs.push(
+      new ReusedBackgroundVerdict(new CloudFormationValidateInWorker(), CFN_VALIDATE_IDENTITY),
+    );
   }
+  packs.filter(isBackgroundPack).forEach((p) => registerBackgroundPack(app, p));
+  Validations.of(app).addPlugins(...packs);
+  const plugins = packs.map((p) => p.name);
   return { app, stack, plugins };
 }
 
@@ -120,7 +128,7 @@ export function synthWithCompliance(
   app: App,
   plugins: string[] = [],
 ): { assembly: CloudAssembly; summary: ComplianceSummary } {
-  const assembly = app.synth();
+  const assembly = withBackgroundPacks(app, () => app.synth());
   return { assembly, summary: readComplianceReport(assembly.directory, app, plugins) };
 }
 

@@ -1,4 +1,4 @@
-import { ComplianceSummary } from './compliance';
+import type { ComplianceSummary } from './compliance-report';
 
 const PACK_PREFIX =
   /^(AwsSolutions|HIPAA\.Security|NIST\.800\.53\.R5|PCI\.DSS\.321|EphemeraRT|cdk-validator-cfnguard::|CloudFormation-Validate::)-?/;

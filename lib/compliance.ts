@@ -8,6 +8,7 @@ import {
   PCIDSS321Checks,
 } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import type { Acknowledgement, ComplianceSummary, Finding } from './compliance-report';
 import { ControlTowerChecks } from './control-tower-checks';
 import { RetentionTransportChecks } from './rules/retention-transport-checks';
 
@@ -39,27 +40,7 @@ export function addCompliancePlugins(app: App): string[] {
   return plugins.map((p) => p.name);
 }
 
-/** One finding left unacknowledged in the validation report. */
-export interface Finding {
-  readonly plugin: string;
-  readonly rule: string;
-  readonly paths: string[];
-}
-
-/** One acknowledgement recorded with `Validations.of(construct).acknowledge`. */
-export interface Acknowledgement {
-  readonly rule: string;
-  readonly reason: string;
-  /** Path of the construct the acknowledgement sits on. */
-  readonly path: string;
-}
-
-export interface ComplianceSummary {
-  readonly plugins: Array<{ name: string; success: boolean; violations: number; error?: string }>;
-  /** Unacknowledged findings, including a plugin that failed to run. */
-  readonly findings: Finding[];
-  readonly acknowledgements: Acknowledgement[];
-}
+export type { Acknowledgement, ComplianceSummary, Finding } from './compliance-report';
 
 /**
  * Reads CDK's validation report from a cloud assembly directory, plus the

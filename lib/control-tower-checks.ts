@@ -2,12 +2,15 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import {
+import type {
+  App,
   IPolicyValidationContext,
   IPolicyValidationPlugin,
   PolicyValidationPluginReport,
 } from 'aws-cdk-lib';
-import { reusableVerdict } from './reused-verdict';
+import type { BackgroundPack } from './background-packs';
+import { PackWorker, reportOf } from './pack-worker';
+import { reusableVerdict, storedVerdict } from './reused-verdict';
 
 /** Where the cfn-guard plugin keeps the AWS Control Tower proactive-control rules. */
 const RULES_DIR = path.join(
@@ -90,12 +93,19 @@ export interface ControlTowerChecksProps {
  * cfn-guard runs in a child process and is the slowest pack. Its verdict is a
  * function of the templates and the rules alone, so a re-synth that writes
  * the same templates reuses the verdict stored beside them (./reused-verdict)
- * instead of running cfn-guard again.
+ * instead of running cfn-guard again. For the same reason the app runs it in
+ * the background (./background-packs): once `start`ed, cfn-guard is run from
+ * a worker thread as soon as the templates are written, while the main
+ * thread runs the packs that walk the construct tree.
  */
-export class ControlTowerChecks implements IPolicyValidationPlugin {
+export class ControlTowerChecks implements IPolicyValidationPlugin, BackgroundPack {
   public readonly name = 'cdk-validator-cfnguard';
   private readonly disabledRules: string[];
   private readonly reuseVerdict: boolean;
+  private readonly worker = new PackWorker({
+    module: require.resolve('@cdklabs/cdk-validator-cfnguard'),
+    exportName: 'CfnGuardValidator',
+  });
 
   constructor(props: ControlTowerChecksProps = {}) {
     this.disabledRules = props.disabledRules ?? [];
@@ -107,7 +117,42 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     }
   }
 
+  /** Starts the worker that will run cfn-guard (./background-packs); `stop()` after. */
+  public start(_app: App): void {
+    this.worker.start();
+  }
+
+  /** Has the worker run cfn-guard on the templates now, unless a stored verdict fits them. */
+  public begin(context: IPolicyValidationContext): void {
+    const { rules, identity } = this.rulesFor(context);
+    if (rules.length === 0 || (this.reuseVerdict && storedVerdict(context, this.name, identity))) {
+      this.worker.stop();
+      return;
+    }
+    this.worker.ask(guardArgs(rules), context);
+  }
+
+  public stop(): void {
+    this.worker.stop();
+  }
+
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const { rules, identity } = this.rulesFor(context);
+    if (rules.length === 0) return { success: true, violations: [] };
+    const run = (): PolicyValidationPluginReport => {
+      // The worker's report if it runs, else cfn-guard run from this thread.
+      const answer = this.worker.answer(guardArgs(rules), context);
+      if (answer) return reportOf(answer);
+      return new CfnGuardValidator(...guardArgs(rules)).validate(
+        context,
+      ) as PolicyValidationPluginReport;
+    };
+    if (!this.reuseVerdict) return run();
+    return reusableVerdict(context, this.name, identity, run);
+  }
+
+  /** The rules that apply to the templates, and what their verdict depends on. */
+  private rulesFor(context: IPolicyValidationContext): { rules: string[]; identity: string[] } {
     const types = new Set<string>();
     for (const templatePath of context.templatePaths) {
       const template = JSON.parse(fs.readFileSync(templatePath, 'utf8')) as {
@@ -118,16 +163,15 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       }
     }
     const rules = applicableRuleFiles(types, this.disabledRules);
-    if (rules.length === 0) return { success: true, violations: [] };
-    const run = () =>
-      new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate(
-        context,
-      ) as PolicyValidationPluginReport;
-    if (!this.reuseVerdict) return run();
     const digests = new Map(controlTowerRuleFiles().map((r) => [r.file, r.digest]));
     const identity = [PLUGIN_VERSION, ...rules.map((r) => `${r}:${digests.get(r)}`)];
-    return reusableVerdict(context, this.name, identity, run);
+    return { rules, identity };
   }
+}
+
+/** The cfn-guard plugin's constructor arguments: only the given Control Tower rules. */
+function guardArgs(rules: string[]): [{ controlTowerRulesEnabled: false; rules: string[] }] {
+  return [{ controlTowerRulesEnabled: false, rules }];
 }
 
 function walk(dir: string): string[] {

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { BuildOptions } from 'esbuild';
+import { UPSTREAM_KIND_NAMES, type UpstreamKind } from './core/upstream-kinds';
 
 /**
  * How every handler is bundled: esbuild, in-process (no Docker, no child
@@ -18,7 +19,8 @@ import type { BuildOptions } from 'esbuild';
  * compiled library, so an installed package needs neither sources nor
  * esbuild) or is built at synth. Its asset hash comes from the handler
  * sources, the lockfile and these options, so a synth with no change reuses
- * the bundle already in `cdk.out` instead of building it again.
+ * the bundle already in `cdk.out` instead of building it again, and a synth
+ * into a new `cdk.out` copies it from the bundle cache (bundleCacheDir).
  */
 
 /** One handler bundle: a folder under `lambda/` and the constants it is built with. */
@@ -46,11 +48,11 @@ export function bundleName(bundle: HandlerBundle): string {
   return bundle.name ?? bundle.handler;
 }
 
-/** The gateway's upstream kinds: each has a bundle of its own. */
-export const GATEWAY_UPSTREAM_KINDS = ['bedrock', 'openai-compatible'] as const;
+/** The gateway's upstream kinds (`UPSTREAM_KINDS`): each has a bundle of its own. */
+export const GATEWAY_UPSTREAM_KINDS = UPSTREAM_KIND_NAMES;
 
 /** The gateway bundle of one upstream kind: the other kinds' clients are left out. */
-export function gatewayBundle(kind: (typeof GATEWAY_UPSTREAM_KINDS)[number]): HandlerBundle {
+export function gatewayBundle(kind: UpstreamKind): HandlerBundle {
   return {
     handler: 'gateway',
     name: `gateway-${kind}`,
@@ -189,18 +191,88 @@ export function handlerCode(bundle: HandlerBundle): lambda.Code {
       `No handler '${bundle.handler}': neither a prebuilt bundle in ${PREBUILT_BUNDLE_DIR} nor sources in ${LAMBDA_SOURCE_DIR}`,
     );
   }
+  const assetHash = bundleSourceHash(bundle);
   return lambda.Code.fromAsset(LAMBDA_SOURCE_DIR, {
     assetHashType: AssetHashType.CUSTOM,
-    assetHash: bundleSourceHash(bundle),
+    assetHash,
     bundling: {
       // Never used: local bundling always succeeds or throws.
       image: DockerImage.fromRegistry('ephemera-bundles-locally-without-docker'),
       local: {
         tryBundle(outputDir: string): boolean {
+          if (copyCachedBundle(assetHash, outputDir)) return true;
           buildHandlerBundle(bundle, outputDir);
+          cacheBundle(assetHash, outputDir);
           return true;
         },
       },
     },
   });
+}
+
+/**
+ * Bundles built from source are also kept by their asset hash in a cache
+ * beside the dependencies, so that a synth into a fresh output directory (a
+ * deleted `cdk.out`, CI, every test that synthesizes the app) copies a bundle
+ * built before from the same sources, lockfile and options instead of
+ * building it again. The key is the one CDK already trusts to reuse a bundle
+ * in `cdk.out`; an entry is written whole or not at all (built beside, then
+ * renamed). `EPHEMERA_BUNDLE_CACHE=off` turns the cache off; any other value
+ * names its directory. The newest BUNDLE_CACHE_ENTRIES entries are kept.
+ */
+export function bundleCacheDir(): string | undefined {
+  const setting = process.env.EPHEMERA_BUNDLE_CACHE;
+  if (setting === 'off') return undefined;
+  if (setting) return path.resolve(setting);
+  const modules = path.join(PACKAGE_ROOT, 'node_modules');
+  return fs.existsSync(modules) ? path.join(modules, '.cache', 'ephemera-bundles') : undefined;
+}
+
+/** How many bundles the cache keeps (a source change makes one per bundle). */
+export const BUNDLE_CACHE_ENTRIES = 40;
+
+/** Copies the cached bundle of `assetHash` into `outputDir`; false when there is none. */
+function copyCachedBundle(assetHash: string, outputDir: string): boolean {
+  const dir = bundleCacheDir();
+  const entry = dir && path.join(dir, assetHash);
+  if (!entry || !fs.existsSync(path.join(entry, 'index.mjs'))) return false;
+  try {
+    fs.cpSync(entry, outputDir, { recursive: true });
+    const now = new Date();
+    fs.utimesSync(entry, now, now);
+    return true;
+  } catch {
+    // Unreadable: build it instead (into a directory emptied of any part copy).
+    fs.rmSync(outputDir, { recursive: true, force: true });
+    fs.mkdirSync(outputDir, { recursive: true });
+    return false;
+  }
+}
+
+/** Keeps a bundle just built; a cache that cannot be written is skipped. */
+function cacheBundle(assetHash: string, outputDir: string): void {
+  const dir = bundleCacheDir();
+  if (!dir) return;
+  const partial = path.join(dir, `.partial-${assetHash}-${process.pid}-${Date.now()}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.cpSync(outputDir, partial, { recursive: true });
+    fs.renameSync(partial, path.join(dir, assetHash));
+  } catch {
+    // Another synth cached it first, or the cache is not writable.
+    fs.rmSync(partial, { recursive: true, force: true });
+    return;
+  }
+  try {
+    const entries = fs
+      .readdirSync(dir)
+      .filter((name) => !name.startsWith('.'))
+      .map((name) => ({ name, mtime: fs.statSync(path.join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of entries.slice(BUNDLE_CACHE_ENTRIES)) {
+      fs.rmSync(path.join(dir, old.name), { recursive: true, force: true });
+    }
+  } catch {
+    // Pruning is best effort.
+  }
 }

@@ -2,10 +2,12 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type {
+  App,
   IPolicyValidationContext,
   IPolicyValidationPlugin,
   PolicyValidationPluginReport,
 } from 'aws-cdk-lib';
+import type { BackgroundPack } from './background-packs';
 
 /**
  * Reusing a rule pack's verdict on an unchanged re-synth. A pack that reads
@@ -59,18 +61,32 @@ export function reusableVerdict(
   run: () => PolicyValidationPluginReport,
 ): PolicyValidationPluginReport {
   if (context.templatePaths.length === 0) return run();
+  const reused = storedVerdict(context, pluginName, identity);
+  if (reused) return reused;
+  const report = run();
+  const stored: StoredVerdict = { key: verdictKey(context, [pluginName, ...identity]), report };
+  fs.writeFileSync(
+    verdictFile(path.dirname(context.templatePaths[0]), pluginName),
+    JSON.stringify(stored),
+  );
+  return report;
+}
+
+/** The verdict stored for exactly this context and identity, if any. */
+export function storedVerdict(
+  context: IPolicyValidationContext,
+  pluginName: string,
+  identity: readonly string[],
+): PolicyValidationPluginReport | undefined {
+  if (context.templatePaths.length === 0) return undefined;
   const file = verdictFile(path.dirname(context.templatePaths[0]), pluginName);
-  const key = verdictKey(context, [pluginName, ...identity]);
   try {
     const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredVerdict;
-    if (stored.key === key) return stored.report;
+    if (stored.key === verdictKey(context, [pluginName, ...identity])) return stored.report;
   } catch {
     // Nothing stored yet, or not readable: compute it.
   }
-  const report = run();
-  const stored: StoredVerdict = { key, report };
-  fs.writeFileSync(file, JSON.stringify(stored));
-  return report;
+  return undefined;
 }
 
 /**
@@ -83,12 +99,39 @@ export class ReusedVerdict implements IPolicyValidationPlugin {
 
   constructor(
     private readonly plugin: IPolicyValidationPlugin,
-    private readonly identity: readonly string[],
+    protected readonly identity: readonly string[],
   ) {
     this.name = plugin.name;
   }
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     return reusableVerdict(context, this.name, this.identity, () => this.plugin.validate(context));
+  }
+}
+
+/**
+ * A background pack (./background-packs) whose verdict is reused on an
+ * unchanged re-synth: the pack begins its work only when no stored verdict
+ * fits the templates, and stops when one does.
+ */
+export class ReusedBackgroundVerdict extends ReusedVerdict implements BackgroundPack {
+  constructor(
+    private readonly pack: BackgroundPack,
+    identity: readonly string[],
+  ) {
+    super(pack, identity);
+  }
+
+  public start(app: App): void {
+    this.pack.start(app);
+  }
+
+  public begin(context: IPolicyValidationContext): void {
+    if (storedVerdict(context, this.name, this.identity)) this.pack.stop();
+    else this.pack.begin(context);
+  }
+
+  public stop(): void {
+    this.pack.stop();
   }
 }
