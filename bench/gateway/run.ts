@@ -39,7 +39,8 @@ import { KeyStore } from '../../lib/core/key-store';
 import { parseConfig, type GatewayConfig } from '../../lambda/gateway/config';
 import { createUpstream } from '../../lambda/gateway/upstreams';
 import { createHandler, type GatewayHandler } from '../../lambda/gateway/gateway';
-import type { ChatResult, Upstream } from '../../lambda/gateway/upstream';
+import type { ChatResult } from '../../lambda/gateway/upstream-results';
+import type { Upstream } from '../../lambda/gateway/upstream-contract';
 import {
   startLocalServers,
   stubbedDynamoDb,

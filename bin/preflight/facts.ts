@@ -17,6 +17,7 @@ import { buildApp, cdkJsonContext } from '../../lib/app';
 import { readConfig, type EphemeraConfig } from '../../lib/config';
 import { checkContextKeys } from '../../lib/known-names';
 import type { ModelKind } from '../../lib/core/models';
+import type { UpstreamKind } from '../../lib/core/upstream-kinds';
 
 /** The qualifier `cdk bootstrap` uses unless told otherwise. */
 export const DEFAULT_BOOTSTRAP_QUALIFIER = 'hnb659fds';
@@ -68,7 +69,7 @@ export interface ConfigFacts {
   readonly frontDoorKind: string;
   /** `create` or `existing` (see API_GATEWAY_ACCOUNT_ROLE_KEY), when the configuration has the key. */
   readonly apiGatewayAccountRole?: string;
-  readonly upstream: 'bedrock' | 'openai-compatible';
+  readonly upstream: UpstreamKind;
   readonly models: ReadonlyArray<{
     readonly id: string;
     readonly upstreamId: string;

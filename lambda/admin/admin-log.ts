@@ -14,22 +14,11 @@ import {
 } from '../shared/allowlist-logger';
 import { TRUST_MODES } from '../shared/trust/trust-document';
 import { USAGE_AUTH_FAILURES, USAGE_ERROR_TYPES, USAGE_METHODS } from '../shared/usage-record';
-import type { AdminRoute } from './routes';
+import { ADMIN_ROUTE_TABLE, type AdminRoute } from './routes';
 
+/** The route names a log line may hold: the route table's, then `unmatched`. */
 export const ADMIN_ROUTES: readonly (AdminRoute | 'unmatched')[] = [
-  'user_data_delete',
-  'deletion_status',
-  'logs',
-  'keys_create',
-  'keys_list',
-  'keys_rotate',
-  'keys_revoke',
-  'trust_get',
-  'trust_certs_put',
-  'trust_certs_get',
-  'trust_certs_delete',
-  'trust_mode_put',
-  'healthz',
+  ...ADMIN_ROUTE_TABLE.map((row) => row.name),
   'unmatched',
 ];
 

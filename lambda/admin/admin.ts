@@ -20,9 +20,9 @@ import {
   type FrontDoorResult,
   type HttpResult,
 } from '../shared/http-event';
-import { HttpError, invalidUrl, MESSAGES } from '../shared/http-errors';
+import { HttpError, MESSAGES } from '../shared/http-errors';
 import { errorResult, jsonResult } from '../shared/http-results';
-import type { JobQueue } from '../shared/job-queue';
+import type { JobQueue } from '../shared/deletion-queue';
 import { createKmsHasher, type KeyedHasher } from '../../lib/core/keyed-hash';
 import { KeyStore } from '../../lib/core/key-store';
 import { USAGE_METHODS } from '../shared/usage-record';
@@ -33,6 +33,7 @@ import { deletionStatus, requestErasure } from './erasure';
 import { createKey, listKeys, revokeKey, rotateKey } from './keys';
 import { queryLogs } from './logs';
 import { matchAdminRoute, type AdminRoute } from './routes';
+import { unroutedError } from '../shared/router';
 import {
   deleteCertificates,
   getCertificates,
@@ -157,14 +158,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     const warnings: string[] = [];
     let response: HttpResult;
     try {
-      if (match.kind === 'not_found') {
-        throw invalidUrl(http.method, http.path);
-      }
-      if (match.kind === 'method_not_allowed') {
-        throw new HttpError(405, 'invalid_request_error', `Use ${match.allow} for this route`, {
-          headers: { Allow: match.allow },
-        });
-      }
+      if (match.kind !== 'found') throw unroutedError(match, http.method, http.path);
       record.api_key_id = await authenticate(verifier, http, 'admin', (reason) => {
         record.auth_failure = reason;
       });

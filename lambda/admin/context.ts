@@ -2,7 +2,7 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HttpRequest } from '../shared/http-event';
-import type { JobQueue } from '../shared/job-queue';
+import type { JobQueue } from '../shared/deletion-queue';
 import type { KeyedHasher } from '../../lib/core/keyed-hash';
 import type { KeyStore } from '../../lib/core/key-store';
 import type { S3TrustStore, TrustSource } from '../shared/trust/trust-source';

@@ -1,70 +1,38 @@
 /**
- * Routes of the admin API. Paths match exactly (no trailing slash); `{id}`
- * segments are captured as they are and checked by the route itself. A known
- * path with another method is a 405 with `Allow`.
+ * The admin API's route table: one row per route (method, path pattern, name
+ * on the admin log line), matched by the shared router (`../shared/router`):
+ * paths match exactly (no trailing slash); an `{id}` segment is passed to the
+ * route as it is and checked there; a known path with another method is a 405
+ * with `Allow`; paths over 512 characters are not found. The module that
+ * answers each route is named in `./admin` (the compiler asks for one per
+ * name); the front doors send the paths of `ADMIN_PATH_PATTERNS` here.
  */
 
-export type AdminRoute =
-  | 'user_data_delete'
-  | 'deletion_status'
-  | 'logs'
-  | 'keys_create'
-  | 'keys_list'
-  | 'keys_rotate'
-  | 'keys_revoke'
-  | 'trust_get'
-  | 'trust_certs_put'
-  | 'trust_certs_get'
-  | 'trust_certs_delete'
-  | 'trust_mode_put'
-  | 'healthz';
+import { createRouter, type RouteSpec } from '../shared/router';
 
-interface RouteSpec {
-  /** Path segments; `:id` captures one segment. */
-  readonly segments: readonly string[];
-  readonly methods: Readonly<Partial<Record<string, AdminRoute>>>;
-}
+export const ADMIN_ROUTE_TABLE = [
+  { method: 'DELETE', path: '/v1/user_data', name: 'user_data_delete' },
+  { method: 'GET', path: '/v1/user_data/deletions/{id}', name: 'deletion_status' },
+  { method: 'GET', path: '/v1/logs', name: 'logs' },
+  { method: 'POST', path: '/v1/keys', name: 'keys_create' },
+  { method: 'GET', path: '/v1/keys', name: 'keys_list' },
+  { method: 'POST', path: '/v1/keys/{id}/rotate', name: 'keys_rotate' },
+  { method: 'DELETE', path: '/v1/keys/{id}', name: 'keys_revoke' },
+  { method: 'GET', path: '/v1/trust', name: 'trust_get' },
+  { method: 'PUT', path: '/v1/trust/certificates', name: 'trust_certs_put' },
+  { method: 'GET', path: '/v1/trust/certificates', name: 'trust_certs_get' },
+  { method: 'DELETE', path: '/v1/trust/certificates', name: 'trust_certs_delete' },
+  { method: 'PUT', path: '/v1/trust/mode', name: 'trust_mode_put' },
+  { method: 'GET', path: '/healthz', name: 'healthz' },
+] as const satisfies readonly RouteSpec[];
 
-const ROUTES: readonly RouteSpec[] = [
-  { segments: ['v1', 'user_data'], methods: { DELETE: 'user_data_delete' } },
-  { segments: ['v1', 'user_data', 'deletions', ':id'], methods: { GET: 'deletion_status' } },
-  { segments: ['v1', 'logs'], methods: { GET: 'logs' } },
-  { segments: ['v1', 'keys'], methods: { POST: 'keys_create', GET: 'keys_list' } },
-  { segments: ['v1', 'keys', ':id', 'rotate'], methods: { POST: 'keys_rotate' } },
-  { segments: ['v1', 'keys', ':id'], methods: { DELETE: 'keys_revoke' } },
-  { segments: ['v1', 'trust'], methods: { GET: 'trust_get' } },
-  {
-    segments: ['v1', 'trust', 'certificates'],
-    methods: { PUT: 'trust_certs_put', GET: 'trust_certs_get', DELETE: 'trust_certs_delete' },
-  },
-  { segments: ['v1', 'trust', 'mode'], methods: { PUT: 'trust_mode_put' } },
-  { segments: ['healthz'], methods: { GET: 'healthz' } },
-];
+export type AdminRoute = (typeof ADMIN_ROUTE_TABLE)[number]['name'];
 
 export { ADMIN_PATH_PATTERNS } from '../../lib/core/routes';
 
-export type AdminMatch =
-  | { readonly kind: 'found'; readonly route: AdminRoute; readonly id?: string }
-  | { readonly kind: 'not_found' }
-  | { readonly kind: 'method_not_allowed'; readonly allow: string };
+/** Longer paths are not found (the ids the routes take are far shorter). */
+const MAX_PATH_LENGTH = 512;
 
-export function matchAdminRoute(method: string, path: string): AdminMatch {
-  if (!path.startsWith('/') || path.length > 512) return { kind: 'not_found' };
-  const parts = path.slice(1).split('/');
-  for (const spec of ROUTES) {
-    if (spec.segments.length !== parts.length) continue;
-    let id: string | undefined;
-    const matches = spec.segments.every((segment, i) => {
-      if (segment === ':id') {
-        id = parts[i];
-        return parts[i].length > 0;
-      }
-      return segment === parts[i];
-    });
-    if (!matches) continue;
-    const route = spec.methods[method];
-    if (!route) return { kind: 'method_not_allowed', allow: Object.keys(spec.methods).join(', ') };
-    return id === undefined ? { kind: 'found', route } : { kind: 'found', route, id };
-  }
-  return { kind: 'not_found' };
-}
+export const matchAdminRoute = createRouter<AdminRoute>(ADMIN_ROUTE_TABLE, {
+  maxPathLength: MAX_PATH_LENGTH,
+});

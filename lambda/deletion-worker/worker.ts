@@ -10,7 +10,9 @@
  * (`ERASURE_WAIT_SECONDS`: the longest request plus a margin), so a request
  * that was in flight then has written its record, and that record is erased
  * too; a delivery that comes earlier is handed back to the queue.
- * One page at a time:
+ * One page at a time (the job store, `./job-store`, keeps the job and its
+ * lease; the eraser, `./eraser`, reads and erases the records and images;
+ * this module is the loop and the queue's handler):
  *
  *   1. note the page in the job (its request ids and counts): the batch;
  *   2. delete the images those records name (DeleteObjects, 1,000 keys a call);
@@ -42,41 +44,25 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import {
-  BatchGetItemCommand,
-  BatchWriteItemCommand,
-  GetItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type QueryCommandOutput,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { awsErrorName } from '../../lib/core/keyed-hash';
 import { MAX_QUEUE_DELAY_SECONDS } from '../../lib/core/request-deadlines';
-import { USAGE_CUSTOMER_INDEX } from '../../lib/core/tables';
 import {
   createAllowlistLogger,
   ID_PATTERNS,
   type LineSink,
   type LogSchema,
 } from '../shared/allowlist-logger';
-import {
-  isDeletionId,
-  jobFromItem,
-  type DeletionBatch,
-  type DeletionJob,
-} from '../shared/deletion-job';
-import { parseImageKey } from '../shared/image-key';
-import { awsErrorName } from '../../lib/core/keyed-hash';
-import type { JobQueue } from '../shared/job-queue';
+import { isDeletionId, type DeletionBatch, type DeletionJob } from '../shared/deletion-job';
+import type { JobQueue } from '../shared/deletion-queue';
 import { receiptJson, RECEIPT_ALGORITHM, signReceipt } from '../shared/receipt';
 import type { ReceiptQueue } from '../shared/receipt-queue';
-import { IMAGE_KEYS_ATTRIBUTE } from '../shared/usage-record';
 import type { WorkerConfig } from './config';
+import { createEraser, Throttled, type Eraser } from './eraser';
+import { createJobStore, LeaseLost, type JobStore } from './job-store';
 
 export const ERASURE_OUTCOMES = [
   'done',
@@ -103,12 +89,6 @@ export const ERASURE_LOG_SCHEMA = {
   receipt_queued: { kind: 'bool' },
 } as const satisfies LogSchema;
 
-/** BatchWriteItem takes at most 25 requests; DeleteObjects 1,000 keys; BatchGetItem 100 keys. */
-export const WRITE_BATCH = 25;
-export const DELETE_OBJECTS_BATCH = 1000;
-const READ_BATCH = 100;
-/** Attempts for a BatchWriteItem chunk before the job backs off through the queue. */
-export const MAX_WRITE_ATTEMPTS = 8;
 /** How long a job that DynamoDB kept throttling waits in the queue before it goes on. */
 export const THROTTLED_DELAY_SECONDS = 60;
 /** Stop starting pages when less than this is left of the invocation. */
@@ -143,359 +123,40 @@ export interface TimeBudget {
 
 export type WorkerHandler = (event: SQSEvent, context?: TimeBudget) => Promise<SQSBatchResponse>;
 
-/** Lease length: the longest an invocation can run (Lambda's 15 minutes). */
-export const LEASE_MS = 15 * 60 * 1000;
+/** What working on one job came to. */
+interface JobRun {
+  readonly outcome: ErasureOutcome;
+  readonly job?: DeletionJob;
+  readonly pages: number;
+}
 
-class LeaseLost extends Error {}
-/** DynamoDB left items unprocessed after every attempt: it is throttling this customer's partition. */
-class Throttled extends Error {}
+/** The parts the loop drives. */
+interface Parts {
+  readonly deps: WorkerDeps;
+  readonly jobs: JobStore;
+  readonly eraser: Eraser;
+  readonly now: () => Date;
+}
 
 export function createWorker(deps: WorkerDeps): WorkerHandler {
   const { config, ddb } = deps;
   const now = deps.now ?? (() => new Date());
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = deps.random ?? Math.random;
+  const parts: Parts = {
+    deps,
+    now,
+    jobs: createJobStore({ ddb, tableName: config.deletionTableName, now }),
+    eraser: createEraser({
+      ddb,
+      s3: deps.s3,
+      usageTableName: config.usageTableName,
+      imageBucketName: config.imageBucketName,
+      pageSize: config.pageSize,
+      writeConcurrency: config.writeConcurrency,
+      sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+      random: deps.random ?? Math.random,
+    }),
+  };
   const logger = createAllowlistLogger('erasure', ERASURE_LOG_SCHEMA, deps.logSink);
-  const table = config.deletionTableName;
-  const jobKey = (id: string) => ({ deletion_id: { S: id } });
-
-  /** Exponential backoff with full jitter: up to 50 ms, 100 ms, ... capped at 5 s. */
-  const backoff = (attempt: number) => Math.floor(random() * Math.min(5_000, 50 * 2 ** attempt));
-
-  async function readJob(id: string): Promise<DeletionJob | undefined> {
-    const out = await ddb.send(
-      new GetItemCommand({ TableName: table, Key: jobKey(id), ConsistentRead: true }),
-    );
-    return jobFromItem(out.Item);
-  }
-
-  /** Takes the job for this invocation, unless another live invocation holds it. */
-  async function claim(job: DeletionJob, owner: string): Promise<boolean> {
-    const nowMs = now().getTime();
-    try {
-      await ddb.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: jobKey(job.deletionId),
-          UpdateExpression: 'SET #status = :running, lease_owner = :me, lease_until = :until',
-          ConditionExpression:
-            '#status <> :done AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :me)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':running': { S: 'running' },
-            ':done': { S: 'done' },
-            ':me': { S: owner },
-            ':until': { N: String(nowMs + LEASE_MS) },
-            ':now': { N: String(nowMs) },
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalFailure(err)) return false;
-      throw err;
-    }
-  }
-
-  /** Notes the page about to be erased. */
-  async function beginBatch(job: DeletionJob, owner: string, batch: DeletionBatch): Promise<void> {
-    await guarded(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: jobKey(job.deletionId),
-        UpdateExpression: 'SET #batch = :batch',
-        ConditionExpression: 'lease_owner = :me AND attribute_not_exists(#batch)',
-        ExpressionAttributeNames: { '#batch': 'batch' },
-        ExpressionAttributeValues: {
-          ':me': { S: owner },
-          ':batch': {
-            M: {
-              id: { S: batch.id },
-              request_ids: { L: batch.requestIds.map((id) => ({ S: id })) },
-              records: { N: String(batch.records) },
-              images: { N: String(batch.images) },
-              ...(batch.next ? { next: { M: batch.next } } : {}),
-            },
-          },
-        },
-      }),
-    );
-  }
-
-  /** Adds a finished batch's counts and moves the cursor: exactly once per batch. */
-  async function commitBatch(
-    job: DeletionJob,
-    owner: string,
-    batch: DeletionBatch,
-  ): Promise<DeletionJob> {
-    const cursor = batch.next;
-    const out = await guarded(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: jobKey(job.deletionId),
-        UpdateExpression:
-          (cursor ? 'SET #cursor = :cursor ' : '') +
-          'ADD records_erased :records, images_erased :images REMOVE #batch' +
-          (cursor ? '' : ', #cursor'),
-        ConditionExpression: 'lease_owner = :me AND #batch.id = :batch',
-        ExpressionAttributeNames: { '#batch': 'batch', '#cursor': 'cursor' },
-        ExpressionAttributeValues: {
-          ':me': { S: owner },
-          ':batch': { S: batch.id },
-          ':records': { N: String(batch.records) },
-          ':images': { N: String(batch.images) },
-          ...(cursor ? { ':cursor': { M: cursor } } : {}),
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const updated = jobFromItem(out.Attributes);
-    if (!updated) throw new Error('Erasure failed: job unreadable after commit');
-    return updated;
-  }
-
-  /** An update that only a lease holder may make; a lost lease ends the run. */
-  async function guarded(command: UpdateItemCommand) {
-    try {
-      return await ddb.send(command);
-    } catch (err) {
-      if (isConditionalFailure(err)) throw new LeaseLost();
-      throw err;
-    }
-  }
-
-  async function deleteImages(keys: readonly string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += DELETE_OBJECTS_BATCH) {
-      const chunk = keys.slice(i, i + DELETE_OBJECTS_BATCH);
-      const out = await deps.s3.send(
-        new DeleteObjectsCommand({
-          Bucket: config.imageBucketName,
-          Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
-        }),
-      );
-      // Deleting a key that is already gone succeeds; anything else is retried with the job.
-      if ((out.Errors ?? []).length > 0) throw new Error('Erasure failed: images not deleted');
-    }
-  }
-
-  /** One BatchWriteItem chunk, with its unprocessed items retried (exponential backoff, full jitter). */
-  async function deleteChunk(ids: readonly string[]): Promise<void> {
-    let pending: WriteRequest[] = ids.map((id) => ({
-      DeleteRequest: { Key: { request_id: { S: id } } },
-    }));
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const out = await ddb.send(
-        new BatchWriteItemCommand({ RequestItems: { [config.usageTableName]: pending } }),
-      );
-      const unprocessed = out.UnprocessedItems?.[config.usageTableName] ?? [];
-      if (unprocessed.length === 0) return;
-      pending = unprocessed.flatMap((r) =>
-        r.DeleteRequest?.Key ? [{ DeleteRequest: { Key: r.DeleteRequest.Key } }] : [],
-      );
-      if (attempt + 1 < MAX_WRITE_ATTEMPTS) await sleep(backoff(attempt));
-    }
-    throw new Throttled();
-  }
-
-  async function deleteRecords(ids: readonly string[]): Promise<void> {
-    const chunks: string[][] = [];
-    for (let i = 0; i < ids.length; i += WRITE_BATCH) chunks.push(ids.slice(i, i + WRITE_BATCH));
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) await deleteChunk(chunks[next++]);
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(config.writeConcurrency, chunks.length) }, worker),
-    );
-  }
-
-  /** Image keys of the records that still exist (for finishing a batch after a kill). */
-  async function imageKeysOf(ids: readonly string[]): Promise<string[]> {
-    const keys: string[] = [];
-    for (let i = 0; i < ids.length; i += READ_BATCH) {
-      let request: Record<string, AttributeValue>[] = ids
-        .slice(i, i + READ_BATCH)
-        .map((id) => ({ request_id: { S: id } }));
-      for (let attempt = 0; request.length > 0; attempt++) {
-        if (attempt >= MAX_WRITE_ATTEMPTS) throw new Throttled();
-        const out = await ddb.send(
-          new BatchGetItemCommand({
-            RequestItems: {
-              [config.usageTableName]: {
-                Keys: request,
-                ConsistentRead: true,
-                ProjectionExpression: `request_id, ${IMAGE_KEYS_ATTRIBUTE}`,
-              },
-            },
-          }),
-        );
-        for (const item of out.Responses?.[config.usageTableName] ?? []) {
-          keys.push(...imageKeysOfItem(item));
-        }
-        request = out.UnprocessedKeys?.[config.usageTableName]?.Keys ?? [];
-        if (request.length > 0 && attempt + 1 < MAX_WRITE_ATTEMPTS) await sleep(backoff(attempt));
-      }
-    }
-    return keys;
-  }
-
-  /** Erases what a batch names (images first, then records) and commits it. */
-  async function finishBatch(
-    job: DeletionJob,
-    owner: string,
-    batch: DeletionBatch,
-    imageKeys?: readonly string[],
-  ): Promise<DeletionJob> {
-    await deleteImages(imageKeys ?? (await imageKeysOf(batch.requestIds)));
-    await deleteRecords(batch.requestIds);
-    return commitBatch(job, owner, batch);
-  }
-
-  /** Best effort: lets a retry start at once instead of waiting for the lease to run out. */
-  async function release(job: DeletionJob, owner: string): Promise<void> {
-    try {
-      await guarded(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: jobKey(job.deletionId),
-          UpdateExpression: 'SET lease_until = :zero',
-          ConditionExpression: 'lease_owner = :me',
-          ExpressionAttributeValues: { ':zero': { N: '0' }, ':me': { S: owner } },
-        }),
-      );
-    } catch {
-      // The lease runs out by itself.
-    }
-  }
-
-  /** Closes the job with its signed receipt. */
-  async function complete(job: DeletionJob, owner: string): Promise<DeletionJob> {
-    const completedAt = now().toISOString();
-    const receipt = await signReceipt(deps.kms, {
-      deletion_id: job.deletionId,
-      customer_hash: job.customerHash,
-      requested_at: job.requestedAt,
-      completed_at: completedAt,
-      records_erased: job.recordsErased,
-      images_erased: job.imagesErased,
-      excludes: config.excludes.map((e) => ({
-        store: e.store,
-        retention_days: e.retentionDays,
-      })),
-      signing_key: config.signingKeyId,
-      algorithm: RECEIPT_ALGORITHM,
-    });
-    const out = await guarded(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: jobKey(job.deletionId),
-        UpdateExpression:
-          'SET #status = :done, completed_at = :at, receipt = :receipt REMOVE #pending, lease_owner, lease_until, #cursor',
-        ConditionExpression: 'lease_owner = :me AND attribute_not_exists(#batch)',
-        ExpressionAttributeNames: {
-          '#status': 'status',
-          '#pending': 'pending',
-          '#cursor': 'cursor',
-          '#batch': 'batch',
-        },
-        ExpressionAttributeValues: {
-          ':done': { S: 'done' },
-          ':at': { S: completedAt },
-          ':receipt': { S: receiptJson(receipt) },
-          ':me': { S: owner },
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return jobFromItem(out.Attributes) ?? job;
-  }
-
-  /** Hands the job on: queues the id again, then releases the lease. */
-  async function handOn(job: DeletionJob, owner: string, delaySeconds = 0): Promise<void> {
-    await deps.queue.send(job.deletionId, delaySeconds);
-    await release(job, owner);
-  }
-
-  /** Works on one job until it is done or the time is up. */
-  async function run(
-    deletionId: string,
-    budget: TimeBudget | undefined,
-  ): Promise<{ outcome: ErasureOutcome; job?: DeletionJob; pages: number }> {
-    let job = await readJob(deletionId);
-    if (!job) return { outcome: 'unknown', pages: 0 };
-    if (job.status === 'done') return { outcome: 'done', job, pages: 0 };
-    // Requests in flight when the erasure was asked for may still write
-    // records: start only once the longest of them has ended.
-    const waitMs = Date.parse(job.requestedAt) + config.erasureWaitSeconds * 1000 - now().getTime();
-    if (config.erasureWaitSeconds > 0 && waitMs > 0) {
-      await deps.queue.send(
-        job.deletionId,
-        Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil(waitMs / 1000)),
-      );
-      return { outcome: 'waiting', job, pages: 0 };
-    }
-    const owner = `${budget?.awsRequestId ?? 'local'}:${randomUUID()}`;
-    if (!(await claim(job, owner))) return { outcome: 'busy', job, pages: 0 };
-    let pages = 0;
-    try {
-      // A batch a killed invocation left: finish it before anything else.
-      let more = true;
-      if (job.batch) {
-        more = job.batch.next !== undefined;
-        job = await finishBatch(job, owner, job.batch);
-      }
-      while (more) {
-        if (budget && budget.getRemainingTimeInMillis() < MIN_REMAINING_MS) {
-          await handOn(job, owner);
-          return { outcome: 'continued', job, pages };
-        }
-        const page: QueryCommandOutput = await ddb.send(
-          new QueryCommand({
-            TableName: config.usageTableName,
-            IndexName: USAGE_CUSTOMER_INDEX,
-            KeyConditionExpression: 'customer_hash = :h AND #ts <= :cutoff',
-            ExpressionAttributeNames: { '#ts': 'timestamp' },
-            ExpressionAttributeValues: {
-              ':h': { S: job.customerHash },
-              ':cutoff': { S: job.requestedAt },
-            },
-            Limit: config.pageSize,
-            ...(job.cursor ? { ExclusiveStartKey: job.cursor } : {}),
-          }),
-        );
-        const items = page.Items ?? [];
-        more = page.LastEvaluatedKey !== undefined;
-        if (items.length === 0) {
-          // Nothing on this page, more after it: move on (nothing to commit).
-          if (more) job = { ...job, cursor: page.LastEvaluatedKey };
-          continue;
-        }
-        const requestIds = items.flatMap((i) => (i.request_id?.S ? [i.request_id.S] : []));
-        const imageKeys = [...new Set(items.flatMap(imageKeysOfItem))];
-        const batch: DeletionBatch = {
-          id: randomUUID(),
-          requestIds,
-          records: requestIds.length,
-          images: imageKeys.length,
-          ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}),
-        };
-        await beginBatch(job, owner, batch);
-        job = await finishBatch(job, owner, batch, imageKeys);
-        pages++;
-      }
-      job = await complete(job, owner);
-      return { outcome: 'done', job, pages };
-    } catch (err) {
-      if (err instanceof LeaseLost) return { outcome: 'busy', job, pages };
-      if (err instanceof Throttled) {
-        // The open batch stays on the job; the next invocation finishes it after the delay.
-        await handOn(job, owner, THROTTLED_DELAY_SECONDS);
-        return { outcome: 'throttled', job, pages };
-      }
-      await release(job, owner);
-      throw err;
-    }
-  }
 
   return async function handler(event, context) {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
@@ -512,7 +173,7 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
         outcome = 'unknown';
       } else {
         try {
-          ({ outcome, job, pages } = await run(deletionId, context));
+          ({ outcome, job, pages } = await runJob(parts, deletionId, context));
         } catch (err) {
           outcome = 'failed';
           errorName = awsErrorName(err) ?? 'Error';
@@ -555,10 +216,128 @@ export function createWorker(deps: WorkerDeps): WorkerHandler {
   };
 }
 
-function imageKeysOfItem(item: Record<string, AttributeValue>): string[] {
-  return (item[IMAGE_KEYS_ATTRIBUTE]?.SS ?? []).filter((k) => parseImageKey(k) !== undefined);
+/** Works on one job until it is done or the time is up. */
+async function runJob(
+  parts: Parts,
+  deletionId: string,
+  budget: TimeBudget | undefined,
+): Promise<JobRun> {
+  const { deps, jobs, now } = parts;
+  const { config } = deps;
+  const job = await jobs.read(deletionId);
+  if (!job) return { outcome: 'unknown', pages: 0 };
+  if (job.status === 'done') return { outcome: 'done', job, pages: 0 };
+  // Requests in flight when the erasure was asked for may still write
+  // records: start only once the longest of them has ended.
+  const waitMs = Date.parse(job.requestedAt) + config.erasureWaitSeconds * 1000 - now().getTime();
+  if (config.erasureWaitSeconds > 0 && waitMs > 0) {
+    await deps.queue.send(
+      job.deletionId,
+      Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil(waitMs / 1000)),
+    );
+    return { outcome: 'waiting', job, pages: 0 };
+  }
+  const owner = `${budget?.awsRequestId ?? 'local'}:${randomUUID()}`;
+  if (!(await jobs.claim(job, owner))) return { outcome: 'busy', job, pages: 0 };
+  const progress = { job, pages: 0 };
+  try {
+    return await erasePages(parts, owner, progress, budget);
+  } catch (err) {
+    if (err instanceof LeaseLost) return { outcome: 'busy', ...progress };
+    if (err instanceof Throttled) {
+      // The open batch stays on the job; the next invocation finishes it after the delay.
+      await handOn(parts, progress.job, owner, THROTTLED_DELAY_SECONDS);
+      return { outcome: 'throttled', ...progress };
+    }
+    await jobs.release(progress.job, owner);
+    throw err;
+  }
 }
 
-function isConditionalFailure(err: unknown): boolean {
-  return (err as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+/**
+ * The claimed job's pages, one batch at a time, then its receipt; `progress`
+ * follows the job as it moves (what the caller reports if this throws).
+ */
+async function erasePages(
+  parts: Parts,
+  owner: string,
+  progress: { job: DeletionJob; pages: number },
+  budget: TimeBudget | undefined,
+): Promise<JobRun> {
+  const { jobs, eraser } = parts;
+  // A batch a killed invocation left: finish it before anything else.
+  let more = true;
+  if (progress.job.batch) {
+    more = progress.job.batch.next !== undefined;
+    progress.job = await finishBatch(parts, progress.job, owner, progress.job.batch);
+  }
+  while (more) {
+    if (budget && budget.getRemainingTimeInMillis() < MIN_REMAINING_MS) {
+      await handOn(parts, progress.job, owner);
+      return { outcome: 'continued', ...progress };
+    }
+    const page = await eraser.page(progress.job);
+    more = page.next !== undefined;
+    if (page.size === 0) {
+      // Nothing on this page, more after it: move on (nothing to commit).
+      if (more) progress.job = { ...progress.job, cursor: page.next };
+      continue;
+    }
+    const batch: DeletionBatch = {
+      id: randomUUID(),
+      requestIds: page.requestIds,
+      records: page.requestIds.length,
+      images: page.imageKeys.length,
+      ...(page.next ? { next: page.next } : {}),
+    };
+    await jobs.beginBatch(progress.job, owner, batch);
+    progress.job = await finishBatch(parts, progress.job, owner, batch, page.imageKeys);
+    progress.pages++;
+  }
+  progress.job = await complete(parts, progress.job, owner);
+  return { outcome: 'done', ...progress };
+}
+
+/** Erases what a batch names (images first, then records) and commits it. */
+async function finishBatch(
+  { jobs, eraser }: Parts,
+  job: DeletionJob,
+  owner: string,
+  batch: DeletionBatch,
+  imageKeys?: readonly string[],
+): Promise<DeletionJob> {
+  await eraser.erase(batch.requestIds, imageKeys);
+  return jobs.commitBatch(job, owner, batch);
+}
+
+/** Closes the job with its signed receipt. */
+async function complete({ deps, jobs, now }: Parts, job: DeletionJob, owner: string) {
+  const { config } = deps;
+  const completedAt = now().toISOString();
+  const receipt = await signReceipt(deps.kms, {
+    deletion_id: job.deletionId,
+    customer_hash: job.customerHash,
+    requested_at: job.requestedAt,
+    completed_at: completedAt,
+    records_erased: job.recordsErased,
+    images_erased: job.imagesErased,
+    excludes: config.excludes.map((e) => ({
+      store: e.store,
+      retention_days: e.retentionDays,
+    })),
+    signing_key: config.signingKeyId,
+    algorithm: RECEIPT_ALGORITHM,
+  });
+  return jobs.close(job, owner, receiptJson(receipt), completedAt);
+}
+
+/** Hands the job on: queues the id again, then releases the lease. */
+async function handOn(
+  { deps, jobs }: Parts,
+  job: DeletionJob,
+  owner: string,
+  delaySeconds = 0,
+): Promise<void> {
+  await deps.queue.send(job.deletionId, delaySeconds);
+  await jobs.release(job, owner);
 }

@@ -19,7 +19,8 @@
 import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { invalidRequest } from '../shared/http-errors';
 import { floatVector } from './embedding-format';
-import { UpstreamError, type EmbeddingResult } from './upstream';
+import { UpstreamError } from './upstream-contract';
+import { type EmbeddingResult } from './upstream-results';
 import type { EmbeddingRequest } from './validate-embeddings';
 
 export const TITAN_EMBEDDING_DIMENSIONS: readonly number[] = [256, 512, 1024];

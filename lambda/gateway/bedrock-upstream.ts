@@ -40,20 +40,17 @@ import {
   type ToolInputSchema,
 } from '@aws-sdk/client-bedrock-runtime';
 import { titanEmbeddings } from './bedrock-embeddings';
-import type { ChatStreamEvent, ChoiceDelta } from './chat-stream';
+import type { ChatStreamEvent, ChoiceDelta } from './upstream-results';
 import type { ModelConfig } from './config';
 import { invalidRequest } from '../shared/http-errors';
 import { decodeBase64Image } from './image-format';
+import { isTimeout, UpstreamError, type Upstream, type UpstreamFailure } from './upstream-contract';
 import {
-  isTimeout,
-  UpstreamError,
   type ChatResult,
   type EmbeddingResult,
   type FinishReason,
   type ImageResult,
-  type Upstream,
-  type UpstreamFailure,
-} from './upstream';
+} from './upstream-results';
 import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
 import type { EmbeddingRequest } from './validate-embeddings';
 import type { ImageRequest } from './validate-images';

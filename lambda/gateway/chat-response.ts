@@ -1,6 +1,6 @@
 /** OpenAI chat completion response bodies, built from the gateway's chat result. */
 
-import type { ChatChoice, ChatResult, TokenLogprob } from './upstream';
+import type { ChatChoice, ChatResult, TokenLogprob } from './upstream-results';
 
 export interface ResponseMeta {
   /** `chatcmpl-<request id>`. */

@@ -9,32 +9,7 @@
  * carry only the pieces the gateway passes on, rebuilt field by field.
  */
 
-import type { ChatResult, FinishReason, TokenLogprob } from './upstream';
-
-/** A piece of one tool call: the id and name come first, the arguments in pieces. */
-export interface ToolCallDelta {
-  readonly index: number;
-  readonly id?: string;
-  readonly name?: string;
-  readonly arguments?: string;
-}
-
-/** What one chunk adds to one choice. */
-export interface ChoiceDelta {
-  readonly index: number;
-  readonly role?: 'assistant';
-  readonly content?: string;
-  /** A piece of the model's refusal message (OpenAI's `delta.refusal`). */
-  readonly refusal?: string;
-  /** The log probabilities of the tokens of `content`, when asked for. */
-  readonly logprobs?: readonly TokenLogprob[];
-  readonly toolCalls?: readonly ToolCallDelta[];
-  readonly finishReason?: FinishReason;
-}
-
-export type ChatStreamEvent =
-  | { readonly type: 'choice'; readonly delta: ChoiceDelta }
-  | { readonly type: 'usage'; readonly inputTokens: number; readonly outputTokens: number };
+import type { ChatResult, ChatStreamEvent } from './upstream-results';
 
 /**
  * A whole answer as events: per choice, the role, the content (if any), the

@@ -21,7 +21,7 @@ import { createPipeline, type GatewayHandler } from './pipeline/pipeline';
 import type { GatewayServices } from './pipeline/services';
 import { ROUTE_TABLE } from './routes';
 import { createTrustReader, type GatewayTrust } from './trust';
-import type { Upstream } from './upstream';
+import type { Upstream } from './upstream-contract';
 
 export type { GatewayHandler } from './pipeline/pipeline';
 export { CLIENT_CLOSED_STATUS, toHttpError } from './pipeline/errors';

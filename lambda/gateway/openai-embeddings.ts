@@ -12,7 +12,8 @@
  */
 
 import { readVector } from './embedding-format';
-import { UpstreamError, type EmbeddingResult } from './upstream';
+import { UpstreamError } from './upstream-contract';
+import { type EmbeddingResult } from './upstream-results';
 import type { EmbeddingRequest } from './validate-embeddings';
 import { isObject } from './validation';
 

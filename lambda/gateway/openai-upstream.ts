@@ -8,15 +8,14 @@
  * (it may quote the prompt).
  */
 
-import { resultEvents, type ChatStreamEvent, type ToolCallDelta } from './chat-stream';
+import { resultEvents } from './chat-stream';
+import { type ChatStreamEvent, type ToolCallDelta } from './upstream-results';
 import type { ModelConfig } from './config';
 import { decodeBase64Image } from './image-format';
 import { fromOpenAiEmbeddingsBody, toOpenAiEmbeddingsBody } from './openai-embeddings';
 import { SseDecoder } from './sse-decoder';
+import { isTimeout, retryAfterSeconds, UpstreamError, type Upstream } from './upstream-contract';
 import {
-  isTimeout,
-  retryAfterSeconds,
-  UpstreamError,
   type ChatChoice,
   type ChatResult,
   type EmbeddingResult,
@@ -24,8 +23,7 @@ import {
   type ImageResult,
   type TokenLogprob,
   type TopLogprob,
-  type Upstream,
-} from './upstream';
+} from './upstream-results';
 import type { ChatMessage, ChatRequest, ToolCall } from './validate-chat';
 import type { EmbeddingRequest } from './validate-embeddings';
 import { isObject } from './validation';

@@ -11,8 +11,9 @@
  */
 
 import { logprobsJson, usageJson, type ResponseMeta } from './chat-response';
-import { resultEvents, type ChatStreamEvent } from './chat-stream';
-import type { ChatResult } from './upstream';
+import { resultEvents } from './chat-stream';
+import { type ChatStreamEvent } from './upstream-results';
+import type { ChatResult } from './upstream-results';
 
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 export const SSE_DONE = 'data: [DONE]\n\n';

@@ -50,7 +50,7 @@ const QUALITIES: readonly ImageQuality[] = ['standard', 'hd', 'low', 'medium', '
 const STYLES: readonly ImageStyle[] = ['vivid', 'natural'];
 
 /**
- * Validates a parsed JSON body; `maxImages` is MAX_IMAGES_PER_REQUEST. A body
+ * Validates a parsed JSON body; `maxImages` is the deployment's largest `n`. A body
  * without `model` gets the default image model of `models` (the only one, or
  * the one marked `default`). Never throws on bad input.
  */

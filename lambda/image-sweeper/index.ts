@@ -1,7 +1,8 @@
 /**
  * Image sweeper Lambda: run on a schedule (EventBridge, every 5 minutes by
- * default) to delete images whose TTL has passed. The logic lives in `sweep.ts`;
- * this file reads the configuration once at cold start and wires the S3 client.
+ * default) to delete images whose TTL has passed. The logic lives in
+ * `sweep.ts`; this entry point, on the shared skeleton (`../shared/handler`),
+ * reads the configuration once at cold start and wires the S3 client.
  *
  * Environment:
  * - IMAGE_BUCKET_NAME (required): the image bucket.
@@ -9,19 +10,21 @@
  */
 
 import { S3Client } from '@aws-sdk/client-s3';
-
+import { lambdaEntry } from '../shared/handler';
 import { readSweeperConfig } from './config';
 import { createHandler } from './sweep';
 
 export { createHandler, SWEEP_LOG_SCHEMA } from './sweep';
 export type { SweepHandler, SweepSummary, SweeperDeps, TimeBudget } from './sweep';
 
-const config = readSweeperConfig(process.env);
-
-const s3 = new S3Client({});
-
-export const handler = createHandler({
-  s3,
-  bucketName: config.bucketName,
-  maxDeletesPerRun: config.maxDeletesPerRun,
+export const { handler } = lambdaEntry({
+  name: 'image sweeper',
+  parseConfig: readSweeperConfig,
+  clients: () => ({ s3: new S3Client({}) }),
+  create: (config, { s3 }) =>
+    createHandler({
+      s3,
+      bucketName: config.bucketName,
+      maxDeletesPerRun: config.maxDeletesPerRun,
+    }),
 });

@@ -15,9 +15,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { parseWorkerConfig } from '../../lambda/deletion-worker/config';
-import { createWorker, LEASE_MS } from '../../lambda/deletion-worker/worker';
+import { LEASE_MS } from '../../lambda/deletion-worker/job-store';
+import { createWorker } from '../../lambda/deletion-worker/worker';
 import { LEASE_MARGIN_MS, leaseWait, reclaimLease } from '../../local/job-leases';
-import { localJobQueue, type LocalJobQueue } from '../../local/job-queue';
+import { localJobQueue, type LocalJobQueue } from '../../local/in-memory-deletion-queue';
 import {
   DELETION_TABLE,
   IMAGE_BUCKET,

@@ -1,5 +1,5 @@
 /**
- * Local mode's deletion queue (`local/job-queue.ts`), on fake timers: when a
+ * Local mode's deletion queue (`local/in-memory-deletion-queue.ts`), on fake timers: when a
  * delivery the worker reports as failed comes again. Without a hint it waits
  * the visibility timeout (local mode: the worker's lease, as SQS's outlasts
  * it in AWS); `visibleAgainIn` brings it forward to when the job is free,
@@ -11,8 +11,8 @@ import {
   DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
   localJobQueue,
   type LocalJobQueueOptions,
-} from '../../local/job-queue';
-import { LEASE_MS } from '../../lambda/deletion-worker/worker';
+} from '../../local/in-memory-deletion-queue';
+import { LEASE_MS } from '../../lambda/deletion-worker/job-store';
 
 type Answer = 'ok' | 'failed' | 'throw';
 

@@ -8,7 +8,7 @@ import type { HttpResult } from '../../shared/http-event';
 import { DEFAULT_RETRY_AFTER_SECONDS, HttpError, MESSAGES } from '../../shared/http-errors';
 import { errorResult } from '../../shared/http-results';
 import { isUsageErrorCode } from '../../shared/usage-record';
-import { UpstreamError } from '../upstream';
+import { UpstreamError } from '../upstream-contract';
 import type { RequestState } from './request-state';
 
 /** Recorded status of a request whose client hung up before the answer (nginx's 499). */

@@ -19,16 +19,16 @@ import {
   type FrontDoorResult,
   type HttpResult,
 } from '../../shared/http-event';
-import { HttpError, invalidUrl } from '../../shared/http-errors';
+import { invalidUrl } from '../../shared/http-errors';
 import type { InvocationContext } from '../../shared/request-id';
 import type { ResponseStream } from '../../shared/response-stream';
-import { createRouter, type RouteMatch } from '../router';
+import { createRouter, unroutedError, type RouteMatch } from '../../shared/router';
 import { answerHeaders } from './answer-headers';
 import { authenticate, readOptOut } from './authenticate';
 import { failedAnswer } from './errors';
 import { finishRecord } from './record';
 import { startRequest, type RequestState } from './request-state';
-import type { GatewayRoute, KeyedRoute, RouteRow } from './route';
+import type { GatewayRoute, KeyedRoute, RouteName, RouteRow } from './route';
 import type { GatewayServices } from './services';
 
 /**
@@ -73,18 +73,14 @@ export function createPipeline(table: readonly RouteRow[], svc: GatewayServices)
  */
 async function answer(
   svc: GatewayServices,
-  match: RouteMatch,
+  match: RouteMatch<RouteName>,
   route: KeyedRoute | undefined,
   state: RequestState,
 ): Promise<HttpResult> {
   // Before anything can fail, so every record of the request carries it.
   const optOut = readOptOut(state);
   try {
-    if (match.kind === 'method_not_allowed') {
-      throw new HttpError(405, 'invalid_request_error', `Use ${match.allow} for this route`, {
-        headers: { Allow: match.allow },
-      });
-    }
+    if (match.kind !== 'found') throw unroutedError(match, state.http.method, state.http.path);
     if (!route) throw invalidUrl(state.http.method, state.http.path);
     await authenticate(svc, state, optOut);
     return await route.handle(svc, state);

@@ -7,7 +7,8 @@
  */
 
 import type { HttpResult } from '../../shared/http-event';
-import type { RouteSpec } from '../router';
+import type { RouteSpec } from '../../shared/router';
+import type { UsageRoute } from '../../shared/usage-record';
 import type { RequestState } from './request-state';
 import type { GatewayServices } from './services';
 
@@ -29,7 +30,10 @@ export interface KeyedRoute {
 
 export type GatewayRoute = OpenRoute | KeyedRoute;
 
+/** A gateway route's name, as the usage record keeps it. */
+export type RouteName = Exclude<UsageRoute, 'unmatched'>;
+
 /** One row of the route table: where the route is, and the module that answers it. */
-export interface RouteRow extends RouteSpec {
+export interface RouteRow extends RouteSpec<RouteName> {
   readonly route: GatewayRoute;
 }

@@ -12,7 +12,7 @@ import type { USAGE_SCHEMA } from '../../shared/usage-record';
 import type { KeyedHasher } from '../../../lib/core/keyed-hash';
 import type { GatewayConfig, ModelConfig } from '../config';
 import type { GatewayTrust } from '../trust';
-import type { Upstream } from '../upstream';
+import type { Upstream } from '../upstream-contract';
 
 export interface GatewayServices {
   readonly config: GatewayConfig;

@@ -26,8 +26,9 @@
  * answer: an upstream failure.
  */
 
-import type { ChatStreamEvent, ToolCallDelta } from '../chat-stream';
-import { UpstreamError, type FinishReason, type TokenLogprob } from '../upstream';
+import type { ChatStreamEvent, ToolCallDelta } from '../upstream-results';
+import { UpstreamError } from '../upstream-contract';
+import { type FinishReason, type TokenLogprob } from '../upstream-results';
 import {
   finishStatus,
   functionCallId,

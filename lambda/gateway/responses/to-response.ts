@@ -11,7 +11,7 @@
  * client sent it; `user` never is.
  */
 
-import type { ChatChoice, ChatResult, FinishReason, TokenLogprob } from '../upstream';
+import type { ChatChoice, ChatResult, FinishReason, TokenLogprob } from '../upstream-results';
 import type { ResponsesRequest } from './validate';
 
 export interface ResponsesMeta {

@@ -15,7 +15,8 @@ import { errorBody, MESSAGES, type HttpError } from '../../shared/http-errors';
 import { albResult } from '../../shared/http-results';
 import type { ResponseStream } from '../../shared/response-stream';
 import type { ResponseMeta } from '../chat-response';
-import { resultEvents, type ChatStreamEvent } from '../chat-stream';
+import { resultEvents } from '../chat-stream';
+import { type ChatStreamEvent } from '../upstream-results';
 import type { ModelConfig } from '../config';
 import { answerHeaders } from '../pipeline/answer-headers';
 import { recordTokens } from '../pipeline/cost';
@@ -24,7 +25,7 @@ import { toHttpError } from '../pipeline/errors';
 import type { ModelCall } from '../pipeline/model-route';
 import { withinResponseLimit } from '../pipeline/response-limit';
 import { chunkSse, errorSse, SSE_CONTENT_TYPE, SSE_DONE } from '../sse';
-import type { Upstream } from '../upstream';
+import type { Upstream } from '../upstream-contract';
 import type { ChatRequest } from '../validate-chat';
 
 /** How one API writes a stream of chat events as server-sent events. */

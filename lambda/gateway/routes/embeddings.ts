@@ -14,7 +14,8 @@ import { recordEmbeddings } from '../pipeline/cost';
 import { upstreamSignal } from '../pipeline/deadline';
 import { modelRoute, type ModelCall } from '../pipeline/model-route';
 import { withinResponseLimit } from '../pipeline/response-limit';
-import { UpstreamError, type EmbeddingResult } from '../upstream';
+import { UpstreamError } from '../upstream-contract';
+import { type EmbeddingResult } from '../upstream-results';
 import {
   validateEmbeddings,
   type EmbeddingEncoding,

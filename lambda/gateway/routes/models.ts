@@ -11,10 +11,10 @@ import { modelNotFound } from '../../shared/http-errors';
 import { jsonResult } from '../../shared/http-results';
 import type { ModelConfig } from '../config';
 import type { KeyedRoute } from '../pipeline/route';
-import { pathId } from '../router';
+import { pathRest } from '../../shared/router';
 
-/** The path of one model; the id is the rest of the path. */
-export const MODEL_PATH = '/v1/models/{id}';
+/** The path of one model; the id is the rest of the path (it may hold `/`). */
+export const MODEL_PATH = '/v1/models/*';
 
 /** One model object (`created` and `owned_by` are fixed). */
 export function modelJson(model: ModelConfig): Record<string, unknown> {
@@ -39,7 +39,7 @@ export const listModels: KeyedRoute = {
  * undefined when it is not valid percent-encoding.
  */
 export function requestedModelId(path: string): string | undefined {
-  const raw = pathId(MODEL_PATH, path);
+  const raw = pathRest(MODEL_PATH, path);
   if (raw === undefined) return undefined;
   try {
     return decodeURIComponent(raw);

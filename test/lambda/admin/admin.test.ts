@@ -10,7 +10,7 @@ import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { createAdminHandler, type AdminHandler } from '../../../lambda/admin/admin';
 import { parseAdminConfig, type AdminConfig } from '../../../lambda/admin/config';
-import type { JobQueue } from '../../../lambda/shared/job-queue';
+import type { JobQueue } from '../../../lambda/shared/deletion-queue';
 import { createKmsHasher } from '../../../lib/core/keyed-hash';
 import { KeyStore } from '../../../lib/core/key-store';
 import { usageItem } from '../../../lambda/shared/usage-record';

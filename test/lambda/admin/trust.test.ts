@@ -11,7 +11,7 @@ import { createAdminHandler, type AdminHandler } from '../../../lambda/admin/adm
 import { parseAdminConfig, type AdminConfig } from '../../../lambda/admin/config';
 import { ADMIN_PATH_PATTERNS, matchAdminRoute } from '../../../lambda/admin/routes';
 import { TRUST_MESSAGES } from '../../../lambda/admin/trust';
-import type { JobQueue } from '../../../lambda/shared/job-queue';
+import type { JobQueue } from '../../../lambda/shared/deletion-queue';
 import { DEFAULT_TRUST, type TrustDocument } from '../../../lambda/shared/trust/trust-document';
 import {
   INSECURE_TRUST_ALL_WARNING,
@@ -186,6 +186,7 @@ describe('configuration and routes', () => {
     });
     expect(matchAdminRoute('PATCH', '/v1/trust/mode')).toEqual({
       kind: 'method_not_allowed',
+      route: 'trust_mode_put',
       allow: 'PUT',
     });
   });

@@ -16,7 +16,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseWorkerConfig, type WorkerConfig } from '../../../lambda/deletion-worker/config';
 import { createWorker, type WorkerHandler } from '../../../lambda/deletion-worker/worker';
-import type { JobQueue } from '../../../lambda/shared/job-queue';
+import type { JobQueue } from '../../../lambda/shared/deletion-queue';
 import { sqsReceiptQueue, type ReceiptQueue } from '../../../lambda/shared/receipt-queue';
 import { verifyReceipt, type Receipt } from '../../../lambda/shared/receipt';
 import {

@@ -15,7 +15,7 @@ import {
 import { BedrockUpstream } from '../../../lambda/gateway/bedrock-upstream';
 import type { ModelConfig } from '../../../lambda/gateway/config';
 import { HttpError } from '../../../lambda/shared/http-errors';
-import { UpstreamError } from '../../../lambda/gateway/upstream';
+import { UpstreamError } from '../../../lambda/gateway/upstream-contract';
 import {
   validateEmbeddings,
   type EmbeddingRequest,

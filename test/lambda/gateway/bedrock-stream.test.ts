@@ -17,8 +17,8 @@ import {
   fromConverseStreamEvent,
   toConverseInput,
 } from '../../../lambda/gateway/bedrock-upstream';
-import type { ChatStreamEvent } from '../../../lambda/gateway/chat-stream';
-import { UpstreamError } from '../../../lambda/gateway/upstream';
+import type { ChatStreamEvent } from '../../../lambda/gateway/upstream-results';
+import { UpstreamError } from '../../../lambda/gateway/upstream-contract';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { HttpError } from '../../../lambda/shared/http-errors';
 import { BEDROCK_CHAT_MODEL, BEDROCK_STOP_REASONS } from './support/fixtures';

@@ -14,7 +14,7 @@ import {
   toImageBody,
 } from '../../../lambda/gateway/bedrock-upstream';
 import { HttpError } from '../../../lambda/shared/http-errors';
-import { UpstreamError } from '../../../lambda/gateway/upstream';
+import { UpstreamError } from '../../../lambda/gateway/upstream-contract';
 import { validateChat, type ChatRequest } from '../../../lambda/gateway/validate-chat';
 import { validateImages, type ImageRequest } from '../../../lambda/gateway/validate-images';
 import { BEDROCK_CHAT_MODEL, BEDROCK_STOP_REASONS, pngBytes } from './support/fixtures';

@@ -21,7 +21,7 @@ import { PutItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
-import type { Upstream } from '../../../lambda/gateway/upstream';
+import type { Upstream } from '../../../lambda/gateway/upstream-contract';
 import { parseBearer } from '../../../lib/core/api-key';
 import { parseMetadataHeader, parseOptOutHeader } from '../../../lib/core/metadata-header';
 import { albEvent, context, testConfig } from './support/fixtures';

@@ -10,7 +10,7 @@ import {
   toOpenAiEmbeddingsBody,
 } from '../../../lambda/gateway/openai-embeddings';
 import type { ModelConfig } from '../../../lambda/gateway/config';
-import { UpstreamError } from '../../../lambda/gateway/upstream';
+import { UpstreamError } from '../../../lambda/gateway/upstream-contract';
 import {
   validateEmbeddings,
   type EmbeddingRequest,

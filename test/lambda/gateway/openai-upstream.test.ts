@@ -18,7 +18,7 @@ import {
   toOpenAiChatBody,
   toOpenAiImageBody,
 } from '../../../lambda/gateway/openai-upstream';
-import { UpstreamError } from '../../../lambda/gateway/upstream';
+import { UpstreamError } from '../../../lambda/gateway/upstream-contract';
 import { validateChat } from '../../../lambda/gateway/validate-chat';
 import { validateImages } from '../../../lambda/gateway/validate-images';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
@@ -157,28 +157,38 @@ describe('openai-compatible upstream through the handler', () => {
     ['delay-seconds', '7', '7'],
     ['delay-seconds over the bound', '3600', '60'],
     ['zero', '0', '1'],
-    ['an HTTP date', 'HTTP-DATE+5', '5 or 6'],
+    ['an HTTP date', 'HTTP-DATE+5', 'date'],
     ['a past HTTP date', 'HTTP-DATE-30', '1'],
     ['garbage', 'soon', '1'],
   ])("passes an upstream 429's Retry-After on, bounded (%s)", async (_what, given, sent) => {
-    const header = given.startsWith('HTTP-DATE')
-      ? new Date(Date.now() + Number(given.slice(9)) * 1000).toUTCString()
-      : given;
+    // An HTTP date has whole seconds (toUTCString drops the milliseconds).
+    const date = given.startsWith('HTTP-DATE')
+      ? Math.floor((Date.now() + Number(given.slice(9)) * 1000) / 1000) * 1000
+      : undefined;
     fake.behaviour = {
       kind: 'status',
       status: 429,
       body: '{}',
-      headers: { 'Retry-After': header },
+      headers: { 'Retry-After': date === undefined ? given : new Date(date).toUTCString() },
     };
     for (const stream of [false, true]) {
+      const before = Date.now();
       const { response } = await invoke(handler(), {
         path: '/v1/chat/completions',
         headers: bearer(key),
         body: { model: 'chat', messages: [{ role: 'user', content: 'x' }], stream },
       });
+      const after = Date.now();
       expect(response.statusCode).toBe(429);
-      // An HTTP date has whole seconds: its wait is rounded up.
-      expect(sent.split(' or ')).toContain(response.headers?.['Retry-After']);
+      if (sent !== 'date') {
+        expect(response.headers?.['Retry-After']).toBe(sent);
+        continue;
+      }
+      // The seconds left until the date, rounded up, as counted at some moment of the request.
+      const wait = Number(response.headers?.['Retry-After']);
+      expect(wait).toBeGreaterThanOrEqual(Math.ceil((date! - after) / 1000));
+      expect(wait).toBeLessThanOrEqual(Math.ceil((date! - before) / 1000));
+      expect(wait).toBeGreaterThanOrEqual(2); // read from the date, not the fallback of 1
     }
   });
 

@@ -17,8 +17,8 @@ import { createPipeline } from '../../../lambda/gateway/pipeline/pipeline';
 import { startRecord, usageMethod } from '../../../lambda/gateway/pipeline/request-state';
 import type { KeyedRoute, RouteRow } from '../../../lambda/gateway/pipeline/route';
 import type { GatewayServices } from '../../../lambda/gateway/pipeline/services';
-import { createRouter } from '../../../lambda/gateway/router';
-import type { Upstream } from '../../../lambda/gateway/upstream';
+import { createRouter } from '../../../lambda/shared/router';
+import type { Upstream } from '../../../lambda/gateway/upstream-contract';
 import { albEvent, context, json, testConfig } from './support/fixtures';
 
 const KEY_ID = 'abcdefghij012345';

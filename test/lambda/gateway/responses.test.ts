@@ -7,11 +7,14 @@ import {
 } from '../../../lambda/shared/http-results';
 import { costMicroUsd } from '../../../lambda/gateway/pricing';
 import { retentionHeader } from '../../../lambda/shared/retention-header';
-import { matchRoute } from '../../../lambda/gateway/router';
+import { ROUTE_TABLE } from '../../../lambda/gateway/routes';
 import { requestedModelId } from '../../../lambda/gateway/routes/models';
 import { chatCompletionSse } from '../../../lambda/gateway/sse';
-import type { ChatResult } from '../../../lambda/gateway/upstream';
+import type { ChatResult } from '../../../lambda/gateway/upstream-results';
+import { createRouter } from '../../../lambda/shared/router';
 import { albEvent, sseData } from './support/fixtures';
+
+const matchRoute = createRouter(ROUTE_TABLE);
 
 const meta = { id: 'chatcmpl-r1', created: 1_700_000_000, model: 'pub' };
 const result: ChatResult = {

@@ -11,7 +11,7 @@ import { usageRecordFromItem } from '../../../lambda/shared/usage-record';
 import type { GatewayHandler } from '../../../lambda/gateway/gateway';
 import { fromOpenAiChunk } from '../../../lambda/gateway/openai-upstream';
 import { SseDecoder, SseTooLargeError } from '../../../lambda/gateway/sse-decoder';
-import { UpstreamError } from '../../../lambda/gateway/upstream';
+import { UpstreamError } from '../../../lambda/gateway/upstream-contract';
 import { startFakeOpenAi, type FakeOpenAi } from './support/fake-openai';
 import { albEvent, bearer, context, openAiTestConfig, sseData } from './support/fixtures';
 import { startLocalAws, type LocalAws } from './support/local-aws';

@@ -9,7 +9,7 @@
 import type { ALBResult } from 'aws-lambda';
 import { parseConfig, type GatewayConfig } from '../../../lambda/gateway/config';
 import { createHandler, type GatewayHandler } from '../../../lambda/gateway/gateway';
-import { UpstreamError, type Upstream } from '../../../lambda/gateway/upstream';
+import { UpstreamError, type Upstream } from '../../../lambda/gateway/upstream-contract';
 import { createUpstream } from '../../../lambda/gateway/upstreams';
 import { createTrustReader } from '../../../lambda/gateway/trust';
 import type { ChatRequest } from '../../../lambda/gateway/validate-chat';

@@ -9,11 +9,11 @@
  */
 
 import fc from 'fast-check';
+import { resultEvents } from '../../../../lambda/gateway/chat-stream';
 import {
-  resultEvents,
   type ChatStreamEvent,
   type ToolCallDelta,
-} from '../../../../lambda/gateway/chat-stream';
+} from '../../../../lambda/gateway/upstream-results';
 import {
   eventSse,
   ResponsesEventStream,
@@ -27,7 +27,7 @@ import {
   validateResponses,
   type ResponsesRequest,
 } from '../../../../lambda/gateway/responses/validate';
-import type { ChatResult, FinishReason } from '../../../../lambda/gateway/upstream';
+import type { ChatResult, FinishReason } from '../../../../lambda/gateway/upstream-results';
 
 type Json = Record<string, unknown>;
 

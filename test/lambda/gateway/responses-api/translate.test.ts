@@ -6,7 +6,7 @@
  * Responses events.
  */
 
-import type { ChatStreamEvent } from '../../../../lambda/gateway/chat-stream';
+import type { ChatStreamEvent } from '../../../../lambda/gateway/upstream-results';
 import {
   eventSse,
   ResponsesEventStream,
@@ -21,7 +21,8 @@ import {
   type ResponsesRequest,
 } from '../../../../lambda/gateway/responses/validate';
 import { inResponsesTerms, responsesParam } from '../../../../lambda/gateway/responses/params';
-import { UpstreamError, type ChatResult } from '../../../../lambda/gateway/upstream';
+import { UpstreamError } from '../../../../lambda/gateway/upstream-contract';
+import { type ChatResult } from '../../../../lambda/gateway/upstream-results';
 import { HttpError, invalidRequest } from '../../../../lambda/shared/http-errors';
 import type { ChatRequest } from '../../../../lambda/gateway/validate-chat';
 

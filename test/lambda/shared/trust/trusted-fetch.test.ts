@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isTimeout } from '../../../../lambda/gateway/upstream';
+import { isTimeout } from '../../../../lambda/gateway/upstream-contract';
 import type { TrustMode } from '../../../../lambda/shared/trust/trust-document';
 import { trustedFetch, type FetchLike } from '../../../../lambda/shared/trust/trusted-fetch';
 import {

@@ -21,8 +21,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { LEASE_MS } from '../lambda/deletion-worker/worker';
-import type { JobQueue } from '../lambda/shared/job-queue';
+import { LEASE_MS } from '../lambda/deletion-worker/job-store';
+import type { JobQueue } from '../lambda/shared/deletion-queue';
 
 export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 

@@ -1,61 +1,22 @@
 /**
- * What the gateway needs from a model upstream, whichever it is.
+ * The contract every model upstream meets (`Upstream`: Bedrock, an
+ * OpenAI-compatible server, or a test double), and how it fails. What it
+ * answers is in `./upstream-results`; `./upstreams` builds the configured one.
  *
  * An upstream failure is an {@link UpstreamError} whose message is fixed: the
  * upstream's own error text or body is never read into it, since it may quote
  * the prompt (promise P1).
  */
 
-import type { ChatStreamEvent } from './chat-stream';
+import type { UpstreamKind } from '../../lib/core/upstream-kinds';
 import type { ModelConfig } from './config';
-import type { ChatRequest, ToolCall } from './validate-chat';
+import type { ChatResult, ChatStreamEvent, EmbeddingResult, ImageResult } from './upstream-results';
+import type { ChatRequest } from './validate-chat';
 import type { EmbeddingRequest } from './validate-embeddings';
 import type { ImageRequest } from './validate-images';
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
-
-/** A likely token at one position (OpenAI's `top_logprobs` entry). */
-export interface TopLogprob {
-  readonly token: string;
-  readonly logprob: number;
-  readonly bytes: readonly number[] | null;
-}
-
-/** One output token's log probability (OpenAI's `logprobs.content` entry). */
-export interface TokenLogprob extends TopLogprob {
-  readonly top_logprobs: readonly TopLogprob[];
-}
-
-export interface ChatChoice {
-  readonly text: string | null;
-  /** The model's refusal message, when the upstream gave one (OpenAI's `message.refusal`). */
-  readonly refusal?: string;
-  readonly toolCalls: readonly ToolCall[];
-  readonly finishReason: FinishReason;
-  /** The output tokens' log probabilities, when asked for (`logprobs: true`). */
-  readonly logprobs?: readonly TokenLogprob[];
-}
-
-export interface ChatResult {
-  readonly choices: readonly ChatChoice[];
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-}
-
-export interface ImageResult {
-  /** Image bytes (PNG, JPEG or WebP), one per generated image. */
-  readonly images: readonly Buffer[];
-}
-
-export interface EmbeddingResult {
-  /** One vector per input, in the order of the inputs; every number finite. */
-  readonly vectors: readonly (readonly number[])[];
-  /** Input tokens of all inputs together. */
-  readonly inputTokens: number;
-}
-
 export interface Upstream {
-  readonly kind: 'bedrock' | 'openai-compatible';
+  readonly kind: UpstreamKind;
   /**
    * A chat completion. Throws an `HttpError` (400) for a request this upstream
    * cannot honour, before any network call, or an {@link UpstreamError}.
