@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CONFIG_SCHEMA, type Setting, type SettingKey, SETTING_KEYS } from './core/config-schema';
@@ -55,13 +55,18 @@ export interface EphemeraConfig {
   readonly gatewayMaxConcurrency: number;
   /** Whether the functions reserve Lambda concurrency (off for accounts with a low limit). */
   readonly reserveConcurrency: boolean;
-  readonly maxImagesPerRequest: number;
   readonly remoteImageUrls: RemoteImageUrls;
   readonly accessLogs: boolean;
   readonly maxKeyAgeDays: number;
   readonly endpointServicePrincipals: string[];
   readonly allowInsecureTrustAll: boolean;
   readonly receiptWebhookUrl?: string;
+  /**
+   * Every stack setting's checked value, by its `cdk.json` key: what the
+   * constructs pass on to their handlers as it is (`InferenceGateway`'s
+   * `settings`), so a key that only a handler reads needs no field here.
+   */
+  readonly settings: CheckedSettings;
 }
 
 /** The model upstream as configured (the secret is referenced by ARN). */
@@ -208,13 +213,18 @@ export function readConfig(scope: Construct): EphemeraConfig {
     gatewayTimeout: Duration.seconds(get('gatewayTimeoutSeconds')),
     gatewayMaxConcurrency: get('gatewayMaxConcurrency'),
     reserveConcurrency: get('reserveConcurrency'),
-    maxImagesPerRequest: get('maxImagesPerRequest'),
     remoteImageUrls: get('remoteImageUrls') as RemoteImageUrls,
     accessLogs: get('accessLogs'),
     maxKeyAgeDays: get('maxKeyAgeDays'),
     endpointServicePrincipals: list('endpointServicePrincipals'),
     allowInsecureTrustAll: get('allowInsecureTrustAll'),
     receiptWebhookUrl: optional('receiptWebhookUrl'),
+    settings: Object.fromEntries(
+      SETTING_KEYS.filter((k) => !(CONFIG_SCHEMA[k] as Setting<unknown>).app).map((k) => [
+        k,
+        k === 'models' ? modelList(values.models) : values[k],
+      ]),
+    ) as CheckedSettings,
   };
   if (upstream.kind === 'openai-compatible' && !upstream.baseUrl && valid('upstreamBaseUrl')) {
     problems.push(
@@ -337,6 +347,9 @@ function modelList(v: unknown): GatewayModel[] {
   return JSON.parse(typeof v === 'string' ? v : JSON.stringify(v)) as GatewayModel[];
 }
 
+/** Every stack setting's checked value, by its `cdk.json` key. */
+export type CheckedSettings = { readonly [K in ConfigKey]: ValueOf<K> };
+
 /**
  * Settings for an `EphemeraStack` built in code: the stack's `cdk.json`
  * context keys (docs/configuration.md lists each with its default and range),
@@ -388,4 +401,15 @@ export function ephemeraConfig(settings: EphemeraSettings = {}): EphemeraConfig 
     if (e instanceof Error) e.message = e.message.replace(CONTEXT_SOURCE, SETTINGS_SOURCE);
     throw e;
   }
+}
+
+/** `EphemeraStack`'s props (here, with the configuration, so that checks of the props need not import the stack). */
+export interface EphemeraStackProps extends StackProps {
+  /**
+   * The configuration: `ephemeraConfig({ ...settings })` builds one from
+   * settings by their `cdk.json` keys (docs/configuration.md), checked as
+   * context is.
+   * @default - read from the app's context (`cdk.json`)
+   */
+  readonly config?: EphemeraConfig;
 }

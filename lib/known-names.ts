@@ -7,10 +7,9 @@
  */
 import { ContextProvider } from 'aws-cdk-lib/cloud-assembly-schema';
 import { IConstruct } from 'constructs';
-import type { EphemeraConfig } from './config';
+import type { EphemeraConfig, EphemeraStackProps } from './config';
 import { SETTING_KEYS } from './core/config-schema';
 import { closestName, unknownNameMessage } from './core/unknown-names';
-import type { EphemeraStackProps } from './ephemera-stack';
 
 /** Where every Ephemera context key is listed. */
 export const CONFIGURATION_DOC = 'docs/configuration.md';
@@ -144,13 +143,13 @@ const CONFIG_PROPERTIES: Presence<EphemeraConfig> = {
   gatewayTimeout: 'required',
   gatewayMaxConcurrency: 'required',
   reserveConcurrency: 'required',
-  maxImagesPerRequest: 'required',
   remoteImageUrls: 'required',
   accessLogs: 'required',
   maxKeyAgeDays: 'required',
   endpointServicePrincipals: 'required',
   allowInsecureTrustAll: 'required',
   receiptWebhookUrl: 'optional',
+  settings: 'required',
 };
 
 /** The props' own (enumerable, string-named) property names; anything but an object has none. */

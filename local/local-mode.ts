@@ -9,7 +9,7 @@
  * | ACM certificate | a local CA and server certificate (`./certificate`) |
  * | DynamoDB tables, image bucket | dynalite and s3rver (over HTTPS) (`./stores`) |
  * | KMS (GenerateMac, Sign, GetPublicKey) | `./kms`, the KMS JSON protocol |
- * | SQS deletion queue + event source mapping | `./job-queue` |
+ * | SQS deletion queue + event source mapping | `./in-memory-deletion-queue` |
  * | EventBridge schedule of the image sweeper | a 10-second timer |
  * | Bedrock or the configured upstream | `EPHEMERA_UPSTREAM_URL`, else the demo model (`./demo-model`) |
  *
@@ -54,17 +54,24 @@ import {
   upstreamTimeoutMs,
 } from '../lib/core/request-deadlines';
 import { checkUpstreamBaseUrl } from '../lib/core/upstream-url';
+import { adminEnv } from '../lib/core/env/admin';
+import { deletionWorkerEnv } from '../lib/core/env/deletion-worker';
+import { gatewayEnv } from '../lib/core/env/gateway';
+import { imageSweeperEnv } from '../lib/core/env/image-sweeper';
+import { settingDefault } from '../lib/core/handler-env';
+import { readSweeperConfig } from '../lambda/image-sweeper/config';
 import { createAdminHandler } from '../lambda/admin/admin';
 import { parseAdminConfig } from '../lambda/admin/config';
 import { parseWorkerConfig } from '../lambda/deletion-worker/config';
-import { createWorker, LEASE_MS } from '../lambda/deletion-worker/worker';
+import { LEASE_MS } from '../lambda/deletion-worker/job-store';
+import { createWorker } from '../lambda/deletion-worker/worker';
 import { parseConfig } from '../lambda/gateway/config';
 import { createHandler as createGateway } from '../lambda/gateway/gateway';
 import { createUpstream } from '../lambda/gateway/upstreams';
 import { createHandler as createSweeper, SWEEP_LOG_SCHEMA } from '../lambda/image-sweeper/sweep';
 import { createAllowlistLogger, type LineSink } from '../lambda/shared/allowlist-logger';
 import { createKmsHasher } from '../lib/core/keyed-hash';
-import type { JobQueue } from '../lambda/shared/job-queue';
+import type { JobQueue } from '../lambda/shared/deletion-queue';
 import { KeyStore } from '../lib/core/key-store';
 import { trustedFetch, type FetchLike } from '../lambda/shared/trust/trusted-fetch';
 import { S3TrustStore, TrustSource } from '../lambda/shared/trust/trust-source';
@@ -82,7 +89,7 @@ import {
   type LocalHandler,
   type LocalRoute,
 } from './front-door';
-import { localJobQueue } from './job-queue';
+import { localJobQueue } from './in-memory-deletion-queue';
 import { leaseWait, reclaimLease } from './job-leases';
 import { startLocalKms } from './kms';
 import { isNoSpaceError, storageFull, storageGuard, type StorageGuard } from './storage-guard';
@@ -98,8 +105,15 @@ export class LocalModeError extends Error {
 
 export const DEFAULT_PORT = 8443;
 export const DEFAULT_DATA_DIR = '.ephemera';
-export const DEFAULT_IMAGE_TTL_SECONDS = 3600;
-export const IMAGE_TTL_RANGE = { min: 1, max: 86_400 } as const;
+/** The `imageTtlMinutes` default, in seconds. */
+export const DEFAULT_IMAGE_TTL_SECONDS = settingDefault('imageTtlMinutes', 60);
+/**
+ * Local trials may keep images for as little as a second (a deployment's
+ * minimum is `imageTtlMinutes`' 5 minutes); the longest is the deployment's.
+ */
+export const IMAGE_TTL_RANGE = { min: 1, max: gatewayEnv.vars.imageTtlSeconds.range.max } as const;
+/** The gateway's contract with local mode's image TTL range: the TTL given is the TTL read. */
+const LOCAL_GATEWAY_ENV = gatewayEnv.withRanges({ imageTtlSeconds: IMAGE_TTL_RANGE });
 export const SWEEP_INTERVAL_SECONDS = 10;
 /** The longest a request may run, as the deployed gateway function's default timeout. */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 300;
@@ -503,46 +517,55 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       );
     }
 
-    // The handlers' environments, as the stack sets them, read by their own parsers.
-    const env = {
-      USAGE_TABLE_NAME: names.usageTable,
-      KEY_TABLE_NAME: names.keyTable,
-      DELETION_TABLE_NAME: names.deletionTable,
-      IMAGE_BUCKET_NAME: names.imageBucket,
-      HMAC_KEY_ID: kmsServer.hmacKeyArn,
-      SIGNING_KEY_ID: kmsServer.signingKeyArn,
-      DELETION_QUEUE_URL: LOCAL_QUEUE_URL,
-      METADATA_RETENTION_DAYS: '30',
-      // As deployed: every deadline follows from the longest request.
-      DELETION_DELAY_SECONDS: String(erasureQueueDelaySeconds(requestTimeoutSeconds)),
-      ERASURE_WAIT_SECONDS: String(erasureWaitSeconds(requestTimeoutSeconds)),
-      UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs(requestTimeoutSeconds)),
-      UPSTREAM_KIND: 'openai-compatible',
-      // The gateway's own parser accepts https only; the loopback URL checked
-      // above replaces this placeholder below.
-      UPSTREAM_BASE_URL: 'https://upstream.local.invalid',
-      MODELS: JSON.stringify(models),
-      IMAGE_TTL_SECONDS: String(Math.max(300, imageTtlSeconds)),
-      CONFIG_BUCKET_NAME: names.configBucket!,
-      ALLOW_INSECURE_TRUST_ALL: String(options.allowInsecureTrustAll ?? false),
+    // The handlers' environments, written through their contracts as the
+    // constructs write them, and read by the handlers' own parsers.
+    const tables = {
+      usageTableName: names.usageTable,
+      keyTableName: names.keyTable,
+      deletionTableName: names.deletionTable,
     };
-    const parsed = parseConfig(env);
+    const trustStore = {
+      configBucketName: names.configBucket!,
+      allowInsecureTrustAll: options.allowInsecureTrustAll ?? false,
+    };
+    const metadataRetentionDays = settingDefault('metadataRetentionDays');
+    const parsed = parseConfig(
+      gatewayEnv.write({
+        ...tables,
+        ...trustStore,
+        imageBucketName: names.imageBucket,
+        hmacKeyId: kmsServer.hmacKeyArn,
+        upstreamKind: 'openai-compatible',
+        // The gateway's own parser accepts https only; the loopback URL checked
+        // above replaces this placeholder below.
+        upstreamBaseUrl: 'https://upstream.local.invalid',
+        models,
+        imageTtlSeconds,
+        metadataRetentionDays,
+        // As deployed: every deadline follows from the longest request.
+        upstreamTimeoutMs: upstreamTimeoutMs(requestTimeoutSeconds),
+        ...gatewayEnv.fromSettings(),
+      }),
+      LOCAL_GATEWAY_ENV,
+    );
     const gatewayConfig = {
       ...parsed,
       upstream: { kind: 'openai-compatible' as const, baseUrl: upstreamUrl },
-      // Local trials may use TTLs shorter than a deployment's 5-minute minimum.
-      imageTtlSeconds,
     };
     const logSink = options.logSink;
     const logs = logSink ? { logSink } : {};
 
     // The queue feeds the worker, which hands long jobs back to the queue.
-    const workerConfig = parseWorkerConfig({
-      ...env,
-      ...(options.deletionPageSize !== undefined
-        ? { PAGE_SIZE: String(options.deletionPageSize) }
-        : {}),
-    });
+    const workerConfig = parseWorkerConfig(
+      deletionWorkerEnv.write({
+        ...tables,
+        imageBucketName: names.imageBucket,
+        signingKeyId: kmsServer.signingKeyArn,
+        deletionQueueUrl: LOCAL_QUEUE_URL,
+        erasureWaitSeconds: erasureWaitSeconds(requestTimeoutSeconds),
+        pageSize: options.deletionPageSize,
+      }),
+    );
     // As in AWS, a failed delivery stays invisible at least as long as the
     // worker's lease, unless the job's lease is free sooner (released by a
     // failed run): then it is retried after a few seconds.
@@ -584,7 +607,16 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       ...logs,
     });
     const admin = createAdminHandler({
-      config: parseAdminConfig(env),
+      config: parseAdminConfig(
+        adminEnv.write({
+          ...tables,
+          ...trustStore,
+          deletionQueueUrl: LOCAL_QUEUE_URL,
+          hmacKeyId: kmsServer.hmacKeyArn,
+          metadataRetentionDays,
+          deletionDelaySeconds: erasureQueueDelaySeconds(requestTimeoutSeconds),
+        }),
+      ),
       ddb,
       kms,
       s3,
@@ -602,7 +634,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     const sweepLog = createAllowlistLogger('sweep', SWEEP_LOG_SCHEMA, logSink);
     const sweep = createSweeper({
       s3,
-      bucketName: names.imageBucket,
+      ...readSweeperConfig(imageSweeperEnv.write({ bucketName: names.imageBucket })),
       logger: { write: (r) => (r.deleted || r.errors ? sweepLog.write(r) : undefined) },
     });
     let sweeping: Promise<unknown> = Promise.resolve();

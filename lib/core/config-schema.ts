@@ -13,6 +13,7 @@
  */
 
 import { DEFAULT_MODELS, parseModels } from './models';
+import { UPSTREAM_KIND_NAMES } from './upstream-kinds';
 import { checkUpstreamBaseUrl } from './upstream-url';
 import { webhookUrlProblem } from './webhook-url';
 import {
@@ -22,6 +23,7 @@ import {
   ENDPOINT_PRINCIPALS_RULE,
   integerProblem,
   integerRule,
+  type IntegerRange,
   isAccountId,
   isRegionName,
   oneOfRule,
@@ -59,10 +61,26 @@ export interface Setting<T> {
   readonly showValue?: boolean;
   /** Read by the app for the stack itself (name, account, region), not part of `EphemeraConfig`. */
   readonly app?: boolean;
+  /** An integer setting's bounds as numbers (its rule's range), for the handlers' contracts. */
+  readonly bounds?: IntegerRange;
+  /** A setting that is one of a few strings: those strings. */
+  readonly values?: readonly string[];
 }
 
 /** One entry of the schema, its literal types kept (`app: true` picks the app's keys). */
 const setting = <const S extends Setting<unknown>>(s: S): S => s;
+
+/** An integer from `min` to `max`: the rule, and the bounds as numbers (lib/core/env reads them). */
+const integerBetween = (min: number, max: number) => ({
+  rule: integerRule(min, max),
+  bounds: { min, max },
+});
+
+/** One of `values`: the rule, and the values themselves (their literal types kept). */
+const choice = <const V extends readonly string[]>(values: V) => ({
+  rule: oneOfRule(values),
+  values,
+});
 
 /** The retention periods CloudWatch Logs offers, in days (not "never expire"). */
 export const LOG_RETENTION_PERIODS: readonly number[] = [
@@ -163,14 +181,14 @@ export const CONFIG_SCHEMA = {
   frontDoor: setting({
     kind: 'string',
     default: 'public',
-    rule: oneOfRule(['public', 'private', 'both']),
+    ...choice(['public', 'private', 'both']),
     description:
       "`public`: a public REST API (with `alb`: an internet-facing ALB in public subnets, the only internet gateway; no NAT); `private`: a private REST API reached through the callers' execute-api endpoints (see [Private REST API](deploy.md#private-rest-api)), or with `alb` an internal ALB offered to other VPCs over PrivateLink only (see [Private front door](deploy.md#private-front-door-privatelink)); nothing internet-facing and no internet gateway at all, so `allowInternetEgress` is refused with it; `both`: the public and the private path",
   }),
   frontDoorKind: setting({
     kind: 'string',
     default: 'api-gateway',
-    rule: oneOfRule(FRONT_DOOR_KINDS),
+    ...choice(FRONT_DOOR_KINDS),
     description:
       '`api-gateway`: a REST API with Lambda response streaming (a `stream: true` answer arrives chunk by chunk as the model produces it, no 1 MB limit) and an enhanced TLS 1.3 security policy (see [Streaming front door](deploy.md#streaming-front-door-api-gateway)); `alb`: the TLS load balancer, which cannot stream: it gathers a `stream: true` answer into one body, and refuses an answer over 1 MB (`422 response_too_large`); see [The load balancer instead](deploy.md#the-load-balancer-instead-frontdoorkind-alb)',
   }),
@@ -186,7 +204,7 @@ export const CONFIG_SCHEMA = {
   apiGatewayAccountRole: setting({
     kind: 'string',
     default: 'create',
-    rule: oneOfRule(API_GATEWAY_ACCOUNT_ROLES),
+    ...choice(API_GATEWAY_ACCOUNT_ROLES),
     description:
       "API Gateway's account-level CloudWatch Logs role, without which no stage with an access log can be created (`api-gateway` only; the load balancer creates nothing account-wide). `create`: the stack sets it: a role with only the AWS managed policy `AmazonAPIGatewayPushToCloudWatchLogs` and the account setting naming it, both kept when the stack is deleted; `existing`: it is already set in this account and region (by another stack or by hand) and nothing account-wide is created. Use `create` in one stack per account and region (see [Account-wide settings](deploy.md#account-wide-settings))",
   }),
@@ -229,7 +247,7 @@ export const CONFIG_SCHEMA = {
   tlsVersions: setting({
     kind: 'string',
     default: 'tls1.2+1.3',
-    rule: oneOfRule(TLS_VERSION_VALUES),
+    ...choice(TLS_VERSION_VALUES),
     description:
       'ALB listener policy `ELBSecurityPolicy-TLS13-1-2-2021-06` or `...TLS13-1-3-2021-06`; API Gateway policy `SecurityPolicy_TLS13_1_2_2021_06` or `SecurityPolicy_TLS13_1_3_2025_09` (endpoint access mode `STRICT`)',
   }),
@@ -270,7 +288,7 @@ export const CONFIG_SCHEMA = {
   maxAzs: setting({
     kind: 'integer',
     default: 2,
-    rule: integerRule(1, 6),
+    ...integerBetween(1, 6),
     description:
       'Availability Zones (more than 2 need an explicit account and region). 1 is a non-production setting for `frontDoorKind` `api-gateway` only (a load balancer needs two zones): one zone of interface endpoints costs half, and a zone outage stops the API; every privacy promise still holds',
   }),
@@ -291,7 +309,7 @@ export const CONFIG_SCHEMA = {
   upstream: setting({
     kind: 'string',
     default: 'bedrock',
-    rule: oneOfRule(['bedrock', 'openai-compatible']),
+    ...choice(UPSTREAM_KIND_NAMES),
     description: 'the model upstream',
   }),
   upstreamBaseUrl: setting({
@@ -342,13 +360,13 @@ export const CONFIG_SCHEMA = {
   gatewayTimeoutSeconds: setting({
     kind: 'integer',
     default: 300,
-    rule: integerRule(30, 900),
+    ...integerBetween(30, 900),
     description: 'longest request; the ALB idle timeout is 10 s longer',
   }),
   gatewayMaxConcurrency: setting({
     kind: 'integer',
     default: 50,
-    rule: integerRule(1, 1000),
+    ...integerBetween(1, 1000),
     description:
       "reserved concurrency of the gateway (with `reserveConcurrency`); with `api-gateway` also the stage's rate and burst limits",
   }),
@@ -362,32 +380,32 @@ export const CONFIG_SCHEMA = {
   maxImagesPerRequest: setting({
     kind: 'integer',
     default: 4,
-    rule: integerRule(1, 10),
+    ...integerBetween(1, 10),
     description: 'largest `n` for images',
   }),
   remoteImageUrls: setting({
     kind: 'string',
     default: 'deny',
-    rule: oneOfRule(['deny', 'allow']),
+    ...choice(['deny', 'allow']),
     description:
       'whether chat messages and Responses input may carry `https://` image URLs, which the upstream fetches from inside the VPC (`deny`: `data:` URLs only, a 400 says why)',
   }),
   imageTtlMinutes: setting({
     kind: 'integer',
     default: 60,
-    rule: integerRule(5, 1440),
+    ...integerBetween(5, 1440),
     description: 'how long an image asked for by URL is kept',
   }),
   imageSweepMinutes: setting({
     kind: 'integer',
     default: 5,
-    rule: integerRule(1, 60),
+    ...integerBetween(1, 60),
     description: 'how often the sweeper runs',
   }),
   metadataRetentionDays: setting({
     kind: 'integer',
     default: 30,
-    rule: integerRule(1, 3650),
+    ...integerBetween(1, 3650),
     description: 'usage-record TTL',
   }),
   logRetentionDays: setting({
@@ -407,20 +425,20 @@ export const CONFIG_SCHEMA = {
   accessLogRetentionDays: setting({
     kind: 'integer',
     default: 30,
-    rule: integerRule(1, 400),
+    ...integerBetween(1, 400),
     rangeNote: 'at most `metadataRetentionDays`',
     description: 'ALB access logs (with `accessLogs`)',
   }),
   maxKeyAgeDays: setting({
     kind: 'integer',
     default: 90,
-    rule: integerRule(1, 365),
+    ...integerBetween(1, 365),
     description: 'the longest an API key may live, and its default lifetime',
   }),
   keyRotationDays: setting({
     kind: 'integer',
     default: 365,
-    rule: integerRule(90, 2560),
+    ...integerBetween(90, 2560),
     description: 'KMS rotation period of the symmetric keys',
   }),
   allowInsecureTrustAll: setting({
@@ -448,7 +466,7 @@ export const CONFIG_SCHEMA = {
   removalPolicy: setting({
     kind: 'string',
     default: 'retain',
-    rule: oneOfRule(['retain', 'destroy']),
+    ...choice(['retain', 'destroy']),
     description:
       'what happens to keys, tables, buckets and logs when the stack is deleted (`destroy` still leaves deletion protection on the tables and the ALB, and buckets must be empty: turn those off and empty the buckets before `cdk destroy`)',
   }),
@@ -472,3 +490,17 @@ export function defaultTextOf(s: Setting<unknown>): string {
     ? `\`${s.default}\``
     : `\`${JSON.stringify(s.default)}\``;
 }
+
+/** The keys whose values are integers in bounds (`maxImagesPerRequest`, `imageTtlMinutes`, ...). */
+export type IntegerSettingKey = {
+  [K in SettingKey]: (typeof CONFIG_SCHEMA)[K] extends { readonly bounds: IntegerRange }
+    ? K
+    : never;
+}[SettingKey];
+
+/** The keys whose values are one of a few strings (`remoteImageUrls`, `upstream`, ...). */
+export type ChoiceSettingKey = {
+  [K in SettingKey]: (typeof CONFIG_SCHEMA)[K] extends { readonly values: readonly string[] }
+    ? K
+    : never;
+}[SettingKey];

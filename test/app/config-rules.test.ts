@@ -25,12 +25,12 @@
  *   characters that the URL parser drops.
  */
 import { App, Aws, Duration, Stack } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { readConfig } from '../../lib/config';
 import { DataKeys } from '../../lib/data-keys';
 import { IncidentResponse } from '../../lib/incident-response';
 import { IsolatedNetwork } from '../../lib/isolated-network';
+import { MetadataStore } from '../../lib/metadata-store';
 import { PrivateFrontDoor } from '../../lib/private-front-door';
 import { ReceiptWebhook } from '../../lib/receipt-webhook';
 import { ShortTtlImageBucket } from '../../lib/short-ttl-image-bucket';
@@ -224,12 +224,12 @@ const CASES: Case[] = [
     construct: (url: string) => (s) =>
       new ReceiptWebhook(s, 'Webhook', {
         vpc: testVpc(s),
-        deletionTable: dynamodb.Table.fromTableArn(
-          s,
-          'Deletions',
-          `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/deletions`,
-        ),
-        metadataKey: key(s, 'Metadata'),
+        store: MetadataStore.fromMetadataStoreAttributes(s, 'Store', {
+          usageTableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/usage`,
+          keyTableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/keys`,
+          deletionTableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/deletions`,
+          encryptionKeyArn: key(s, 'Metadata').keyArn,
+        }),
         queuesKey: key(s, 'Queues'),
         logsKey: key(s, 'Logs'),
         alarms: testAlarmSink(s),
@@ -287,7 +287,8 @@ const CASES: Case[] = [
   },
   {
     key: 'maxImagesPerRequest',
-    construct: (maxImagesPerRequest: number) => (s) => gatewayInStack(s, { maxImagesPerRequest }),
+    construct: (maxImagesPerRequest: number) => (s) =>
+      gatewayInStack(s, { settings: { maxImagesPerRequest } }),
     inputs: range(0, 1, 10, 11),
   },
   {

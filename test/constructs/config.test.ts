@@ -52,7 +52,7 @@ function asContext(c: EphemeraConfig): Record<ConfigKey, unknown> {
     gatewayTimeoutSeconds: c.gatewayTimeout.toSeconds(),
     gatewayMaxConcurrency: c.gatewayMaxConcurrency,
     reserveConcurrency: c.reserveConcurrency,
-    maxImagesPerRequest: c.maxImagesPerRequest,
+    maxImagesPerRequest: c.settings.maxImagesPerRequest,
     remoteImageUrls: c.remoteImageUrls,
     accessLogs: c.accessLogs,
     maxKeyAgeDays: c.maxKeyAgeDays,
@@ -176,7 +176,7 @@ describe('readConfig parses strings from -c', () => {
       models,
       gatewayTimeout: Duration.seconds(120),
       gatewayMaxConcurrency: 20,
-      maxImagesPerRequest: 2,
+      settings: { maxImagesPerRequest: 2 },
     });
   });
 

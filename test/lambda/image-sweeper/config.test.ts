@@ -31,14 +31,14 @@ describe('readSweeperConfig', () => {
       expect(() =>
         readSweeperConfig({ IMAGE_BUCKET_NAME: 'bucket', MAX_DELETES_PER_RUN: raw }),
       ).toThrow(
-        'Invalid image sweeper configuration: MAX_DELETES_PER_RUN must be a whole number from 1 to 10000000 (default 50000)',
+        'Invalid image sweeper configuration: MAX_DELETES_PER_RUN must be a whole number from 1 to 10000000',
       );
     },
   );
 
   test('requires IMAGE_BUCKET_NAME', () => {
     expect(() => readSweeperConfig({})).toThrow(
-      'Invalid image sweeper configuration: IMAGE_BUCKET_NAME is required',
+      'Invalid image sweeper configuration: IMAGE_BUCKET_NAME is required (an S3 bucket name)',
     );
   });
 
@@ -46,14 +46,14 @@ describe('readSweeperConfig', () => {
     'rejects the bucket name %j',
     (name) => {
       expect(() => readSweeperConfig({ IMAGE_BUCKET_NAME: name })).toThrow(
-        'Invalid image sweeper configuration: IMAGE_BUCKET_NAME must be a valid S3 bucket name (3-63 of a-z, 0-9, ., -)',
+        'Invalid image sweeper configuration: IMAGE_BUCKET_NAME must be an S3 bucket name',
       );
     },
   );
 
   test('reports every problem at once', () => {
     expect(() => readSweeperConfig({ MAX_DELETES_PER_RUN: 'lots' })).toThrow(
-      'Invalid image sweeper configuration: IMAGE_BUCKET_NAME is required; MAX_DELETES_PER_RUN must be a whole number from 1 to 10000000 (default 50000)',
+      'Invalid image sweeper configuration: IMAGE_BUCKET_NAME is required (an S3 bucket name); MAX_DELETES_PER_RUN must be a whole number from 1 to 10000000',
     );
   });
 });
