@@ -1,48 +1,42 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { adminEnv } from './core/env/admin';
+import { settingDefault } from './core/handler-env';
 import type { IConfigBucket } from './config-bucket';
 import { ADMIN_PATH_PATTERNS, listenerRulePatterns } from './core/routes';
-import { USAGE_CUSTOMER_INDEX } from './core/tables';
 import type { ICustomerErasure } from './customer-erasure';
-import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
-import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import {
+  FunctionDefaults,
+  FunctionTrigger,
+  functionBasics,
+  HardenedFunction,
+} from './hardened-function';
+import type { IMetadataStore } from './metadata-store';
 import { PropsValidator } from './validation';
-import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
+import { generateMacStatement } from './kms-statements';
 import { erasureQueueDelaySeconds } from './core/request-deadlines';
 
 /** Priority of the admin API's listener rule: before the gateway's catch-all. */
 export const ADMIN_RULE_PRIORITY = 100;
 
-export interface AdminApiProps {
+export interface AdminApiProps extends FunctionDefaults {
   /**
    * The HTTPS listener the admin API answers behind (the gateway's).
    * @default - no load balancer: add the function to a `StreamingFrontDoor` (`admin`)
    */
   readonly listener?: elbv2.IApplicationListener;
-  readonly vpc: ec2.IVpc;
-  /** @default - the VPC's isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  readonly usageTable: dynamodb.ITable;
-  readonly keyTable: dynamodb.ITable;
-  readonly deletionTable: dynamodb.ITable;
-  /** Key of the tables (the project's metadata key). */
-  readonly metadataKey: kms.IKey;
+  /** The tables: API keys, usage records (read only), deletion jobs. */
+  readonly store: IMetadataStore;
   /** HMAC_256 key for keyed hashes of API key secrets and customer ids. */
   readonly hmacKey: kms.IKey;
-  readonly logsKey: kms.IKey;
   /** Where erasure jobs go. */
   readonly erasure: ICustomerErasure;
-  /** Where the admin API's alarms go. */
-  readonly alarms: IAlarmSink;
   /**
    * The config bucket holding the outbound trust store, which the trust
    * routes (`/v1/trust...`) read and replace.
@@ -68,17 +62,6 @@ export interface AdminApiProps {
    * @default Duration.minutes(5)
    */
   readonly gatewayTimeout?: Duration;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Reserve concurrency for the function (10). Off in an account whose Lambda
-   * concurrency limit leaves no room for reservations: it then shares the
-   * account's unreserved pool.
-   * @default true
-   */
-  readonly reserveConcurrency?: boolean;
-  /** @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -87,22 +70,30 @@ export interface AdminApiProps {
  * function behind the same HTTPS listener as the gateway, on its own paths.
  * Its role can read and write deletion jobs, queue them, query the usage
  * table by customer or request id, and manage keys; it cannot touch images
- * and cannot delete usage records.
+ * and cannot delete usage records. It is reserved 10 concurrent executions
+ * (with `reserveConcurrency`).
  */
 export class AdminApi extends Construct {
-  public readonly handler: RetentionFunction;
+  public readonly handler: HardenedFunction;
   /** The load balancer's target group, when the admin API is behind one (`listener`). */
   public readonly targetGroup?: elbv2.ApplicationTargetGroup;
   public readonly errorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AdminApiProps) {
     super(scope, id);
-    const retentionDays = props.metadataRetentionDays ?? 30;
-    const maxKeyAge = props.maxKeyAge ?? Duration.days(90);
+    // The defaults and bounds are the configuration's (through the handler's contract).
+    const { metadataRetentionDays: retention, maxKeyAgeDays } = adminEnv.vars;
+    const retentionDays = props.metadataRetentionDays ?? settingDefault('metadataRetentionDays');
+    const maxKeyAge = props.maxKeyAge ?? Duration.days(maxKeyAgeDays.fallback);
     const gatewayTimeout = props.gatewayTimeout ?? Duration.minutes(5);
     new PropsValidator('AdminApi')
-      .integer('metadataRetentionDays', retentionDays, 1, 3650)
-      .duration('maxKeyAge', maxKeyAge, Duration.days(1), Duration.days(365))
+      .integer('metadataRetentionDays', retentionDays, retention.range.min, retention.range.max)
+      .duration(
+        'maxKeyAge',
+        maxKeyAge,
+        Duration.days(maxKeyAgeDays.range.min),
+        Duration.days(maxKeyAgeDays.range.max),
+      )
       .duration('gatewayTimeout', gatewayTimeout, Duration.seconds(30), Duration.minutes(15))
       .check(
         maxKeyAge.toSeconds() % 86_400 === 0,
@@ -110,30 +101,26 @@ export class AdminApi extends Construct {
       )
       .throwIfInvalid();
 
-    this.handler = new RetentionFunction(this, 'Handler', {
+    this.handler = new HardenedFunction(this, 'Handler', {
+      ...functionBasics(props),
       handlerName: 'admin',
       trigger: FunctionTrigger.SYNCHRONOUS,
       description: 'Ephemera: admin API (erasure, logs, keys)',
-      logsKey: props.logsKey,
-      logRetention: props.logRetention,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
       timeout: Duration.seconds(30),
       memorySize: 512,
       reservedConcurrentExecutions: 10,
-      reserveConcurrency: props.reserveConcurrency,
-      environment: {
-        KEY_TABLE_NAME: props.keyTable.tableName,
-        USAGE_TABLE_NAME: props.usageTable.tableName,
-        DELETION_TABLE_NAME: props.deletionTable.tableName,
-        DELETION_QUEUE_URL: props.erasure.queueUrl,
-        HMAC_KEY_ID: props.hmacKey.keyArn,
-        METADATA_RETENTION_DAYS: String(retentionDays),
-        MAX_KEY_AGE_DAYS: String(maxKeyAge.toDays()),
-        DELETION_DELAY_SECONDS: String(erasureQueueDelaySeconds(gatewayTimeout.toSeconds())),
-        ...props.configBucket?.handlerEnvironment(),
-      },
-      removalPolicy: props.removalPolicy,
+      environment: adminEnv.write({
+        keyTableName: props.store.keyTable.tableName,
+        usageTableName: props.store.usageTable.tableName,
+        deletionTableName: props.store.deletionTable.tableName,
+        deletionQueueUrl: props.erasure.queueUrl,
+        hmacKeyId: props.hmacKey.keyArn,
+        metadataRetentionDays: retentionDays,
+        maxKeyAgeDays: maxKeyAge.toDays(),
+        deletionDelaySeconds: erasureQueueDelaySeconds(gatewayTimeout.toSeconds()),
+        configBucketName: props.configBucket?.bucket.bucketName,
+        allowInsecureTrustAll: props.configBucket?.allowInsecureTrustAll,
+      }),
       dataProtection: true,
     });
     this.grantLeastPrivilege(props);
@@ -172,37 +159,13 @@ export class AdminApi extends Construct {
 
   /** Invocations that failed in the handler itself. Sum over 5 minutes by default. */
   public metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.handler.function.metricErrors({ period: Duration.minutes(5), ...props });
+    return this.handler.metricErrors(props);
   }
 
   private grantLeastPrivilege(props: AdminApiProps): void {
     const role = this.handler.role;
     const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
-        resources: [props.keyTable.tableArn],
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem'],
-        resources: [props.usageTable.tableArn],
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${props.usageTable.tableArn}/index/${USAGE_CUSTOMER_INDEX}`],
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [props.deletionTable.tableArn],
-      }),
-    );
-    add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
+    props.store.grantKeyAdminAndErasureRequests(role);
     add(generateMacStatement(props.hmacKey));
     props.erasure.grantSendJobs(role);
     props.configBucket?.grantTrustReadWrite(role);

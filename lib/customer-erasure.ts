@@ -1,11 +1,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import {
@@ -14,42 +11,35 @@ import {
   deadLetterMetric,
   grantSendToQueue,
   newJobQueues,
-} from './job-queue';
-import { USAGE_CUSTOMER_INDEX } from './core/tables';
+} from './deletion-job-queues';
 import { erasureWaitSeconds } from './core/request-deadlines';
 import {
-  encodeExclusions,
   isExclusion,
   MAX_EXCLUSIONS,
   POINT_IN_TIME_RECOVERY_DAYS,
   RECEIPT_STORES,
   type ReceiptExclusion,
 } from './core/receipt-scope';
-import { IAlarmSink } from './incident-response';
-import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import {
+  FunctionDefaults,
+  FunctionTrigger,
+  functionBasics,
+  HardenedFunction,
+} from './hardened-function';
+import type { IMetadataStore } from './metadata-store';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
 import { PropsValidator } from './validation';
-import { keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
+import { deletionWorkerEnv } from './core/env/deletion-worker';
 
-export interface CustomerErasureProps {
-  readonly vpc: ec2.IVpc;
-  /** @default - the VPC's isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The usage table, with its `by_customer` index. */
-  readonly usageTable: dynamodb.ITable;
-  /** The deletion-job table. */
-  readonly deletionTable: dynamodb.ITable;
-  /** Key of the tables (the project's metadata key). */
-  readonly metadataKey: kms.IKey;
+export interface CustomerErasureProps extends FunctionDefaults {
+  /** The tables: usage records (by the customer index) and deletion jobs. */
+  readonly store: IMetadataStore;
   /** Key of the deletion queue and its dead-letter queue (the project's queues key). */
   readonly queuesKey: kms.IKey;
   /** The ECC_NIST_P256 key that signs receipts. */
   readonly signingKey: kms.IKey;
   /** The image bucket whose images the worker deletes. */
   readonly images: IShortTtlImageBucket;
-  readonly logsKey: kms.IKey;
-  /** Where the erasure alarms go. */
-  readonly alarms: IAlarmSink;
   /**
    * Other stores the erasure does not reach, named in every receipt with how
    * many days they keep what they hold (for example
@@ -81,17 +71,6 @@ export interface CustomerErasureProps {
    * @default Duration.minutes(5)
    */
   readonly gatewayTimeout?: Duration;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Reserve concurrency for the deletion worker (5). Off in an account whose Lambda
-   * concurrency limit leaves no room for reservations: it then shares the
-   * account's unreserved pool.
-   * @default true
-   */
-  readonly reserveConcurrency?: boolean;
-  /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** A queue that takes the ids of jobs closed with a signed receipt (`ReceiptWebhook`). */
@@ -139,7 +118,8 @@ export const DELETION_MAX_RECEIVES = 5;
  *
  * The worker may query the usage table's customer index, delete usage records
  * and image objects, update deletion jobs and sign with the signing key (and,
- * with `receiptQueue`, send job ids to it): nothing else.
+ * with `receiptQueue`, send job ids to it): nothing else. It is reserved 5
+ * concurrent executions (with `reserveConcurrency`).
  */
 export class CustomerErasure extends Construct implements ICustomerErasure {
   /** Refers to the erasure path of another stack, for an admin API there. */
@@ -163,7 +143,7 @@ export class CustomerErasure extends Construct implements ICustomerErasure {
 
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
-  public readonly worker: RetentionFunction;
+  public readonly worker: HardenedFunction;
   public readonly backlogAlarm: cloudwatch.Alarm;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
 
@@ -202,30 +182,26 @@ export class CustomerErasure extends Construct implements ICustomerErasure {
         'This is the dead-letter queue of the deletion queue; a job id that lands here raises an alarm and waits for an operator to redrive it.',
     }));
 
-    this.worker = new RetentionFunction(this, 'Worker', {
+    this.worker = new HardenedFunction(this, 'Worker', {
+      ...functionBasics(props),
       handlerName: 'deletion-worker',
       trigger: FunctionTrigger.QUEUE,
       description: 'Ephemera: erases usage records and images by customer, signs receipts',
-      logsKey: props.logsKey,
-      logRetention: props.logRetention,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
       timeout: DELETION_WORKER_TIMEOUT,
       memorySize: 512,
       reservedConcurrentExecutions: 5,
-      reserveConcurrency: props.reserveConcurrency,
-      environment: {
-        USAGE_TABLE_NAME: props.usageTable.tableName,
-        DELETION_TABLE_NAME: props.deletionTable.tableName,
-        IMAGE_BUCKET_NAME: props.images.bucket.bucketName,
-        SIGNING_KEY_ID: props.signingKey.keyArn,
-        DELETION_QUEUE_URL: this.queue.queueUrl,
-        RECEIPT_EXCLUDES: encodeExclusions(excludes),
-        ERASURE_WAIT_SECONDS: String(
-          erasureWaitSeconds((props.gatewayTimeout ?? Duration.minutes(5)).toSeconds()),
+      environment: deletionWorkerEnv.write({
+        usageTableName: props.store.usageTable.tableName,
+        deletionTableName: props.store.deletionTable.tableName,
+        imageBucketName: props.images.bucket.bucketName,
+        signingKeyId: props.signingKey.keyArn,
+        deletionQueueUrl: this.queue.queueUrl,
+        excludes,
+        erasureWaitSeconds: erasureWaitSeconds(
+          (props.gatewayTimeout ?? Duration.minutes(5)).toSeconds(),
         ),
-        ...(props.receiptQueue ? { RECEIPT_QUEUE_URL: props.receiptQueue.queueUrl } : {}),
-      },
+        receiptQueueUrl: props.receiptQueue?.queueUrl,
+      }),
       removalPolicy,
     });
     // The mapping itself (not addEventSource, whose grant adds kms:Decrypt
@@ -287,25 +263,7 @@ export class CustomerErasure extends Construct implements ICustomerErasure {
   private grantLeastPrivilege(props: CustomerErasureProps): void {
     const role = this.worker.role;
     const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${props.usageTable.tableArn}/index/${USAGE_CUSTOMER_INDEX}`],
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
-        resources: [props.usageTable.tableArn],
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-        resources: [props.deletionTable.tableArn],
-      }),
-    );
-    add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
+    props.store.grantEraseCustomer(role);
     add(
       new iam.PolicyStatement({
         actions: ['kms:Sign'],

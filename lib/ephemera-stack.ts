@@ -1,12 +1,4 @@
-import {
-  CfnOutput,
-  CfnParameter,
-  Duration,
-  Stack,
-  StackProps,
-  Token,
-  Validations,
-} from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -14,9 +6,11 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { EphemeraConfig, readConfig } from './config';
+import { EphemeraConfig, type EphemeraStackProps, readConfig } from './config';
+
+export type { EphemeraStackProps } from './config';
 import { stackRegionProblem } from './core/bedrock-regions';
-import { RECEIPT_STORES } from './core/receipt-scope';
+import { RECEIPT_STORES, type ReceiptExclusion } from './core/receipt-scope';
 import { AdminApi } from './admin-api';
 import { addApiKeyOutputs } from './api-key-outputs';
 import { ConfigBucket } from './config-bucket';
@@ -25,6 +19,7 @@ import { ReceiptWebhook } from './receipt-webhook';
 import { CustomerErasure } from './customer-erasure';
 import { DataKeys } from './data-keys';
 import { IncidentResponse } from './incident-response';
+import { FunctionDefaults } from './hardened-function';
 import { GatewayUpstream, InferenceGateway } from './inference-gateway';
 import { IsolatedNetwork } from './isolated-network';
 import { checkStackProps } from './known-names';
@@ -39,16 +34,6 @@ import {
 } from './streaming-front-door';
 import { TlsLoadBalancer } from './tls-load-balancer';
 import { Watchdog } from './watchdog';
-
-export interface EphemeraStackProps extends StackProps {
-  /**
-   * The configuration: `ephemeraConfig({ ...settings })` builds one from
-   * settings by their `cdk.json` keys (docs/configuration.md), checked as
-   * context is.
-   * @default - read from the app's context (`cdk.json`)
-   */
-  readonly config?: EphemeraConfig;
-}
 
 /**
  * The whole Ephemera deployment: keys, network, stores, load balancer and
@@ -77,13 +62,19 @@ export class EphemeraStack extends Stack {
   public readonly erasure: CustomerErasure;
   public readonly admin: AdminApi;
   public readonly watchdog: Watchdog;
+  /**
+   * What every construct that creates a function is given (network, logs
+   * key and retention, concurrency switch, removal policy, alarms), built
+   * once from the configuration: pass it to a function construct of your own
+   * in this stack to run it as Ephemera's run.
+   */
+  public readonly functionDefaults: FunctionDefaults;
 
   constructor(scope: Construct, id: string, props: EphemeraStackProps = {}) {
     // Names TypeScript does not check (JavaScript callers) are refused, not ignored.
     super(scope, id, checkStackProps(props));
     const config = (this.config = props.config ?? readConfig(this));
     this.checkRegion(config);
-    const internetFacing = config.frontDoor !== 'private';
     const alb = config.frontDoorKind === 'alb';
 
     // Aliases are account-wide names: `alias/<stack name in lower case>/...`.
@@ -91,45 +82,30 @@ export class EphemeraStack extends Stack {
       rotationPeriod: Duration.days(config.keyRotationDays),
       removalPolicy: config.removalPolicy,
     });
-    this.network = new IsolatedNetwork(this, 'Network', {
-      maxAzs: config.maxAzs,
-      cidr: config.vpcCidr,
-      logsKey: this.keys.logsKey,
-      flowLogRetention: config.logRetention,
-      // API Gateway is reached outside the VPC: the VPC needs no public subnets for it.
-      publicIngress: internetFacing && alb,
-      allowInternetEgress: config.allowInternetEgress,
-      removalPolicy: config.removalPolicy,
-    });
-    if (config.allowInternetEgress) {
-      // The operator opted in through configuration; the summary still shows
-      // the warning, with this reason, on every synth.
-      Validations.of(this.network).acknowledge({
-        id: 'ephemera:internet-egress',
-        reason:
-          'allowInternetEgress=true was set in the configuration for a model upstream outside AWS; traffic to it leaves the VPC through NAT.',
-      });
-    }
+    this.network = this.isolatedNetwork(config);
     this.incidents = new IncidentResponse(this, 'Incidents', {
       encryptionKey: this.keys.queuesKey,
       watchedKeys: this.keys.allKeys,
       alarmEmails: config.alarmEmails,
+    });
+    const functions = (this.functionDefaults = {
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.workloadSubnets,
+      logsKey: this.keys.logsKey,
+      logRetention: config.logRetention,
+      reserveConcurrency: config.reserveConcurrency,
+      removalPolicy: config.removalPolicy,
+      alarms: this.incidents,
     });
     this.store = new MetadataStore(this, 'MetadataStore', {
       encryptionKey: this.keys.metadataKey,
       removalPolicy: config.removalPolicy,
     });
     this.images = new ShortTtlImageBucket(this, 'Images', {
+      ...functions,
       encryptionKey: this.keys.imagesKey,
-      logsKey: this.keys.logsKey,
       ttl: config.imageTtl,
       sweepInterval: config.imageSweepInterval,
-      logRetention: config.logRetention,
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.workloadSubnets,
-      removalPolicy: config.removalPolicy,
-      alarms: this.incidents,
-      reserveConcurrency: config.reserveConcurrency,
     });
     this.configBucket = new ConfigBucket(this, 'Config', {
       encryptionKey: this.keys.metadataKey,
@@ -137,29 +113,18 @@ export class EphemeraStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
     if (alb) {
-      this.frontDoor = this.loadBalancer(config, internetFacing);
+      this.frontDoor = this.loadBalancer(config);
       if (config.frontDoor !== 'public') {
-        this.privateFrontDoor = new PrivateFrontDoor(this, 'PrivateFrontDoor', {
-          loadBalancer: this.frontDoor,
-          vpcSubnets: this.network.workloadSubnets,
-          allowedPrincipals: config.endpointServicePrincipals,
-          privateDnsName: config.domainName,
-          verificationZone:
-            config.domainName && config.hostedZoneId ? this.hostedZone(config) : undefined,
-        });
+        this.privateFrontDoor = this.privateLinkFrontDoor(config, this.frontDoor);
       }
     }
+    const shared = { ...functions, store: this.store, configBucket: this.configBucket };
     this.gateway = new InferenceGateway(this, 'Gateway', {
+      ...shared,
       listener: this.frontDoor?.httpsListener,
       responseStreaming: !alb,
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.workloadSubnets,
-      usageTable: this.store.usageTable,
-      keyTable: this.store.keyTable,
-      metadataKey: this.keys.metadataKey,
       images: this.images,
       hmacKey: this.keys.hmacKey,
-      logsKey: this.keys.logsKey,
       upstream: this.upstream(config),
       models: config.models,
       allowedRegions: config.allowedRegions,
@@ -167,97 +132,85 @@ export class EphemeraStack extends Stack {
       metadataRetentionDays: config.metadataRetentionDays,
       timeout: config.gatewayTimeout,
       maxConcurrency: config.gatewayMaxConcurrency,
-      reserveConcurrency: config.reserveConcurrency,
-      maxImagesPerRequest: config.maxImagesPerRequest,
-      logRetention: config.logRetention,
-      alarms: this.incidents,
-      configBucket: this.configBucket,
-      removalPolicy: config.removalPolicy,
+      // The keys the gateway takes as they are (its contract: lib/core/env/gateway.ts).
+      settings: config.settings,
     });
-
     if (config.receiptWebhookUrl) {
       this.receiptWebhook = new ReceiptWebhook(this, 'ReceiptWebhook', {
-        vpc: this.network.vpc,
-        vpcSubnets: this.network.workloadSubnets,
-        deletionTable: this.store.deletionTable,
-        metadataKey: this.keys.metadataKey,
+        ...shared,
         queuesKey: this.keys.queuesKey,
-        logsKey: this.keys.logsKey,
-        alarms: this.incidents,
         url: config.receiptWebhookUrl,
-        configBucket: this.configBucket,
-        logRetention: config.logRetention,
-        reserveConcurrency: config.reserveConcurrency,
-        removalPolicy: config.removalPolicy,
       });
     }
     this.erasure = new CustomerErasure(this, 'Erasure', {
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.workloadSubnets,
-      usageTable: this.store.usageTable,
-      deletionTable: this.store.deletionTable,
-      metadataKey: this.keys.metadataKey,
+      ...functions,
+      store: this.store,
       queuesKey: this.keys.queuesKey,
       signingKey: this.keys.signingKey,
       images: this.images,
-      logsKey: this.keys.logsKey,
-      alarms: this.incidents,
-      // Access logs hold URLs and client IPs that erasure cannot reach: every receipt says so.
-      receiptExcludes: config.accessLogs
-        ? [
-            {
-              store: alb
-                ? RECEIPT_STORES.loadBalancerAccessLogs
-                : RECEIPT_STORES.apiGatewayAccessLogs,
-              retentionDays: config.accessLogRetentionDays,
-            },
-          ]
-        : [],
+      receiptExcludes: this.accessLogExclusions(config),
       receiptQueue: this.receiptWebhook,
       gatewayTimeout: config.gatewayTimeout,
-      logRetention: config.logRetention,
-      reserveConcurrency: config.reserveConcurrency,
-      removalPolicy: config.removalPolicy,
     });
     this.admin = new AdminApi(this, 'Admin', {
+      ...shared,
       listener: this.frontDoor?.httpsListener,
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.workloadSubnets,
-      usageTable: this.store.usageTable,
-      keyTable: this.store.keyTable,
-      deletionTable: this.store.deletionTable,
-      metadataKey: this.keys.metadataKey,
       hmacKey: this.keys.hmacKey,
-      logsKey: this.keys.logsKey,
       erasure: this.erasure,
-      alarms: this.incidents,
       metadataRetentionDays: config.metadataRetentionDays,
       maxKeyAge: Duration.days(config.maxKeyAgeDays),
       gatewayTimeout: config.gatewayTimeout,
-      configBucket: this.configBucket,
-      logRetention: config.logRetention,
-      reserveConcurrency: config.reserveConcurrency,
-      removalPolicy: config.removalPolicy,
     });
-    this.watchdog = new Watchdog(this, 'Watchdog', {
-      vpc: this.network.vpc,
-      vpcSubnets: this.network.workloadSubnets,
-      deletionTable: this.store.deletionTable,
-      keyTable: this.store.keyTable,
-      metadataKey: this.keys.metadataKey,
-      logsKey: this.keys.logsKey,
-      alarms: this.incidents,
-      configBucket: this.configBucket,
-      logRetention: config.logRetention,
-      reserveConcurrency: config.reserveConcurrency,
-      removalPolicy: config.removalPolicy,
-    });
+    this.watchdog = new Watchdog(this, 'Watchdog', shared);
 
     if (!alb) {
       if (config.frontDoor !== 'private') this.streamingFrontDoor = this.publicApi(config);
       if (config.frontDoor !== 'public') this.privateStreamingFrontDoor = this.privateApi(config);
     }
-    if (this.frontDoor) this.loadBalancerRecordAndOutputs(config, this.frontDoor, internetFacing);
+    if (this.frontDoor) this.loadBalancerRecordAndOutputs(config, this.frontDoor);
+    this.addOutputs();
+  }
+
+  /** The VPC, with the acknowledgement of internet egress when the configuration opts in. */
+  private isolatedNetwork(config: EphemeraConfig): IsolatedNetwork {
+    const network = new IsolatedNetwork(this, 'Network', {
+      maxAzs: config.maxAzs,
+      cidr: config.vpcCidr,
+      logsKey: this.keys.logsKey,
+      flowLogRetention: config.logRetention,
+      // API Gateway is reached outside the VPC: the VPC needs no public subnets for it.
+      publicIngress: config.frontDoor !== 'private' && config.frontDoorKind === 'alb',
+      allowInternetEgress: config.allowInternetEgress,
+      removalPolicy: config.removalPolicy,
+    });
+    if (config.allowInternetEgress) {
+      // The operator opted in through configuration; the summary still shows
+      // the warning, with this reason, on every synth.
+      Validations.of(network).acknowledge({
+        id: 'ephemera:internet-egress',
+        reason:
+          'allowInternetEgress=true was set in the configuration for a model upstream outside AWS; traffic to it leaves the VPC through NAT.',
+      });
+    }
+    return network;
+  }
+
+  /** Access logs hold URLs and client IPs that erasure cannot reach: every receipt says so. */
+  private accessLogExclusions(config: EphemeraConfig): ReceiptExclusion[] {
+    if (!config.accessLogs) return [];
+    return [
+      {
+        store:
+          config.frontDoorKind === 'alb'
+            ? RECEIPT_STORES.loadBalancerAccessLogs
+            : RECEIPT_STORES.apiGatewayAccessLogs,
+        retentionDays: config.accessLogRetentionDays,
+      },
+    ];
+  }
+
+  /** The stack's outputs other than the endpoints': what operators and the keys CLI read. */
+  private addOutputs(): void {
     new CfnOutput(this, 'ConfigBucketName', { value: this.configBucket.bucket.bucketName });
     // What the keys CLI reads (`ephemera-keys --stack <this stack>`).
     addApiKeyOutputs(this, { keyTable: this.store.keyTable, hmacKey: this.keys.hmacKey });
@@ -270,7 +223,8 @@ export class EphemeraStack extends Stack {
   }
 
   /** The TLS load balancer. */
-  private loadBalancer(config: EphemeraConfig, internetFacing: boolean): TlsLoadBalancer {
+  private loadBalancer(config: EphemeraConfig): TlsLoadBalancer {
+    const internetFacing = config.frontDoor !== 'private';
     return new TlsLoadBalancer(this, 'FrontDoor', {
       vpc: this.network.vpc,
       // An internal load balancer sits with the workloads (isolated, or
@@ -292,12 +246,27 @@ export class EphemeraStack extends Stack {
     });
   }
 
+  /** The PrivateLink path to the load balancer (frontDoor `private` or `both`). */
+  private privateLinkFrontDoor(
+    config: EphemeraConfig,
+    loadBalancer: TlsLoadBalancer,
+  ): PrivateFrontDoor {
+    return new PrivateFrontDoor(this, 'PrivateFrontDoor', {
+      loadBalancer,
+      vpcSubnets: this.network.workloadSubnets,
+      allowedPrincipals: config.endpointServicePrincipals,
+      privateDnsName: config.domainName,
+      verificationZone:
+        config.domainName && config.hostedZoneId ? this.hostedZone(config) : undefined,
+    });
+  }
+
   /** The load balancer's DNS record (public only) and the outputs that name its endpoints. */
   private loadBalancerRecordAndOutputs(
     config: EphemeraConfig,
     loadBalancer: TlsLoadBalancer,
-    internetFacing: boolean,
   ): void {
+    const internetFacing = config.frontDoor !== 'private';
     // A private front door publishes no public record: consumers resolve the
     // name through their endpoint's private DNS.
     if (config.domainName && config.hostedZoneId && internetFacing) {

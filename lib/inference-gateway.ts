@@ -1,27 +1,33 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { IConfigBucket } from './config-bucket';
-import { IAlarmSink } from './incident-response';
 import { restrictLoadBalancerInvoke } from './load-balancer-permission';
 import { gatewayBundle } from './handler-bundle';
-import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import {
+  FunctionDefaults,
+  FunctionTrigger,
+  functionBasics,
+  HardenedFunction,
+} from './hardened-function';
+import type { IMetadataStore } from './metadata-store';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
 import { bedrockReach, residencyProblems, stackRegionProblem } from './core/bedrock-regions';
 import { bedrockModelProblems, DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { REGION_LIST_RULE } from './core/rules';
 import { PropsValidator } from './validation';
-import { generateMacStatement, keyViaService, TABLE_KEY_ACTIONS } from './kms-statements';
+import { generateMacStatement, keyViaService } from './kms-statements';
 import { upstreamTimeoutMs } from './core/request-deadlines';
+import { gatewayEnv, type GatewaySettings } from './core/env/gateway';
+import { settingDefault } from './core/handler-env';
+
+export type { GatewaySettings };
 
 /** A model the gateway offers (prices in millionths of a US dollar). */
 export type GatewayModel = ModelSpec;
@@ -55,7 +61,7 @@ export const LATENCY_ALARM_PERCENT = 80;
 /** Priority of the gateway's listener rule: the catch-all, last. */
 export const GATEWAY_RULE_PRIORITY = 1000;
 
-export interface InferenceGatewayProps {
+export interface InferenceGatewayProps extends FunctionDefaults {
   /**
    * The HTTPS listener the gateway answers behind (a load balancer: one body
    * per answer, at most 1 MB). A gateway needs a way in: this, or
@@ -73,18 +79,12 @@ export interface InferenceGatewayProps {
    * @default - false: the gateway answers behind `listener`
    */
   readonly responseStreaming?: boolean;
-  readonly vpc: ec2.IVpc;
-  /** @default - the VPC's isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  readonly usageTable: dynamodb.ITable;
-  readonly keyTable: dynamodb.ITable;
-  /** Key of the tables (the project's metadata key). */
-  readonly metadataKey: kms.IKey;
+  /** The tables: API keys (read one by id) and usage records (write). */
+  readonly store: IMetadataStore;
   /** Where images asked for by URL are kept for their TTL. */
   readonly images: IShortTtlImageBucket;
   /** HMAC_256 key for keyed hashes of API key secrets and customer ids. */
   readonly hmacKey: kms.IKey;
-  readonly logsKey: kms.IKey;
   /** @default { kind: 'bedrock' } */
   readonly upstream?: GatewayUpstream;
   /** @default DEFAULT_MODELS */
@@ -116,32 +116,28 @@ export interface InferenceGatewayProps {
    */
   readonly timeout?: Duration;
   /**
-   * Most concurrent requests (reserved concurrency, with `reserveConcurrency`).
+   * Most concurrent requests (reserved concurrency, with `reserveConcurrency`;
+   * without it the gateway shares the account's unreserved pool, and with the
+   * streaming front door the stage's throttling still bounds the requests
+   * that reach it).
    * @default 50
    */
   readonly maxConcurrency?: number;
   /**
-   * Reserve `maxConcurrency` for the gateway. Off in an account whose Lambda
-   * concurrency limit leaves no room for reservations: it then shares the
-   * account's unreserved pool (with the streaming front door, the stage's
-   * throttling still bounds the requests that reach it).
-   * @default true
+   * The configuration keys the gateway receives as they are
+   * (`GatewaySettings`, declared by the gateway's environment contract in
+   * lib/core/env/gateway.ts; an `EphemeraConfig`'s `settings` fits): each is
+   * checked by its configuration rule and written to the gateway's
+   * environment.
+   * @default - each key's default in the configuration schema (docs/configuration.md)
    */
-  readonly reserveConcurrency?: boolean;
-  /** @default 4 */
-  readonly maxImagesPerRequest?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** Where the gateway's alarms go (errors, throttles). */
-  readonly alarms: IAlarmSink;
+  readonly settings?: GatewaySettings;
   /**
    * The config bucket holding the outbound trust store: the upstream call
    * trusts what it says (public CAs plus uploaded ones by default).
    * @default - no trust store: the upstream call trusts the public CAs only
    */
   readonly configBucket?: IConfigBucket;
-  /** @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -155,7 +151,7 @@ export interface InferenceGatewayProps {
  * as a second net behind the allowlist logger.
  */
 export class InferenceGateway extends Construct {
-  public readonly handler: RetentionFunction;
+  public readonly handler: HardenedFunction;
   /** The load balancer's target group, when the gateway is behind one (`listener`). */
   public readonly targetGroup?: elbv2.ApplicationTargetGroup;
   public readonly timeout: Duration;
@@ -174,8 +170,8 @@ export class InferenceGateway extends Construct {
     this.responseStreaming = props.responseStreaming ?? false;
     const models = props.models ?? [...DEFAULT_MODELS];
     const upstream = props.upstream ?? { kind: 'bedrock' };
-    const retentionDays = props.metadataRetentionDays ?? 30;
-    const maxImages = props.maxImagesPerRequest ?? 4;
+    const retentionDays = props.metadataRetentionDays ?? settingDefault('metadataRetentionDays');
+    const settings = gatewayEnv.fromSettings(props.settings);
     // The same checks the gateway runs at cold start, so a list it would
     // refuse fails here instead of failing every request after deploy.
     const modelProblems: string[] = [];
@@ -189,14 +185,19 @@ export class InferenceGateway extends Construct {
     }
     const baseUrl =
       upstream.kind === 'openai-compatible' ? checkUpstreamBaseUrl(upstream.baseUrl) : undefined;
-    const remoteImageUrls = props.remoteImageUrls ?? 'deny';
+    const remoteImageUrls = props.remoteImageUrls ?? gatewayEnv.vars.remoteImageUrls.fallback;
     const validator = new PropsValidator('InferenceGateway');
+    for (const { key, rule } of gatewayEnv.settingRules) {
+      const value: unknown = settings[key];
+      const problem = Token.isUnresolved(value) ? undefined : rule.check(value);
+      validator.check(problem === undefined, `${key} ${problem} (got ${JSON.stringify(value)})`);
+    }
+    const retentionRange = gatewayEnv.vars.metadataRetentionDays.range;
     if (models.length > 0) for (const problem of modelProblems) validator.check(false, problem);
     validator
       .duration('timeout', this.timeout, Duration.seconds(30), Duration.minutes(15))
-      .integer('metadataRetentionDays', retentionDays, 1, 3650)
+      .integer('metadataRetentionDays', retentionDays, retentionRange.min, retentionRange.max)
       .integer('maxConcurrency', props.maxConcurrency, 1, 1000)
-      .integer('maxImagesPerRequest', maxImages, 1, 10)
       .check(models.length > 0, 'models must name at least one model')
       .check(
         !(this.responseStreaming && props.listener),
@@ -218,41 +219,36 @@ export class InferenceGateway extends Construct {
       )
       .throwIfInvalid();
 
-    const environment: Record<string, string> = {
-      USAGE_TABLE_NAME: props.usageTable.tableName,
-      KEY_TABLE_NAME: props.keyTable.tableName,
-      IMAGE_BUCKET_NAME: props.images.bucket.bucketName,
-      IMAGE_KMS_KEY_ARN: props.images.encryptionKey.keyArn,
-      HMAC_KEY_ID: props.hmacKey.keyArn,
-      UPSTREAM_KIND: upstream.kind,
-      MODELS: JSON.stringify(models),
-      IMAGE_TTL_SECONDS: String(props.images.ttl.toSeconds()),
-      METADATA_RETENTION_DAYS: String(retentionDays),
+    const environment = gatewayEnv.write({
+      usageTableName: props.store.usageTable.tableName,
+      keyTableName: props.store.keyTable.tableName,
+      imageBucketName: props.images.bucket.bucketName,
+      imageKmsKeyArn: props.images.encryptionKey.keyArn,
+      hmacKeyId: props.hmacKey.keyArn,
+      configBucketName: props.configBucket?.bucket.bucketName,
+      allowInsecureTrustAll: props.configBucket?.allowInsecureTrustAll,
+      upstreamKind: upstream.kind,
+      ...(baseUrl?.ok && upstream.kind === 'openai-compatible'
+        ? { upstreamBaseUrl: baseUrl.url, upstreamSecretArn: upstream.credentials?.secretArn }
+        : {}),
+      models,
+      imageTtlSeconds: props.images.ttl.toSeconds(),
+      metadataRetentionDays: retentionDays,
       // Leave 15 s for the error answer and the usage record after an upstream timeout.
-      UPSTREAM_TIMEOUT_MS: String(upstreamTimeoutMs(this.timeout.toSeconds())),
-      MAX_IMAGES_PER_REQUEST: String(maxImages),
-      REMOTE_IMAGE_URLS: remoteImageUrls,
-    };
-    Object.assign(environment, props.configBucket?.handlerEnvironment());
-    if (baseUrl?.ok && upstream.kind === 'openai-compatible') {
-      environment.UPSTREAM_BASE_URL = baseUrl.url;
-      if (upstream.credentials) environment.UPSTREAM_SECRET_ARN = upstream.credentials.secretArn;
-    }
+      upstreamTimeoutMs: upstreamTimeoutMs(this.timeout.toSeconds()),
+      remoteImageUrls,
+      ...settings,
+    });
 
-    this.handler = new RetentionFunction(this, 'Handler', {
+    this.handler = new HardenedFunction(this, 'Handler', {
+      ...functionBasics(props),
       handlerName: 'gateway',
       trigger: FunctionTrigger.SYNCHRONOUS,
       description: 'Ephemera: OpenAI-compatible inference with zero retention',
-      logsKey: props.logsKey,
-      logRetention: props.logRetention,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
       timeout: this.timeout,
       memorySize: 1024,
       reservedConcurrentExecutions: props.maxConcurrency ?? 50,
-      reserveConcurrency: props.reserveConcurrency,
       environment,
-      removalPolicy: props.removalPolicy,
       dataProtection: true,
       // One upstream kind per deployment: the other kind's client is left out
       // of the bundle (dead code once the kind is a constant).
@@ -295,19 +291,7 @@ export class InferenceGateway extends Construct {
   ): void {
     const stack = Stack.of(this);
     const add = (s: iam.PolicyStatement) => role.addToPrincipalPolicy(s);
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem'],
-        resources: [props.keyTable.tableArn],
-      }),
-    );
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem'],
-        resources: [props.usageTable.tableArn],
-      }),
-    );
-    add(keyViaService(this, props.metadataKey, 'dynamodb', TABLE_KEY_ACTIONS));
+    props.store.grantAuthenticateAndRecordUsage(role);
     add(generateMacStatement(props.hmacKey));
     props.images.grantPutAndPresign(role);
     if (upstream.kind === 'bedrock') {
@@ -328,12 +312,12 @@ export class InferenceGateway extends Construct {
    * answer, not an error). Sum over 5 minutes by default.
    */
   public metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.handler.function.metricErrors({ period: Duration.minutes(5), ...props });
+    return this.handler.metricErrors(props);
   }
 
   /** Requests refused at the reserved concurrency. Sum over 5 minutes by default. */
   public metricThrottles(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return this.handler.function.metricThrottles({ period: Duration.minutes(5), ...props });
+    return this.handler.metricThrottles(props);
   }
 
   /**

@@ -1,11 +1,9 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -14,17 +12,22 @@ import {
   deadLetterMetric,
   grantSendToQueue,
   newJobQueues,
-} from './job-queue';
+} from './deletion-job-queues';
 import type { IConfigBucket } from './config-bucket';
 import { webhookUrlProblem } from './core/webhook-url';
 import type { ReceiptQueueTarget } from './customer-erasure';
-import { IAlarmSink } from './incident-response';
 import { keyViaService } from './kms-statements';
-import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import {
+  FunctionDefaults,
+  FunctionTrigger,
+  functionBasics,
+  HardenedFunction,
+} from './hardened-function';
+import type { IMetadataStore } from './metadata-store';
 import { PropsValidator } from './validation';
+import { receiptWebhookEnv } from './core/env/receipt-webhook';
 
-export interface ReceiptWebhookProps {
-  readonly vpc: ec2.IVpc;
+export interface ReceiptWebhookProps extends FunctionDefaults {
   /**
    * Subnets of the function. They need a route to the receiver: isolated
    * subnets reach only what is inside (or peered with) the VPC; a receiver on
@@ -32,15 +35,10 @@ export interface ReceiptWebhookProps {
    * @default - the VPC's isolated subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The deletion-job table, where each receipt is read back from. */
-  readonly deletionTable: dynamodb.ITable;
-  /** Key of the tables (the project's metadata key). */
-  readonly metadataKey: kms.IKey;
+  /** The tables: each receipt is read back from the deletion-job table. */
+  readonly store: IMetadataStore;
   /** Key of the receipt queue and its dead-letter queue (the project's queues key). */
   readonly queuesKey: kms.IKey;
-  readonly logsKey: kms.IKey;
-  /** Where the webhook's alarm goes. */
-  readonly alarms: IAlarmSink;
   /**
    * Where every signed receipt is POSTed: `https://host[:port][/path]`, no
    * credentials, query or fragment (it is stored in the template and the
@@ -61,17 +59,6 @@ export interface ReceiptWebhookProps {
    * @default 8
    */
   readonly maxAttempts?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Reserve concurrency for the delivering function (2). Off in an account whose Lambda
-   * concurrency limit leaves no room for reservations: it then shares the
-   * account's unreserved pool.
-   * @default true
-   */
-  readonly reserveConcurrency?: boolean;
-  /** What happens to the queues and the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** How long a job id waits in the receipt queue at most. */
@@ -99,12 +86,13 @@ export const DEFAULT_RECEIPT_MAX_ATTEMPTS = 8;
  * receipt), which raises an alarm; redrive it once the receiver is fixed.
  *
  * The function may read deletion jobs (GetItem), consume its queue and read
- * the trust object: nothing else.
+ * the trust object: nothing else. It is reserved 2 concurrent executions
+ * (with `reserveConcurrency`).
  */
 export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
-  public readonly handler: RetentionFunction;
+  public readonly handler: HardenedFunction;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ReceiptWebhookProps) {
@@ -129,23 +117,20 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
         'This is the dead-letter queue of the receipt queue; a job id whose receipt could not be delivered lands here, raises an alarm and waits for an operator to redrive it.',
     }));
 
-    this.handler = new RetentionFunction(this, 'Handler', {
+    this.handler = new HardenedFunction(this, 'Handler', {
+      ...functionBasics(props),
       handlerName: 'receipt-webhook',
       trigger: FunctionTrigger.QUEUE,
       description: 'Ephemera: delivers signed erasure receipts to the receipt webhook',
-      logsKey: props.logsKey,
-      logRetention: props.logRetention,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
       timeout: RECEIPT_WEBHOOK_TIMEOUT,
       memorySize: 256,
       reservedConcurrentExecutions: 2,
-      reserveConcurrency: props.reserveConcurrency,
-      environment: {
-        DELETION_TABLE_NAME: props.deletionTable.tableName,
-        RECEIPT_WEBHOOK_URL: props.url,
-        ...props.configBucket?.handlerEnvironment(),
-      },
+      environment: receiptWebhookEnv.write({
+        deletionTableName: props.store.deletionTable.tableName,
+        webhookUrl: props.url,
+        configBucketName: props.configBucket?.bucket.bucketName,
+        allowInsecureTrustAll: props.configBucket?.allowInsecureTrustAll,
+      }),
       removalPolicy,
     });
     // The mapping itself (not addEventSource, whose grant adds kms:Decrypt
@@ -187,13 +172,7 @@ export class ReceiptWebhook extends Construct implements ReceiptQueueTarget {
   private grantLeastPrivilege(props: ReceiptWebhookProps): void {
     const role = this.handler.role;
     const add = (statement: iam.PolicyStatement) => role.addToPrincipalPolicy(statement);
-    add(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem'],
-        resources: [props.deletionTable.tableArn],
-      }),
-    );
-    add(keyViaService(this, props.metadataKey, 'dynamodb', ['kms:Decrypt']));
+    props.store.grantReadDeletionJobs(role);
     add(consumeStatement(this.queue));
     add(keyViaService(this, props.queuesKey, 'sqs', ['kms:Decrypt']));
     props.configBucket?.grantTrustRead(role);

@@ -1,18 +1,22 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { acknowledgeWildcardResource } from './acknowledgements';
-import { IAlarmSink } from './incident-response';
 import { newMinimisedBucket } from './minimised-bucket';
-import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import {
+  FunctionDefaults,
+  FunctionTrigger,
+  functionBasics,
+  HardenedFunction,
+} from './hardened-function';
 import { PropsValidator } from './validation';
+import { settingDefault, settingRange } from './core/handler-env';
+import { imageSweeperEnv } from './core/env/image-sweeper';
 import { viaService } from './kms-statements';
 
 /** Prefix of every image key: `images/<expiry epoch seconds>/<id>.<ext>`. */
@@ -24,12 +28,16 @@ export const EPHEMERA_METRIC_NAMESPACE = 'Ephemera';
 /** How many sweep intervals an image may outlive its TTL before the lag alarm fires. */
 export const SWEEP_LAG_ALARM_INTERVALS = 3;
 
-export interface ShortTtlImageBucketProps {
+/**
+ * The `FunctionDefaults` are the sweeper's: its network (it reaches S3
+ * through a gateway endpoint), logs, and 1 reserved concurrent execution
+ * (with `reserveConcurrency`; overlapping sweeps are harmless: deletes are
+ * idempotent); `alarms` takes the sweeper's alarms (images outliving their
+ * TTL, the sweeper not completing).
+ */
+export interface ShortTtlImageBucketProps extends FunctionDefaults {
   /** Key that encrypts the images (the project's images key). */
   readonly encryptionKey: kms.IKey;
-
-  /** Key that encrypts the sweeper's log group (the project's logs key). */
-  readonly logsKey: kms.IKey;
 
   /**
    * How long a generated image is kept (5 minutes to 24 hours).
@@ -44,42 +52,11 @@ export interface ShortTtlImageBucketProps {
   readonly sweepInterval?: Duration;
 
   /**
-   * How long the sweeper's logs are kept.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * VPC the sweeper runs in (it reaches S3 through a gateway endpoint).
-   * Required: a sweeper outside a VPC would reach S3 over the public endpoint (P9).
-   */
-  readonly vpc: ec2.IVpc;
-
-  /** Subnets for the sweeper. @default - the VPC's isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-
-  /**
-   * Reserve concurrency for the sweeper (1). Off in an account whose Lambda
-   * concurrency limit leaves no room for reservations: it then shares the
-   * account's unreserved pool (overlapping sweeps are harmless: deletes are
-   * idempotent).
-   * @default true
-   */
-  readonly reserveConcurrency?: boolean;
-
-  /**
-   * What happens to the bucket when the stack is deleted. The lifecycle rule
-   * empties it within a day either way.
+   * What happens to the bucket and the sweeper's log group when the stack is
+   * deleted. The lifecycle rule empties the bucket within a day either way.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
-
-  /**
-   * Where the sweeper's alarms go (images outliving their TTL, the sweeper not
-   * completing): an `IncidentResponse`, or `IncidentResponse.sinkFor(topic)`
-   * for a topic of your own.
-   */
-  readonly alarms: IAlarmSink;
 }
 
 /**
@@ -202,7 +179,7 @@ export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
   }
 
   public readonly bucket: s3.Bucket;
-  public readonly sweeper: RetentionFunction;
+  public readonly sweeper: HardenedFunction;
   public readonly schedule: events.Rule;
   /** The key the images are encrypted with. */
   public readonly encryptionKey: kms.IKey;
@@ -220,11 +197,13 @@ export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
 
   constructor(scope: Construct, id: string, props: ShortTtlImageBucketProps) {
     super(scope, id);
-    this.ttl = props.ttl ?? Duration.hours(1);
+    // The `imageTtlMinutes` configuration key's default and bounds.
+    const ttlMinutes = settingRange('imageTtlMinutes');
+    this.ttl = props.ttl ?? Duration.minutes(settingDefault('imageTtlMinutes'));
     this.encryptionKey = props.encryptionKey;
     const sweepInterval = (this.sweepInterval = props.sweepInterval ?? Duration.minutes(5));
     new PropsValidator('ShortTtlImageBucket')
-      .duration('ttl', this.ttl, Duration.minutes(5), Duration.hours(24))
+      .duration('ttl', this.ttl, Duration.minutes(ttlMinutes.min), Duration.minutes(ttlMinutes.max))
       .duration('sweepInterval', sweepInterval, Duration.minutes(1), Duration.minutes(60))
       .check(
         Token.isUnresolved(sweepInterval.toSeconds()) || sweepInterval.toSeconds() % 60 === 0,
@@ -245,14 +224,11 @@ export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
       },
     });
 
-    this.sweeper = new RetentionFunction(this, 'Sweeper', {
+    this.sweeper = new HardenedFunction(this, 'Sweeper', {
+      ...functionBasics(props),
       handlerName: 'image-sweeper',
       trigger: FunctionTrigger.SCHEDULE,
       description: 'Ephemera: deletes generated images whose TTL has passed',
-      logsKey: props.logsKey,
-      logRetention: props.logRetention,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
       timeout: Duration.minutes(2),
       memorySize: 256,
       // One sweep at a time, where the account allows a reservation. Without
@@ -263,9 +239,7 @@ export class ShortTtlImageBucket extends ShortTtlImageBucketBase {
       // kept longer. At worst ImagesSwept counts an image twice; the lag and
       // completed metrics (a maximum and a sum of at least 1) stay right.
       reservedConcurrentExecutions: 1,
-      reserveConcurrency: props.reserveConcurrency,
-      environment: { IMAGE_BUCKET_NAME: this.bucket.bucketName },
-      removalPolicy: props.removalPolicy,
+      environment: imageSweeperEnv.write({ bucketName: this.bucket.bucketName }),
     });
     const fn = this.sweeper.function;
     // Least privilege: list only the image prefix, delete only image objects.

@@ -1,33 +1,24 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { IConfigBucket } from './config-bucket';
 import { TRUST_EXPIRY_WARNING_DAYS } from './core/config-objects';
-import { DELETION_PENDING_INDEX } from './core/tables';
 import { EPHEMERA_METRIC_NAMESPACE } from './short-ttl-image-bucket';
-import { IAlarmSink } from './incident-response';
-import { FunctionTrigger, RetentionFunction } from './retention-functions';
+import {
+  FunctionDefaults,
+  FunctionTrigger,
+  functionBasics,
+  HardenedFunction,
+} from './hardened-function';
+import type { IMetadataStore } from './metadata-store';
 import { PropsValidator } from './validation';
-import { keyViaService } from './kms-statements';
+import { watchdogEnv } from './core/env/watchdog';
 
-export interface WatchdogProps {
-  readonly vpc: ec2.IVpc;
-  /** @default - the VPC's isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  readonly deletionTable: dynamodb.ITable;
-  readonly keyTable: dynamodb.ITable;
-  /** Key of the tables (the project's metadata key). */
-  readonly metadataKey: kms.IKey;
-  readonly logsKey: kms.IKey;
-  /** Where the watchdog's alarms go. */
-  readonly alarms: IAlarmSink;
+export interface WatchdogProps extends FunctionDefaults {
+  /** The tables it counts in: open deletion jobs, and API keys near expiry. */
+  readonly store: IMetadataStore;
   /**
    * An erasure job still open this long after it was requested raises an
    * alarm (the promise is 24 hours), 1 to 24 hours.
@@ -46,17 +37,6 @@ export interface WatchdogProps {
    * @default - no trust-store checks
    */
   readonly configBucket?: IConfigBucket;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * Reserve concurrency for the function (1). Off in an account whose Lambda
-   * concurrency limit leaves no room for reservations: it then shares the
-   * account's unreserved pool (an overlapping run is harmless: it only counts).
-   * @default true
-   */
-  readonly reserveConcurrency?: boolean;
-  /** @default RemovalPolicy.RETAIN */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -64,9 +44,11 @@ export interface WatchdogProps {
  * `overdueAfter` and live API keys within `keyExpiryWarning` of expiry, and
  * publishes both as metrics that alarms watch. It reads ids and dates only: a
  * query of the sparse index of open jobs, and a scan of key expiry dates.
+ * One run at a time (1 reserved concurrent execution, with
+ * `reserveConcurrency`; an overlapping run is harmless: it only counts).
  */
 export class Watchdog extends Construct {
-  public readonly handler: RetentionFunction;
+  public readonly handler: HardenedFunction;
   public readonly overdueJobsAlarm: cloudwatch.Alarm;
   public readonly expiringKeysAlarm: cloudwatch.Alarm;
   /** Outbound TLS verification is off (`insecure_trust_all`); with `configBucket` only. */
@@ -76,21 +58,30 @@ export class Watchdog extends Construct {
 
   constructor(scope: Construct, id: string, props: WatchdogProps) {
     super(scope, id);
-    const overdueAfter = props.overdueAfter ?? Duration.hours(12);
-    const keyExpiryWarning = props.keyExpiryWarning ?? Duration.days(7);
+    // The defaults and bounds are the handler's (its contract, lib/core/env/watchdog.ts).
+    const { overdueHours, keyWarningDays } = watchdogEnv.vars;
+    const overdueAfter = props.overdueAfter ?? Duration.hours(overdueHours.fallback);
+    const keyExpiryWarning = props.keyExpiryWarning ?? Duration.days(keyWarningDays.fallback);
     new PropsValidator('Watchdog')
-      .duration('overdueAfter', overdueAfter, Duration.hours(1), Duration.hours(24))
-      .duration('keyExpiryWarning', keyExpiryWarning, Duration.days(1), Duration.days(90))
+      .duration(
+        'overdueAfter',
+        overdueAfter,
+        Duration.hours(overdueHours.range.min),
+        Duration.hours(overdueHours.range.max),
+      )
+      .duration(
+        'keyExpiryWarning',
+        keyExpiryWarning,
+        Duration.days(keyWarningDays.range.min),
+        Duration.days(keyWarningDays.range.max),
+      )
       .throwIfInvalid();
 
-    this.handler = new RetentionFunction(this, 'Handler', {
+    this.handler = new HardenedFunction(this, 'Handler', {
+      ...functionBasics(props),
       handlerName: 'watchdog',
       trigger: FunctionTrigger.SCHEDULE,
       description: 'Ephemera: counts overdue erasure jobs and API keys near expiry',
-      logsKey: props.logsKey,
-      logRetention: props.logRetention,
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
       timeout: Duration.minutes(2),
       memorySize: 256,
       // One run at a time, where the account allows a reservation. Without
@@ -99,28 +90,17 @@ export class Watchdog extends Construct {
       // harmless: a run only reads (COUNT queries and scans, the trust store)
       // and publishes counts, which the alarms read as the hour's maximum.
       reservedConcurrentExecutions: 1,
-      reserveConcurrency: props.reserveConcurrency,
-      environment: {
-        DELETION_TABLE_NAME: props.deletionTable.tableName,
-        KEY_TABLE_NAME: props.keyTable.tableName,
-        DEPLOYMENT: Stack.of(this).stackName,
-        OVERDUE_HOURS: String(Math.floor(overdueAfter.toHours())),
-        KEY_WARNING_DAYS: String(Math.floor(keyExpiryWarning.toDays())),
-        ...(props.configBucket ? { CONFIG_BUCKET_NAME: props.configBucket.bucket.bucketName } : {}),
-      },
-      removalPolicy: props.removalPolicy,
+      environment: watchdogEnv.write({
+        deletionTableName: props.store.deletionTable.tableName,
+        keyTableName: props.store.keyTable.tableName,
+        deployment: Stack.of(this).stackName,
+        overdueHours: Math.floor(overdueAfter.toHours()),
+        keyWarningDays: Math.floor(keyExpiryWarning.toDays()),
+        configBucketName: props.configBucket?.bucket.bucketName,
+      }),
     });
     const role = this.handler.role;
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${props.deletionTable.tableArn}/index/${DELETION_PENDING_INDEX}`],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.keyTable.tableArn] }),
-    );
-    role.addToPrincipalPolicy(keyViaService(this, props.metadataKey, 'dynamodb', ['kms:Decrypt']));
+    props.store.grantCountOpenJobsAndKeys(role);
     new events.Rule(this, 'Schedule', {
       description: 'Ephemera: run the watchdog',
       schedule: events.Schedule.rate(Duration.hours(1)),
@@ -129,7 +109,7 @@ export class Watchdog extends Construct {
 
     this.overdueJobsAlarm = new cloudwatch.Alarm(this, 'OverdueJobsAlarm', {
       alarmDescription: `Ephemera erasure: a deletion job is still open ${overdueAfter.toHours()} hours after it was requested (the promise is 24 hours)`,
-      metric: this.metric('OverdueDeletionJobs'),
+      metric: this.metricOverdueDeletionJobs(),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -137,7 +117,7 @@ export class Watchdog extends Construct {
     });
     this.expiringKeysAlarm = new cloudwatch.Alarm(this, 'ExpiringKeysAlarm', {
       alarmDescription: `Ephemera keys: an API key expires within ${keyExpiryWarning.toDays()} days; rotate or replace it`,
-      metric: this.metric('KeysExpiringSoon'),
+      metric: this.metricKeysExpiringSoon(),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -151,7 +131,7 @@ export class Watchdog extends Construct {
       this.insecureTrustAlarm = new cloudwatch.Alarm(this, 'InsecureTrustAlarm', {
         alarmDescription:
           'Ephemera trust store: outbound TLS verification is off (insecure_trust_all); set the mode back with PUT /v1/trust/mode',
-        metric: this.metric('InsecureTrustAll'),
+        metric: this.metricInsecureTrustAll(),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -159,7 +139,7 @@ export class Watchdog extends Construct {
       });
       this.expiringCertificatesAlarm = new cloudwatch.Alarm(this, 'ExpiringCertificatesAlarm', {
         alarmDescription: `Ephemera trust store: an uploaded certificate expires within ${TRUST_EXPIRY_WARNING_DAYS} days (or has expired); upload its successor with PUT /v1/trust/certificates`,
-        metric: this.metric('TrustCertificatesExpiringSoon'),
+        metric: this.metricTrustCertificatesExpiringSoon(),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -180,5 +160,27 @@ export class Watchdog extends Construct {
       statistic: cloudwatch.Stats.MAXIMUM,
       ...props,
     });
+  }
+
+  /** Deletion jobs still open past `overdueAfter` (maximum per hour). */
+  public metricOverdueDeletionJobs(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('OverdueDeletionJobs', props);
+  }
+
+  /** Live API keys within `keyExpiryWarning` of expiry (maximum per hour). */
+  public metricKeysExpiringSoon(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('KeysExpiringSoon', props);
+  }
+
+  /** 1 while outbound TLS verification is off (`insecure_trust_all`); with `configBucket` only. */
+  public metricInsecureTrustAll(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('InsecureTrustAll', props);
+  }
+
+  /** Uploaded trust certificates expiring within 30 days; with `configBucket` only. */
+  public metricTrustCertificatesExpiringSoon(
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return this.metric('TrustCertificatesExpiringSoon', props);
   }
 }

@@ -7,7 +7,6 @@
 
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -43,9 +42,15 @@ const alarms = (scope: Construct) =>
       sns.Topic.fromTopicArn(scope, 'Alarms', `arn:aws:sns:${REGION}:${ACCOUNT}:alarms`),
   );
 
-const table = (scope: Construct, id: string): dynamodb.ITable =>
-  (scope.node.tryFindChild(id) as dynamodb.ITable | undefined) ??
-  dynamodb.Table.fromTableArn(scope, id, `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}`);
+const tableArn = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
+const store = (scope: Construct): library.IMetadataStore =>
+  (scope.node.tryFindChild('Store') as library.IMetadataStore | undefined) ??
+  library.MetadataStore.fromMetadataStoreAttributes(scope, 'Store', {
+    usageTableArn: tableArn('usage'),
+    keyTableArn: tableArn('keys'),
+    deletionTableArn: tableArn('deletions'),
+    encryptionKeyArn: key(scope, 'Metadata').keyArn,
+  });
 
 const images = (scope: Construct, id = 'ImageBucket') =>
   new library.ShortTtlImageBucket(scope, id, {
@@ -58,9 +63,7 @@ const images = (scope: Construct, id = 'ImageBucket') =>
 const erasure = (scope: Construct, id = 'Erasure') =>
   new library.CustomerErasure(scope, id, {
     vpc: vpc(scope),
-    usageTable: table(scope, 'usage'),
-    deletionTable: table(scope, 'deletions'),
-    metadataKey: key(scope, 'Metadata'),
+    store: store(scope),
     queuesKey: key(scope, 'Queues'),
     signingKey: key(scope, 'Signing'),
     images: images(scope),
@@ -89,8 +92,8 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
       vpc: vpc(s),
       alarms: alarms(s),
     }),
-  RetentionFunction: (s) =>
-    new library.RetentionFunction(s, 'Subject', {
+  HardenedFunction: (s) =>
+    new library.HardenedFunction(s, 'Subject', {
       handlerName: 'image-sweeper',
       trigger: library.FunctionTrigger.SCHEDULE,
       logsKey: key(s, 'Logs'),
@@ -134,9 +137,7 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
       // A way in is required: this, or a listener.
       responseStreaming: true,
       vpc: vpc(s),
-      usageTable: table(s, 'usage'),
-      keyTable: table(s, 'keys'),
-      metadataKey: key(s, 'Metadata'),
+      store: store(s),
       images: images(s),
       hmacKey: key(s, 'Hmac'),
       logsKey: key(s, 'Logs'),
@@ -146,10 +147,7 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
   AdminApi: (s) =>
     new library.AdminApi(s, 'Subject', {
       vpc: vpc(s),
-      usageTable: table(s, 'usage'),
-      keyTable: table(s, 'keys'),
-      deletionTable: table(s, 'deletions'),
-      metadataKey: key(s, 'Metadata'),
+      store: store(s),
       hmacKey: key(s, 'Hmac'),
       logsKey: key(s, 'Logs'),
       erasure: erasure(s),
@@ -158,8 +156,7 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
   ReceiptWebhook: (s) =>
     new library.ReceiptWebhook(s, 'Subject', {
       vpc: vpc(s),
-      deletionTable: table(s, 'deletions'),
-      metadataKey: key(s, 'Metadata'),
+      store: store(s),
       queuesKey: key(s, 'Queues'),
       logsKey: key(s, 'Logs'),
       alarms: alarms(s),
@@ -168,9 +165,7 @@ const BARE: Record<string, (stack: Stack) => unknown> = {
   Watchdog: (s) =>
     new library.Watchdog(s, 'Subject', {
       vpc: vpc(s),
-      deletionTable: table(s, 'deletions'),
-      keyTable: table(s, 'keys'),
-      metadataKey: key(s, 'Metadata'),
+      store: store(s),
       logsKey: key(s, 'Logs'),
       alarms: alarms(s),
     }),

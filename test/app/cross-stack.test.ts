@@ -70,9 +70,7 @@ function servingStack(
   const gateway = new InferenceGateway(stack, 'Gateway', {
     listener: lb.httpsListener,
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    keyTable: store.keyTable,
-    metadataKey: keys.metadataKey,
+    store,
     images,
     hmacKey: keys.hmacKey,
     logsKey: keys.logsKey,
@@ -81,9 +79,7 @@ function servingStack(
   });
   const erasure = new CustomerErasure(stack, 'Erasure', {
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     queuesKey: keys.queuesKey,
     signingKey: keys.signingKey,
     images,
@@ -212,10 +208,7 @@ function adminInOwnStack(stack: Stack, erasure: ICustomerErasure): AdminApi {
   return new AdminApi(stack, 'Admin', {
     listener: lb.httpsListener,
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    keyTable: store.keyTable,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     hmacKey: keys.hmacKey,
     logsKey: keys.logsKey,
     erasure,

@@ -329,6 +329,36 @@ describe('the admin plane in the default stack', () => {
     });
   });
 
+  test("the watchdog's alarms watch its named metrics, hourly maxima for this deployment", () => {
+    const w = stack.watchdog;
+    const named: Array<
+      [string, ReturnType<typeof w.metric>, Parameters<typeof id>[0] | undefined]
+    > = [
+      ['OverdueDeletionJobs', w.metricOverdueDeletionJobs(), w.overdueJobsAlarm],
+      ['KeysExpiringSoon', w.metricKeysExpiringSoon(), w.expiringKeysAlarm],
+      ['InsecureTrustAll', w.metricInsecureTrustAll(), w.insecureTrustAlarm],
+      [
+        'TrustCertificatesExpiringSoon',
+        w.metricTrustCertificatesExpiringSoon(),
+        w.expiringCertificatesAlarm,
+      ],
+    ];
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    for (const [name, metric, alarm] of named) {
+      expect([metric.metricName, metric.statistic, metric.period.toSeconds()]).toEqual([
+        name,
+        'Maximum',
+        3600,
+      ]);
+      expect(alarms[id(alarm!)].Properties).toMatchObject({
+        MetricName: name,
+        Namespace: metric.namespace,
+        Statistic: 'Maximum',
+        Period: 3600,
+      });
+    }
+  });
+
   test('the admin API is told the stack-wide key age and waits out the longest request before erasing', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {

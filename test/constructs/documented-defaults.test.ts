@@ -3,7 +3,6 @@ import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -29,9 +28,9 @@ import {
 } from '../support/gateway-fixture';
 import {
   FunctionTrigger,
-  RetentionFunction,
-  RetentionFunctionProps,
-} from '../../lib/retention-functions';
+  HardenedFunction,
+  HardenedFunctionProps,
+} from '../../lib/hardened-function';
 import { ShortTtlImageBucket, ShortTtlImageBucketProps } from '../../lib/short-ttl-image-bucket';
 import {
   ApiAccessLogFields,
@@ -54,9 +53,15 @@ import { validationContextOf } from '../support/ephemera-app';
 
 const LIB = path.join(__dirname, '..', '..', 'lib');
 
-/** `@default` texts of every `*Props` interface member in lib/, keyed `Interface.prop`. */
+/**
+ * `@default` texts of every `*Props` interface member in lib/, keyed
+ * `Interface.prop`, members inherited from lib/ interfaces (`extends
+ * FunctionDefaults`) included.
+ */
 function documentedDefaults(): Map<string, { file: string; text: string }> {
   const found = new Map<string, { file: string; text: string }>();
+  const own = new Map<string, Map<string, { file: string; text: string }>>();
+  const bases = new Map<string, string[]>();
   for (const file of fs.readdirSync(LIB).filter((f) => f.endsWith('.ts'))) {
     const source = ts.createSourceFile(
       file,
@@ -65,16 +70,33 @@ function documentedDefaults(): Map<string, { file: string; text: string }> {
       true,
     );
     for (const statement of source.statements) {
-      if (!ts.isInterfaceDeclaration(statement) || !statement.name.text.endsWith('Props')) continue;
+      if (!ts.isInterfaceDeclaration(statement)) continue;
+      const members = new Map<string, { file: string; text: string }>();
+      own.set(statement.name.text, members);
+      bases.set(
+        statement.name.text,
+        (statement.heritageClauses ?? []).flatMap((c) =>
+          c.types.map((t) => t.expression.getText()),
+        ),
+      );
       for (const member of statement.members) {
         if (!ts.isPropertySignature(member) || !ts.isIdentifier(member.name)) continue;
         for (const tag of ts.getJSDocTags(member)) {
           if (tag.tagName.text !== 'default') continue;
           const text = (ts.getTextOfJSDocComment(tag.comment) ?? '').replace(/\s+/g, ' ').trim();
-          found.set(`${statement.name.text}.${member.name.text}`, { file, text });
+          members.set(member.name.text, { file, text });
         }
       }
     }
+  }
+  const withInherited = (name: string): Map<string, { file: string; text: string }> =>
+    new Map([
+      ...(bases.get(name) ?? []).flatMap((b) => [...withInherited(b)]),
+      ...(own.get(name) ?? []),
+    ]);
+  for (const name of own.keys()) {
+    if (!name.endsWith('Props')) continue;
+    for (const [prop, doc] of withInherited(name)) found.set(`${name}.${prop}`, doc);
   }
   return found;
 }
@@ -129,13 +151,13 @@ const BUILDERS: Record<string, Builder> = {
       ...(extra as Partial<TlsLoadBalancerProps>),
     });
   },
-  RetentionFunctionProps: (stack, extra) => {
-    new RetentionFunction(stack, 'Subject', {
+  HardenedFunctionProps: (stack, extra) => {
+    new HardenedFunction(stack, 'Subject', {
       handlerName: 'image-sweeper',
       trigger: FunctionTrigger.SCHEDULE,
       logsKey: importedKey(stack, 'Logs'),
       vpc: testVpc(stack),
-      ...(extra as Partial<RetentionFunctionProps>),
+      ...(extra as Partial<HardenedFunctionProps>),
     });
   },
   InferenceGatewayProps: (stack, extra) => {
@@ -153,12 +175,12 @@ const BUILDERS: Record<string, Builder> = {
   ReceiptWebhookProps: (stack, extra) => {
     new ReceiptWebhook(stack, 'Subject', {
       vpc: testVpc(stack),
-      deletionTable: dynamodb.Table.fromTableArn(
-        stack,
-        'Deletions',
-        'arn:aws:dynamodb:eu-west-1:111111111111:table/deletions',
-      ),
-      metadataKey: importedKey(stack, 'Metadata'),
+      store: MetadataStore.fromMetadataStoreAttributes(stack, 'Store', {
+        usageTableArn: 'arn:aws:dynamodb:eu-west-1:111111111111:table/usage',
+        keyTableArn: 'arn:aws:dynamodb:eu-west-1:111111111111:table/keys',
+        deletionTableArn: 'arn:aws:dynamodb:eu-west-1:111111111111:table/deletions',
+        encryptionKeyArn: importedKey(stack, 'Metadata').keyArn,
+      }),
       queuesKey: importedKey(stack, 'Queues'),
       logsKey: importedKey(stack, 'Logs'),
       alarms: testAlarmSink(stack),
@@ -320,15 +342,15 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ],
 
   [
-    'RetentionFunctionProps',
+    'HardenedFunctionProps',
     'timeout',
     'Duration.seconds(30)',
     Duration.seconds(30),
     Duration.seconds(60),
   ],
-  ['RetentionFunctionProps', 'memorySize', '512', 512, 1024],
-  ['RetentionFunctionProps', 'reservedConcurrentExecutions', '10', 10, 5],
-  ['RetentionFunctionProps', 'reserveConcurrency', 'true', true, false],
+  ['HardenedFunctionProps', 'memorySize', '512', 512, 1024],
+  ['HardenedFunctionProps', 'reservedConcurrentExecutions', '10', 10, 5],
+  ['HardenedFunctionProps', 'reserveConcurrency', 'true', true, false],
   ['ShortTtlImageBucketProps', 'reserveConcurrency', 'true', true, false],
   ['InferenceGatewayProps', 'reserveConcurrency', 'true', true, false],
   ['AdminApiProps', 'reserveConcurrency', 'true', true, false],
@@ -336,17 +358,17 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
   ['WatchdogProps', 'reserveConcurrency', 'true', true, false],
   ['ReceiptWebhookProps', 'reserveConcurrency', 'true', true, false],
   [
-    'RetentionFunctionProps',
+    'HardenedFunctionProps',
     'logRetention',
     'logs.RetentionDays.ONE_MONTH',
     logs.RetentionDays.ONE_MONTH,
     logs.RetentionDays.ONE_WEEK,
   ],
-  ['RetentionFunctionProps', 'description', "'Ephemera function'", 'Ephemera function', 'Other'],
-  ['RetentionFunctionProps', 'dataProtection', 'false', false, true],
-  ['RetentionFunctionProps', 'entryPoint', "'handler'", 'handler', 'streamHandler'],
+  ['HardenedFunctionProps', 'description', "'Ephemera function'", 'Ephemera function', 'Other'],
+  ['HardenedFunctionProps', 'dataProtection', 'false', false, true],
+  ['HardenedFunctionProps', 'entryPoint', "'handler'", 'handler', 'streamHandler'],
   [
-    'RetentionFunctionProps',
+    'HardenedFunctionProps',
     'removalPolicy',
     'RemovalPolicy.RETAIN',
     RemovalPolicy.RETAIN,
@@ -373,7 +395,6 @@ const TABLE: Array<[string, string, string, unknown, unknown, Extra?]> = [
     Duration.minutes(2),
   ],
   ['InferenceGatewayProps', 'maxConcurrency', '50', 50, 20],
-  ['InferenceGatewayProps', 'maxImagesPerRequest', '4', 4, 2],
   ['InferenceGatewayProps', 'remoteImageUrls', "'deny'", 'deny', 'allow'],
   [
     'InferenceGatewayProps',
@@ -558,6 +579,18 @@ function synth(iface: string, extra: Extra): { template: unknown; observed: unkn
   return { template: Template.fromStack(stack).toJSON(), observed };
 }
 
+/**
+ * The construct with every prop of `base` and nothing else, synthesized once
+ * per interface and base (a synth is a function of its props: the rows of one
+ * interface compare with the same template).
+ */
+const omittedSynths = new Map<string, ReturnType<typeof synth>>();
+function synthOmitted(iface: string, base: Extra): ReturnType<typeof synth> {
+  const key = `${iface} ${JSON.stringify(base)}`;
+  if (!omittedSynths.has(key)) omittedSynths.set(key, synth(iface, base));
+  return omittedSynths.get(key)!;
+}
+
 const DOCUMENTED = documentedDefaults();
 
 describe('documented defaults', () => {
@@ -588,7 +621,7 @@ describe('documented defaults', () => {
     });
 
     test(`omitted behaves exactly like ${doc}, and differently from another value`, () => {
-      const omitted = synth(iface, base);
+      const omitted = synthOmitted(iface, base);
       const explicit = synth(iface, { ...base, [prop]: value });
       const changed = synth(iface, { ...base, [prop]: other });
       expect(explicit).toEqual(omitted);

@@ -15,15 +15,18 @@ import {
   EphemeraConfig,
   ephemeraConfig,
   EphemeraStack,
-  HMAC_KEY_OUTPUT,
-  KEY_TABLE_OUTPUT,
   readConfig,
 } from '../../lib/index';
+import { HMAC_KEY_OUTPUT, KEY_TABLE_OUTPUT } from '../../lib/core/stack-outputs';
 import { expectThrowsExactly } from '../support/stacks';
 import { defaultStack } from '../support/ephemera-app';
+import { defaultStackTemplate } from '../support/synths';
 
 const fromContext = (context: Record<string, unknown>): EphemeraConfig =>
   readConfig(new App({ context }));
+
+/** Context that skips bundling the handlers (as test/support/ephemera-app.ts's testApp does). */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 describe('ephemeraConfig', () => {
   test('with no settings, or with CONFIG_DEFAULTS, it is the configuration of an empty context', () => {
@@ -74,7 +77,8 @@ describe('ephemeraConfig', () => {
 
   test('an EphemeraStack built with it is the one its context would build', () => {
     const settings = { imageTtlMinutes: 30, metadataRetentionDays: 90 };
-    const inCode = new EphemeraStack(new App(), 'Ephemera', {
+    // Handlers not bundled, as in defaultStack: the configuration is what is compared.
+    const inCode = new EphemeraStack(new App({ context: NO_BUNDLING }), 'Ephemera', {
       env: { region: 'eu-west-1' },
       config: ephemeraConfig(settings),
     });
@@ -132,7 +136,7 @@ describe('addApiKeyOutputs', () => {
       [HMAC_KEY_OUTPUT]: { Value: stack.resolve(key.keyId) },
     });
 
-    const whole = defaultStack().template.toJSON() as { Outputs: Record<string, unknown> };
+    const whole = defaultStackTemplate().template as { Outputs: Record<string, unknown> };
     expect(Object.keys(whole.Outputs)).toEqual(
       expect.arrayContaining([KEY_TABLE_OUTPUT, HMAC_KEY_OUTPUT]),
     );

@@ -514,3 +514,36 @@ describe('InferenceGateway options', () => {
     );
   });
 });
+
+describe('InferenceGateway settings (the configuration keys its contract carries as they are)', () => {
+  const variables = (extra: Partial<InferenceGatewayProps>) => {
+    const stack = testStack();
+    const gw = gatewayInStack(stack, extra);
+    const fn = Template.fromStack(stack).toJSON().Resources[logicalId(gw.handler.function)];
+    return fn.Properties.Environment.Variables as Record<string, unknown>;
+  };
+
+  test('an omitted setting is written with its schema default; a given one as given', () => {
+    // As the documented-defaults table checks a literal @default: the default
+    // is the value written, and another value changes what is written.
+    expect(variables({}).MAX_IMAGES_PER_REQUEST).toBe('4');
+    expect(variables({ settings: {} })).toEqual(
+      variables({ settings: { maxImagesPerRequest: 4 } }),
+    );
+    expect(variables({ settings: { maxImagesPerRequest: 2 } }).MAX_IMAGES_PER_REQUEST).toBe('2');
+  });
+
+  test('a setting is checked by its configuration rule, the value named', () => {
+    expectThrowsExactly(
+      () => gatewayInStack(testStack(), { settings: { maxImagesPerRequest: 11 } }),
+      'Invalid InferenceGateway props:\n  - maxImagesPerRequest must be an integer from 1 to 10 (got 11)',
+    );
+  });
+
+  test('an EphemeraConfig-shaped object fits: keys the gateway does not carry are left out', () => {
+    const checkedSettings = { maxImagesPerRequest: 3, imageSweepMinutes: 7 };
+    const env = variables({ settings: checkedSettings });
+    expect(env.MAX_IMAGES_PER_REQUEST).toBe('3');
+    expect(Object.values(env)).not.toContain('7');
+  });
+});

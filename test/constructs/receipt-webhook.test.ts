@@ -48,8 +48,7 @@ function build(
     : undefined;
   const webhook = new ReceiptWebhook(stack, 'Webhook', {
     vpc: network.vpc,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     queuesKey: keys.queuesKey,
     logsKey: keys.logsKey,
     alarms: incidents,
@@ -309,8 +308,7 @@ test('every rule pack passes: each finding on the webhook avoided or acknowledge
   const { keys, network, store, incidents } = groundInStack(stack);
   const webhook = new ReceiptWebhook(stack, 'Webhook', {
     vpc: network.vpc,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     queuesKey: keys.queuesKey,
     logsKey: keys.logsKey,
     alarms: incidents,
@@ -319,9 +317,7 @@ test('every rule pack passes: each finding on the webhook avoided or acknowledge
   });
   new CustomerErasure(stack, 'Erasure', {
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     queuesKey: keys.queuesKey,
     signingKey: keys.signingKey,
     images: new ShortTtlImageBucket(stack, 'Images', {
@@ -346,7 +342,7 @@ test('every rule pack passes: each finding on the webhook avoided or acknowledge
   expect(summary.plugins.every((p) => !p.error)).toBe(true);
   expect(summary.findings).toEqual([]);
   // The acknowledgements on the webhook's own constructs: the dead-letter
-  // queue's, and those every RetentionFunction carries.
+  // queue's, and those every HardenedFunction carries.
   const own = summary.acknowledgements
     .filter((a) => a.path.startsWith(webhook.node.path + '/'))
     .map((a) => `${a.path.slice(webhook.node.path.length + 1)} ${a.rule}`)

@@ -495,9 +495,7 @@ describe('StreamingFrontDoor with the constructs themselves', () => {
     const f = foundationInStack(stack);
     const common = {
       vpc: f.network.vpc,
-      usageTable: f.store.usageTable,
-      keyTable: f.store.keyTable,
-      metadataKey: f.keys.metadataKey,
+      store: f.store,
       hmacKey: f.keys.hmacKey,
       logsKey: f.keys.logsKey,
       alarms: f.incidents,
@@ -510,7 +508,6 @@ describe('StreamingFrontDoor with the constructs themselves', () => {
     });
     const admin = new AdminApi(stack, 'Admin', {
       ...common,
-      deletionTable: f.store.deletionTable,
       erasure: erasureInStack(stack, {}, f),
     });
     const door = new StreamingFrontDoor(stack, 'Door', {

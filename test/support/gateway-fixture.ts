@@ -48,9 +48,7 @@ export function gatewayInStack(
   return new InferenceGateway(stack, 'Gateway', {
     listener: lb.httpsListener,
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    keyTable: store.keyTable,
-    metadataKey: keys.metadataKey,
+    store,
     images,
     hmacKey: keys.hmacKey,
     logsKey: keys.logsKey,
@@ -68,9 +66,7 @@ export function erasureInStack(
   const { keys, network, store, incidents, images } = foundation;
   return new CustomerErasure(stack, 'Erasure', {
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     queuesKey: keys.queuesKey,
     signingKey: keys.signingKey,
     images,
@@ -87,10 +83,7 @@ export function adminInStack(stack: Stack, extra: Partial<AdminApiProps> = {}): 
   return new AdminApi(stack, 'Admin', {
     listener: lb.httpsListener,
     vpc: network.vpc,
-    usageTable: store.usageTable,
-    keyTable: store.keyTable,
-    deletionTable: store.deletionTable,
-    metadataKey: keys.metadataKey,
+    store,
     hmacKey: keys.hmacKey,
     logsKey: keys.logsKey,
     erasure: erasureInStack(stack, {}, foundation),
@@ -104,9 +97,7 @@ export function watchdogInStack(stack: Stack, extra: Partial<WatchdogProps> = {}
   const { keys, network, store, incidents } = foundationInStack(stack);
   return new Watchdog(stack, 'Watchdog', {
     vpc: network.vpc,
-    deletionTable: store.deletionTable,
-    keyTable: store.keyTable,
-    metadataKey: keys.metadataKey,
+    store,
     logsKey: keys.logsKey,
     alarms: incidents,
     ...extra,

@@ -4,9 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowledgements';
 import { handlerCode } from './handler-bundle';
+import type { IAlarmSink } from './incident-response';
 import { PropsValidator } from './validation';
 
 /**
@@ -63,16 +65,20 @@ const NO_DLQ_REASONS: Record<FunctionTrigger, string> = {
     "Invoked by an SQS event source mapping: failed messages stay on the source queue, whose redrive policy moves them to that queue's dead-letter queue; a function DLQ applies only to asynchronous invocations, which this function never receives.",
 };
 
-export interface RetentionFunctionProps {
-  /** Handler folder under `lambda/`, e.g. `image-sweeper`. */
-  readonly handlerName: string;
-
+/**
+ * Where a function runs and how its log group is kept: the same for every
+ * Ephemera function of a deployment.
+ */
+export interface FunctionBasics {
   /**
-   * How the function is invoked. Required, because it decides where a failed
-   * invocation ends up: the reason it has no dead-letter queue of its own
-   * (acknowledged for the HIPAA and NIST packs) follows from it.
+   * VPC the function runs in. Required: a function outside a VPC reaches AWS
+   * services over the public endpoints (P9), and the HIPAA, NIST and PCI packs
+   * refuse it.
    */
-  readonly trigger: FunctionTrigger;
+  readonly vpc: ec2.IVpc;
+
+  /** Subnets in `vpc`. @default - the VPC's isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 
   /** Key that encrypts the function's log group (the project's logs key). */
   readonly logsKey: kms.IKey;
@@ -84,14 +90,61 @@ export interface RetentionFunctionProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * VPC the function runs in. Required: a function outside a VPC reaches AWS
-   * services over the public endpoints (P9), and the HIPAA, NIST and PCI packs
-   * refuse it.
+   * Reserve the function's concurrency (each construct documents how much)
+   * from the account's Lambda concurrency. Turn it off in an account whose
+   * concurrency limit leaves no room for reservations (Lambda keeps 100
+   * executions unreserved; new accounts may have a limit of 10): the function
+   * then runs in the account's shared pool, and the HIPAA and NIST
+   * concurrency findings are acknowledged on it.
+   * @default true
    */
-  readonly vpc: ec2.IVpc;
+  readonly reserveConcurrency?: boolean;
 
-  /** Subnets in `vpc`. @default - the VPC's isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * What happens to the function's log group (and the construct's queues,
+   * if it has any) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * What every construct that creates a function takes, the same for all of
+ * them: the network, the logs key and retention, the concurrency switch, the
+ * removal policy, and where alarms go. Build it once and spread it into each
+ * construct's props (`{ ...functionDefaults, store, ... }`); `EphemeraStack`
+ * builds it from the configuration (`EphemeraStack.functionDefaults`).
+ */
+export interface FunctionDefaults extends FunctionBasics {
+  /**
+   * Where the construct's alarms go: an `IncidentResponse`, or
+   * `IncidentResponse.sinkFor(topic)` for a topic of your own.
+   */
+  readonly alarms: IAlarmSink;
+}
+
+/** The `FunctionBasics` of `props` (a construct's props), to pass on to its `HardenedFunction`. */
+export function functionBasics(props: FunctionBasics): FunctionBasics {
+  return {
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    logsKey: props.logsKey,
+    logRetention: props.logRetention,
+    reserveConcurrency: props.reserveConcurrency,
+    removalPolicy: props.removalPolicy,
+  };
+}
+
+export interface HardenedFunctionProps extends FunctionBasics {
+  /** Handler folder under `lambda/`, e.g. `image-sweeper`. */
+  readonly handlerName: string;
+
+  /**
+   * How the function is invoked. Required, because it decides where a failed
+   * invocation ends up: the reason it has no dead-letter queue of its own
+   * (acknowledged for the HIPAA and NIST packs) follows from it.
+   */
+  readonly trigger: FunctionTrigger;
 
   /** Environment variables (names and ids only, never secrets). @default - none */
   readonly environment?: Record<string, string>;
@@ -108,17 +161,6 @@ export interface RetentionFunctionProps {
    * @default 10
    */
   readonly reservedConcurrentExecutions?: number;
-
-  /**
-   * Reserve `reservedConcurrentExecutions` of the account's Lambda concurrency
-   * for the function. Turn it off in an account whose concurrency limit leaves
-   * no room for reservations (Lambda keeps 100 executions unreserved; new
-   * accounts may have a limit of 10): the function then runs in the account's
-   * shared pool, and the HIPAA and NIST concurrency findings are acknowledged
-   * on it.
-   * @default true
-   */
-  readonly reserveConcurrency?: boolean;
 
   /** @default 'Ephemera function' */
   readonly description?: string;
@@ -150,12 +192,6 @@ export interface RetentionFunctionProps {
    * @default false
    */
   readonly dataProtection?: boolean;
-
-  /**
-   * What happens to the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -167,17 +203,17 @@ export interface RetentionFunctionProps {
  * X-Ray tracing (traces could carry payload fragments; P1), and reserved
  * concurrency (unless `reserveConcurrency` is off).
  */
-export class RetentionFunction extends Construct {
+export class HardenedFunction extends Construct {
   public readonly function: lambda.Function;
   public readonly logGroup: logs.LogGroup;
   public readonly role: iam.Role;
 
-  constructor(scope: Construct, id: string, props: RetentionFunctionProps) {
+  constructor(scope: Construct, id: string, props: HardenedFunctionProps) {
     super(scope, id);
     const memorySize = props.memorySize ?? 512;
     const reserved = props.reservedConcurrentExecutions ?? 10;
     const reserve = props.reserveConcurrency ?? true;
-    new PropsValidator('RetentionFunction')
+    new PropsValidator('HardenedFunction')
       .check(
         /^[a-z][a-z0-9-]{0,62}$/.test(props.handlerName),
         `handlerName must be a folder name under lambda/ (got '${props.handlerName}')`,
@@ -276,5 +312,15 @@ export class RetentionFunction extends Construct {
         { id: 'NIST.800.53.R5-LambdaConcurrency', reason: UNRESERVED_REASON },
       );
     }
+  }
+
+  /** Invocations that failed in the handler itself. Sum over 5 minutes by default. */
+  public metricErrors(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricErrors({ period: Duration.minutes(5), ...props });
+  }
+
+  /** Invocations refused at the reserved concurrency. Sum over 5 minutes by default. */
+  public metricThrottles(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.function.metricThrottles({ period: Duration.minutes(5), ...props });
   }
 }

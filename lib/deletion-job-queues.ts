@@ -6,7 +6,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { viaService } from './kms-statements';
 
-/** A queue of job ids and the dead-letter queue behind it. */
+/**
+ * The SQS queues that carry deletion-job ids (the deletion queue of
+ * `CustomerErasure`, the receipt queue of `ReceiptWebhook`): job ids only,
+ * never content. Handler side: `lambda/shared/deletion-queue.ts`; local
+ * mode: `local/in-memory-deletion-queue.ts`.
+ */
+
+/** A queue of deletion-job ids and the dead-letter queue behind it. */
 export interface JobQueues {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;

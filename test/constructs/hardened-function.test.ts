@@ -7,9 +7,9 @@ import {
   DATA_PROTECTION_IDENTIFIERS,
   FUNCTION_RUNTIME,
   FunctionTrigger,
-  RetentionFunction,
-  RetentionFunctionProps,
-} from '../../lib/retention-functions';
+  HardenedFunction,
+  HardenedFunctionProps,
+} from '../../lib/hardened-function';
 import {
   expectThrowsExactly,
   logicalId,
@@ -21,10 +21,10 @@ import {
 } from '../support/stacks';
 import { tempOutdir } from '../support/ephemera-app';
 
-function build(props: Partial<RetentionFunctionProps> = {}) {
+function build(props: Partial<HardenedFunctionProps> = {}) {
   const stack = testStack();
   const logsKey = testKey(stack, 'LogsKey');
-  const fn = new RetentionFunction(stack, 'Fn', {
+  const fn = new HardenedFunction(stack, 'Fn', {
     handlerName: 'image-sweeper',
     trigger: FunctionTrigger.SCHEDULE,
     logsKey,
@@ -34,7 +34,7 @@ function build(props: Partial<RetentionFunctionProps> = {}) {
   return { stack, logsKey, fn, template: Template.fromStack(stack) };
 }
 
-describe('RetentionFunction', () => {
+describe('HardenedFunction', () => {
   const { logsKey, fn, template } = build({ environment: { TABLE_NAME: 'usage' } });
 
   test('pinned Node.js 24 on arm64, no tracing, text logs to its own log group', () => {
@@ -85,8 +85,8 @@ describe('RetentionFunction', () => {
   });
 });
 
-describe('RetentionFunction reserveConcurrency', () => {
-  const acknowledged = (fn: RetentionFunction): string[] =>
+describe('HardenedFunction reserveConcurrency', () => {
+  const acknowledged = (fn: HardenedFunction): string[] =>
     fn.function.node.metadata
       .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
       .flatMap((m) => Object.keys(m.data as Record<string, string>))
@@ -121,7 +121,7 @@ describe('RetentionFunction reserveConcurrency', () => {
   });
 });
 
-describe('RetentionFunction trigger', () => {
+describe('HardenedFunction trigger', () => {
   test.each([
     [FunctionTrigger.SYNCHRONOUS, 'every failure is returned to the caller as the HTTP answer'],
     [FunctionTrigger.SCHEDULE, 'the next scheduled run repeats a failed one'],
@@ -140,7 +140,7 @@ describe('RetentionFunction trigger', () => {
   );
 });
 
-describe('RetentionFunction validation', () => {
+describe('HardenedFunction validation', () => {
   test('every problem is reported together', () => {
     expectThrowsExactly(
       () =>
@@ -150,7 +150,7 @@ describe('RetentionFunction validation', () => {
           reservedConcurrentExecutions: 0,
           timeout: Duration.minutes(16),
         }),
-      'Invalid RetentionFunction props:\n' +
+      'Invalid HardenedFunction props:\n' +
         "  - handlerName must be a folder name under lambda/ (got '../gateway')\n" +
         '  - memorySize must be an integer from 128 to 10240 (got 64)\n' +
         '  - reservedConcurrentExecutions must be an integer from 1 to 1000 (got 0)\n' +
@@ -159,7 +159,7 @@ describe('RetentionFunction validation', () => {
   });
 });
 
-describe('RetentionFunction runtime', () => {
+describe('HardenedFunction runtime', () => {
   test('stays on FUNCTION_RUNTIME when aws-cdk-lib knows a newer Node.js runtime: AwsSolutions-L1 is acknowledged on the function', () => {
     // What a newer aws-cdk-lib brings: a runtime newer than the pinned one
     // (cdk-nag's AwsSolutions-L1 wants the newest one the library knows).
@@ -170,7 +170,7 @@ describe('RetentionFunction runtime', () => {
     });
     const stack = new Stack(app, 'Runtime', { env: { region: 'eu-west-1' } });
     const vpc = testVpc(stack);
-    const fn = new RetentionFunction(stack, 'Fn', {
+    const fn = new HardenedFunction(stack, 'Fn', {
       handlerName: 'image-sweeper',
       trigger: FunctionTrigger.SCHEDULE,
       logsKey: testKey(stack, 'LogsKey'),
@@ -192,5 +192,25 @@ describe('RetentionFunction runtime', () => {
       `built and tested for ${FUNCTION_RUNTIME.name}`,
     );
     expect(FUNCTION_RUNTIME.name).toBe('nodejs24.x');
+  });
+});
+
+describe('HardenedFunction metrics', () => {
+  const { fn, stack } = build();
+
+  test('errors and throttles of the function, summed over 5 minutes unless told otherwise', () => {
+    for (const [metric, name] of [
+      [fn.metricErrors(), 'Errors'],
+      [fn.metricThrottles(), 'Throttles'],
+    ] as const) {
+      expect(metric.namespace).toBe('AWS/Lambda');
+      expect(metric.metricName).toBe(name);
+      expect(metric.period.toSeconds()).toBe(300);
+      expect(metric.statistic).toBe('Sum');
+      expect(stack.resolve(metric.dimensions)).toEqual({
+        FunctionName: { Ref: logicalId(fn.function) },
+      });
+    }
+    expect(fn.metricErrors({ period: Duration.minutes(1) }).period.toSeconds()).toBe(60);
   });
 });
