@@ -4,8 +4,7 @@
  * door is API Gateway's (`frontDoorKind` `api-gateway`); the variants that
  * are about the load balancer say `alb`.
  */
-import { buildApp, synthWithCompliance } from '../../lib/app';
-import { tempOutdir } from '../support/ephemera-app';
+import { variantVerdict } from '../support/synths';
 
 const VARIANTS: Record<string, Record<string, string>> = {
   'load balancer: FIPS, TLS 1.3 only, port-80 redirect': {
@@ -82,15 +81,9 @@ const VARIANTS: Record<string, Record<string, string>> = {
   },
 };
 
+// Each variant is synthesized once per run (test/support/synths.ts), in
+// eu-west-1, handlers not bundled, without CloudFormation's own validator.
 test.each(Object.entries(VARIANTS))('%s: zero unacknowledged findings', (_name, overrides) => {
-  const { app, plugins } = buildApp(
-    {
-      outdir: tempOutdir(),
-      context: { 'aws:cdk:bundling-stacks': [] },
-      builtinCloudFormationValidation: false,
-    },
-    { region: 'eu-west-1', ...overrides },
-  );
-  const { summary } = synthWithCompliance(app, plugins);
+  const { summary } = variantVerdict(overrides).value;
   expect(summary.findings).toEqual([]);
 });

@@ -24,7 +24,8 @@ import {
 } from '../../lib/cost-estimate';
 import { reservedConcurrency } from '../../lib/deploy-facts';
 import { EphemeraStack } from '../../lib/ephemera-stack';
-import { defaultStack, testApp } from '../support/ephemera-app';
+import { testApp } from '../support/ephemera-app';
+import { defaultStackTemplate } from '../support/synths';
 
 /** The template of an Ephemera stack built from cdk.json plus `context`. */
 function templateOf(
@@ -140,8 +141,7 @@ describe('the default stack (cdk.json: public REST API, maxAzs 2)', () => {
   });
 
   test('in eu-west-1 (its own figures, two taken from us-east-1 and named): $103.56', () => {
-    const { template: euTemplate } = defaultStack();
-    const eu = estimateCost(euTemplate.toJSON(), 'eu-west-1');
+    const eu = estimateCost(defaultStackTemplate().template, 'eu-west-1');
     expect(amounts(eu.fixed)).toEqual({
       'interface endpoints': 96.36, // 6 × 2 AZs × $0.011 × 730 h
       'KMS keys': 6,
@@ -213,7 +213,7 @@ describe('other configurations', () => {
   });
 
   test('frontDoorKind alb in eu-west-1: $129.26', () => {
-    const eu = estimateCost(defaultStack({ context: ALB }).template.toJSON(), 'eu-west-1');
+    const eu = estimateCost(defaultStackTemplate(ALB).template, 'eu-west-1');
     expect(amounts(eu.fixed)).toMatchObject({
       'load balancers': 18.4, // $0.0252 × 730 h = $18.396
       'public IPv4 addresses': 7.3,

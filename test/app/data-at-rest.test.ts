@@ -83,7 +83,16 @@ type Resource = {
   Metadata?: Record<string, unknown>;
 };
 
-function statefulOf(context: Record<string, unknown>) {
+const statefulByContext = new Map<string, ReturnType<typeof synthStateful>>();
+
+/** The stateful resources with `context`, synthesized once per context in this file. */
+function statefulOf(context: Record<string, unknown>): ReturnType<typeof synthStateful> {
+  const key = JSON.stringify(context);
+  if (!statefulByContext.has(key)) statefulByContext.set(key, synthStateful(context));
+  return statefulByContext.get(key)!;
+}
+
+function synthStateful(context: Record<string, unknown>) {
   const { stack, template } = defaultStack({ context });
   const resources = template.toJSON().Resources as Record<string, Resource>;
   const paths = constructPaths(stack);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_STORE_NAMES, startLocalStores, tableDefinitions } from '../../local/stores';
-import { defaultStack } from '../support/ephemera-app';
+import { Template } from 'aws-cdk-lib/assertions';
+import { defaultStackTemplate } from '../support/synths';
 
 interface Shape {
   keySchema: unknown;
@@ -34,7 +35,8 @@ function shape(table: {
   };
 }
 
-const { template } = defaultStack();
+// The default stack's template, synthesized once per run (test/support/synths.ts).
+const template = Template.fromJSON(defaultStackTemplate().template);
 const deployed = Object.entries(template.findResources('AWS::DynamoDB::Table')).map(
   ([logicalId, r]) => ({ logicalId, shape: shape(r.Properties) }),
 );
