@@ -10,7 +10,7 @@ import { settingDefault } from './core/handler-env';
 import type { IConfigBucket } from './config-bucket';
 import { ADMIN_PATH_PATTERNS, listenerRulePatterns } from './core/routes';
 import type { ICustomerErasure } from './customer-erasure';
-import { restrictLoadBalancerInvoke } from './load-balancer-permission';
+import { restrictLoadBalancerInvoke } from './private/load-balancer-permission';
 import {
   FunctionDefaults,
   FunctionTrigger,
@@ -18,8 +18,8 @@ import {
   HardenedFunction,
 } from './hardened-function';
 import type { IMetadataStore } from './metadata-store';
-import { PropsValidator } from './validation';
-import { generateMacStatement } from './kms-statements';
+import { PropsValidator } from './private/validation';
+import { generateMacStatement } from './private/kms-statements';
 import { erasureQueueDelaySeconds } from './core/request-deadlines';
 
 /** Priority of the admin API's listener rule: before the gateway's catch-all. */

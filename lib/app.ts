@@ -10,11 +10,11 @@ import {
 } from './compliance';
 import { isBackgroundPack, registerBackgroundPack, withBackgroundPacks } from './background-packs';
 import { CloudFormationValidateInWorker } from './cfn-validate-worker';
-import { formatDeploySummaries } from './cost-estimate';
-import { reservedConcurrency } from './deploy-facts';
+import { formatDeploySummaries } from './private/cost-estimate';
+import { reservedConcurrency } from './private/deploy-facts';
 import { EphemeraStack } from './ephemera-stack';
 import { checkContextKeys } from './known-names';
-import { ReusedBackgroundVerdict } from './reused-verdict';
+import { ReusedBackgroundVerdict } from './private/reused-verdict';
 
 /**
  * The gate is ours (synthWithCompliance): CDK's own one trusts each plugin's

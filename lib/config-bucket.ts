@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import { TRUST_STORE_OBJECT_KEY } from './core/config-objects';
-import { viaService } from './kms-statements';
+import { viaService } from './private/kms-statements';
 
 export interface ConfigBucketProps {
   /** Key of the objects (the project's metadata key). */

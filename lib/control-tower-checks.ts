@@ -10,7 +10,7 @@ import type {
 } from 'aws-cdk-lib';
 import type { BackgroundPack } from './background-packs';
 import { PackWorker, reportOf } from './pack-worker';
-import { reusableVerdict, storedVerdict } from './reused-verdict';
+import { reusableVerdict, storedVerdict } from './private/reused-verdict';
 
 /** Where the cfn-guard plugin keeps the AWS Control Tower proactive-control rules. */
 const RULES_DIR = path.join(

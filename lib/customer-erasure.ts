@@ -28,7 +28,7 @@ import {
 } from './hardened-function';
 import type { IMetadataStore } from './metadata-store';
 import type { IShortTtlImageBucket } from './short-ttl-image-bucket';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 import { deletionWorkerEnv } from './core/env/deletion-worker';
 
 export interface CustomerErasureProps extends FunctionDefaults {

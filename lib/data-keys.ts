@@ -2,7 +2,7 @@ import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 /** The classes of data Ephemera keeps at rest, one encryption key each (P6). */
 export type DataClass = 'metadata' | 'images' | 'logs' | 'queues';

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { viaService } from './kms-statements';
+import { viaService } from './private/kms-statements';
 
 /**
  * The SQS queues that carry deletion-job ids (the deletion queue of

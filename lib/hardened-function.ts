@@ -6,10 +6,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowledgements';
+import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './private/acknowledgements';
 import { handlerCode } from './handler-bundle';
 import type { IAlarmSink } from './incident-response';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 /**
  * The pinned runtime of every Ephemera function: the newest Node.js runtime

@@ -8,9 +8,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { acknowledgeInlinePolicy } from './acknowledgements';
+import { acknowledgeInlinePolicy } from './private/acknowledgements';
 import { EMAIL_LIST_RULE } from './core/rules';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 export interface IncidentResponseProps {
   /** Key that encrypts the alarm topic (the project's queues key). */

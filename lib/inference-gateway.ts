@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { IConfigBucket } from './config-bucket';
-import { restrictLoadBalancerInvoke } from './load-balancer-permission';
+import { restrictLoadBalancerInvoke } from './private/load-balancer-permission';
 import { gatewayBundle } from './handler-bundle';
 import {
   FunctionDefaults,
@@ -21,8 +21,8 @@ import { bedrockReach, residencyProblems, stackRegionProblem } from './core/bedr
 import { bedrockModelProblems, DEFAULT_MODELS, parseModels, type ModelSpec } from './core/models';
 import { checkUpstreamBaseUrl } from './core/upstream-url';
 import { REGION_LIST_RULE } from './core/rules';
-import { PropsValidator } from './validation';
-import { generateMacStatement, keyViaService } from './kms-statements';
+import { PropsValidator } from './private/validation';
+import { generateMacStatement, keyViaService } from './private/kms-statements';
 import { upstreamTimeoutMs } from './core/request-deadlines';
 import { gatewayEnv, type GatewaySettings } from './core/env/gateway';
 import { settingDefault } from './core/handler-env';

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './acknowledgements';
+import { acknowledgeInlinePolicy, acknowledgeShortLogRetention } from './private/acknowledgements';
 import {
   parseIpv4Cidr,
   prefixFor,
@@ -13,7 +13,7 @@ import {
   VPC_CIDR_RULE,
   WORKLOAD_SUBNET_PREFIX,
 } from './core/rules';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 export interface IsolatedNetworkProps {
   /**

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
 import { DELETION_PENDING_INDEX, TTL_ATTRIBUTE, USAGE_CUSTOMER_INDEX } from './core/tables';
 import { POINT_IN_TIME_RECOVERY_DAYS } from './core/receipt-scope';
-import { TABLE_KEY_ACTIONS, viaService } from './kms-statements';
+import { TABLE_KEY_ACTIONS, viaService } from './private/kms-statements';
 
 export { TTL_ATTRIBUTE } from './core/tables';
 /** The usage table's index by keyed customer hash, newest first by `timestamp`. */

@@ -7,7 +7,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { TlsLoadBalancer } from './tls-load-balancer';
 import { ENDPOINT_PRINCIPALS_RULE } from './core/rules';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 /** An AWS account id, or the ARN of an account root, IAM role or IAM user. */
 export { ENDPOINT_PRINCIPAL_PATTERN } from './core/rules';

@@ -16,7 +16,7 @@ import {
 import type { IConfigBucket } from './config-bucket';
 import { webhookUrlProblem } from './core/webhook-url';
 import type { ReceiptQueueTarget } from './customer-erasure';
-import { keyViaService } from './kms-statements';
+import { keyViaService } from './private/kms-statements';
 import {
   FunctionDefaults,
   FunctionTrigger,
@@ -24,7 +24,7 @@ import {
   HardenedFunction,
 } from './hardened-function';
 import type { IMetadataStore } from './metadata-store';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 import { receiptWebhookEnv } from './core/env/receipt-webhook';
 
 export interface ReceiptWebhookProps extends FunctionDefaults {

@@ -6,18 +6,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { acknowledgeWildcardResource } from './acknowledgements';
-import { newMinimisedBucket } from './minimised-bucket';
+import { acknowledgeWildcardResource } from './private/acknowledgements';
+import { newMinimisedBucket } from './private/minimised-bucket';
 import {
   FunctionDefaults,
   FunctionTrigger,
   functionBasics,
   HardenedFunction,
 } from './hardened-function';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 import { settingDefault, settingRange } from './core/handler-env';
 import { imageSweeperEnv } from './core/env/image-sweeper';
-import { viaService } from './kms-statements';
+import { viaService } from './private/kms-statements';
 
 /** Prefix of every image key: `images/<expiry epoch seconds>/<id>.<ext>`. */
 export const IMAGE_KEY_PREFIX = 'images/';

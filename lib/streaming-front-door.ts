@@ -8,13 +8,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { acknowledgeShortLogRetention } from './acknowledgements';
+import { acknowledgeShortLogRetention } from './private/acknowledgements';
 import type { AdminApi } from './admin-api';
 import type { InferenceGateway } from './inference-gateway';
 import { ADMIN_PATH_PATTERNS } from './core/routes';
 import { CIDR_LIST_RULE, VPC_ENDPOINT_IDS_RULE, WEB_ACL_ARN_RULE } from './core/rules';
 import { TlsVersions } from './tls-load-balancer';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 /** Who reaches a REST API: the internet, or only the listed execute-api VPC endpoints. */
 export enum ApiEndpointAccess {

@@ -5,9 +5,9 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { newMinimisedBucket } from './minimised-bucket';
+import { newMinimisedBucket } from './private/minimised-bucket';
 import { CIDR_LIST_RULE, WEB_ACL_ARN_RULE } from './core/rules';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 
 /** Which TLS versions the HTTPS listener accepts. */
 export enum TlsVersions {

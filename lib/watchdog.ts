@@ -13,7 +13,7 @@ import {
   HardenedFunction,
 } from './hardened-function';
 import type { IMetadataStore } from './metadata-store';
-import { PropsValidator } from './validation';
+import { PropsValidator } from './private/validation';
 import { watchdogEnv } from './core/env/watchdog';
 
 export interface WatchdogProps extends FunctionDefaults {

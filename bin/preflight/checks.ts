@@ -41,7 +41,7 @@ import {
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { bedrockReach, geographicReach } from '../../lib/core/bedrock-regions';
-import { LAMBDA_UNRESERVED_MINIMUM } from '../../lib/deploy-facts';
+import { LAMBDA_UNRESERVED_MINIMUM } from '../../lib/private/deploy-facts';
 import { call, errorCode, explain, messageOf, oneLine } from './aws-errors';
 import {
   API_GATEWAY_ACCOUNT_ROLE_KEY,

@@ -17,7 +17,7 @@ import {
   ControlTowerChecks,
 } from '../../lib/control-tower-checks';
 import { CT_RULE_REPLACED_BY_EPHEMERA } from '../../lib/compliance';
-import { verdictFile } from '../../lib/reused-verdict';
+import { verdictFile } from '../../lib/private/reused-verdict';
 import { EphemeraStack } from '../../lib/ephemera-stack';
 import { testApp, validationContextOf } from '../support/ephemera-app';
 

@@ -21,8 +21,8 @@ import {
   PRICES_AS_OF,
   pricesFor,
   roundCents,
-} from '../../lib/cost-estimate';
-import { reservedConcurrency } from '../../lib/deploy-facts';
+} from '../../lib/private/cost-estimate';
+import { reservedConcurrency } from '../../lib/private/deploy-facts';
 import { EphemeraStack } from '../../lib/ephemera-stack';
 import { testApp } from '../support/ephemera-app';
 import { defaultStackTemplate } from '../support/synths';
@@ -110,7 +110,7 @@ describe('the default stack (cdk.json: public REST API, maxAzs 2)', () => {
     ]);
   });
 
-  test('the reserved concurrency is the functions’ sum (lib/deploy-facts.ts)', () => {
+  test('the reserved concurrency is the functions’ sum (lib/private/deploy-facts.ts)', () => {
     // gateway 50 (gatewayMaxConcurrency) + admin 10 + erasure worker 5 + sweeper 1 + watchdog 1
     expect(reservedConcurrency(template)).toBe(67);
   });
@@ -132,7 +132,7 @@ describe('the default stack (cdk.json: public REST API, maxAzs 2)', () => {
       '    DynamoDB on demand: 2 writes (usage item and 1 index) × $0.625/M + 1 consistent read (API key) × $0.125/M per request = $1.38',
       '    KMS GenerateMac: at most 1 per request (a customer id the instance has not cached) × $0.03/10k = up to $3.00',
       '    CloudWatch Logs: 5 lines, about 1,000 B a request: 0.65 GB × ($0.50 + $0.12 data protection)/GB + 0.28 GB × $0.50/GB = $0.54',
-      `  prices: US East (N. Virginia) list prices as of ${PRICES_AS_OF}; see lib/cost-estimate.ts`,
+      `  prices: US East (N. Virginia) list prices as of ${PRICES_AS_OF}; see lib/private/cost-estimate.ts`,
       "  reserved Lambda concurrency: 67 (Lambda keeps 100 unreserved: the account's concurrency limit must be at least 167)",
     ]) {
       expect(lines).toContain(line);

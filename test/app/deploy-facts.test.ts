@@ -6,7 +6,7 @@ import {
   concurrencyLimitNeeded,
   LAMBDA_UNRESERVED_MINIMUM,
   reservedConcurrency,
-} from '../../lib/deploy-facts';
+} from '../../lib/private/deploy-facts';
 
 const fn = (reserved?: unknown) => ({
   Type: 'AWS::Lambda::Function',

@@ -15,7 +15,7 @@ import {
   Stack,
 } from 'aws-cdk-lib';
 import { buildApp } from '../../lib/app';
-import { ReusedVerdict, verdictFile } from '../../lib/reused-verdict';
+import { ReusedVerdict, verdictFile } from '../../lib/private/reused-verdict';
 import { tempOutdir, validationContextOf } from '../support/ephemera-app';
 import { defaultAppVerdict } from '../support/synths';
 

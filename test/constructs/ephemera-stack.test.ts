@@ -1,7 +1,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { reservedConcurrency } from '../../lib/deploy-facts';
+import { reservedConcurrency } from '../../lib/private/deploy-facts';
 import { EphemeraStack, type EphemeraStackProps } from '../../lib/ephemera-stack';
 import { stackPropsProblems } from '../../lib/known-names';
 import { expectThrowsExactly, logicalId, TEST_CERTIFICATE_ARN, testApp } from '../support/stacks';

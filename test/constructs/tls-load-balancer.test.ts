@@ -412,7 +412,7 @@ describe('TlsLoadBalancer validation', () => {
     );
   });
 
-  // Regression guard, fixed bug (lib/validation.ts, PropsValidator.duration): messages use
+  // Regression guard, fixed bug (lib/private/validation.ts, PropsValidator.duration): messages use
   // Duration.toHumanString(), which keeps only the two largest units, so the
   // range's upper bound of 4000 s and the rejected 4001 s both print as
   // "1 hour 6 minutes": "idleTimeout must be between 1 second and 1 hour 6

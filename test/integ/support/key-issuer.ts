@@ -12,7 +12,7 @@ import {
   generateMacStatement,
   keyViaService,
   TABLE_KEY_ACTIONS,
-} from '../../../lib/kms-statements';
+} from '../../../lib/private/kms-statements';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const HANDLER = path.join(__dirname, 'issue-key-handler.ts');

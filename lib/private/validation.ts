@@ -1,5 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import { integerProblem, type Rule } from './core/rules';
+import { integerProblem, type Rule } from '../core/rules';
 
 /** A duration in the largest unit that states it exactly (`90 seconds`, `25 hours`). */
 export function exact(d: Duration): string {

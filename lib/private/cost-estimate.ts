@@ -641,7 +641,7 @@ export function estimateCost(
 /**
  * The deploy summary: about 15 lines, printed after the compliance summary.
  * `reserved` is the template's reserved Lambda concurrency (`reservedConcurrency`
- * in lib/deploy-facts.ts).
+ * in lib/private/deploy-facts.ts).
  */
 export function formatDeploySummary(
   stackName: string,
@@ -678,7 +678,7 @@ export function formatDeploySummary(
       ? ` (${REFERENCE_REGION}'s for ${[...new Set(pricing.inherited.map((k) => PRICE_LABELS[k]))].join(', ')})`
       : '';
   lines.push(
-    `  prices: ${pricing.name} list prices as of ${pricing.asOf}${inherited}; see lib/cost-estimate.ts`,
+    `  prices: ${pricing.name} list prices as of ${pricing.asOf}${inherited}; see lib/private/cost-estimate.ts`,
   );
   lines.push(
     reserved > 0

@@ -7,7 +7,7 @@ import type {
   IPolicyValidationPlugin,
   PolicyValidationPluginReport,
 } from 'aws-cdk-lib';
-import type { BackgroundPack } from './background-packs';
+import type { BackgroundPack } from '../background-packs';
 
 /**
  * Reusing a rule pack's verdict on an unchanged re-synth. A pack that reads
