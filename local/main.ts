@@ -36,6 +36,7 @@ import {
   startLocalMode,
   type LocalMode,
   type LocalModeOptions,
+  IMAGE_TTL_RANGE,
 } from './local-mode';
 
 const USAGE = 'Usage: npm run local -- [--port N] [--in-memory]';
@@ -94,7 +95,7 @@ function options(): LocalModeOptions {
   if (port !== undefined && (!/^\d+$/.test(values.port!) || port > 65_535)) {
     fail('--port must be a whole number from 0 to 65535 (0: any free port)', 2);
   }
-  const ttl = intEnv('EPHEMERA_IMAGE_TTL_SECONDS', 1, 86_400);
+  const ttl = intEnv('EPHEMERA_IMAGE_TTL_SECONDS', IMAGE_TTL_RANGE.min, IMAGE_TTL_RANGE.max);
   const requestTimeoutSeconds = intEnv('EPHEMERA_REQUEST_TIMEOUT_SECONDS', 2, 900);
   const demoWordDelayMs = intEnv('EPHEMERA_DEMO_WORD_DELAY_MS', 0, 1_000);
   const deletionPageSize = intEnv('EPHEMERA_DELETION_PAGE_SIZE', 1, 1_000);
